@@ -5,3 +5,36 @@
 //! verified hop by hop by digest. See `shared/DESIGN.md` for formats and exit codes.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
+pub mod cli;
+pub mod dsse;
+pub mod fsutil;
+pub mod hashing;
+pub mod keys;
+pub mod model;
+pub mod signing;
+pub mod statement;
+pub mod verification;
+
+/// What kind of failure an error is, which decides the process exit code (DESIGN section 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// The artifact is not trusted: digest, signature, identity, policy or revocation check failed (exit 1).
+    NotTrusted,
+    /// Usage or input error: bad flag, unreadable key, malformed manifest (exit 2).
+    Input,
+    /// Environment error: registry unreachable, I/O, out of space (exit 3).
+    Environment,
+}
+
+impl Class {
+    /// The process exit code for this class.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Class::NotTrusted => 1,
+            Class::Input => 2,
+            Class::Environment => 3,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Raw clap definitions: what the user typed. Resolved into library objects in `cli::commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "Exit codes:\n  0  success / verified\n  1  not trusted: a digest, signature, identity, policy or revocation check failed\n  2  usage or input error: bad flag, unreadable key, malformed signature\n  3  environment error: registry unreachable, I/O error, out of space";
+
+/// Verifiable chain of custody for AI models: sign, push, verify and pull models with OMS
+/// signatures (Sigstore bundles) and OCI registries.
+#[derive(Debug, Parser)]
+#[command(name = "provenance", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Options every command takes.
+#[derive(Clone, Debug, Args)]
+pub struct Common {
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text, global = true)]
+    pub output: Output,
+    /// No progress bars or notes on stderr.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a P-256 key pair (private key PKCS#8 PEM, mode 0600; public key SPKI PEM).
+    #[command(after_help = EXIT_CODES)]
+    Keygen(KeygenArgs),
+    /// Sign a model on disk (--model) or a model in an OCI registry or the local store (REF).
+    #[command(after_help = EXIT_CODES)]
+    Sign(SignArgs),
+    /// Verify a model on disk (--model) or in an OCI registry or the local store (REF).
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Show what a signature claims (signer, subject, metadata, resources) without verifying it.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
+}
+
+/// `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key.
+    #[arg(long, default_value = "provenance_private.pem")]
+    pub private: PathBuf,
+    /// Where to write the public key.
+    #[arg(long, default_value = "provenance_public.pem")]
+    pub public: PathBuf,
+    /// Encrypt the private key with the passphrase held in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Overwrite existing key files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// How the model on disk is read (shared by sign and verify).
+#[derive(Clone, Debug, Args)]
+pub struct ModelArgs {
+    /// Model file or folder to sign or verify.
+    #[arg(long, short = 'm', value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Signature file (Sigstore bundle). Default: `<model>.sig` beside the model.
+    #[arg(long, visible_alias = "signature", value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// `sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// OCI reference to sign in place (`host/repo:tag`, or `repo:tag` for the local store).
+    #[arg(value_name = "REF", conflicts_with = "model")]
+    pub reference: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub model: ModelArgs,
+    /// Private key (PKCS#8 or SEC1 PEM, P-256).
+    #[arg(long, short = 'k', value_name = "FILE")]
+    pub private_key: PathBuf,
+    /// Environment variable holding the private key's passphrase.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Signed metadata `key=value` (repeatable), e.g. author, training_data_hash, framework.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+    /// Path inside the model not to sign (repeatable; relative to the model folder).
+    #[arg(long, value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Sign .git, .gitattributes, .github and .gitignore too.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links that stay inside the model folder.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
+    pub shard_size: Option<u64>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// OCI reference to verify (`host/repo:tag`, `host/repo@sha256:...`, or `repo:tag` locally).
+    #[arg(value_name = "REF", conflicts_with = "model")]
+    pub reference: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub model: ModelArgs,
+    /// Trusted public key (repeatable: passes if any one verifies).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub public_key: Vec<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Signature file to show.
+    #[arg(long, visible_alias = "signature", value_name = "FILE")]
+    pub manifest: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}

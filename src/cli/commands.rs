@@ -1,0 +1,370 @@
+//! Command bodies: resolve raw arguments into library objects, call the library, render output.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::CliError;
+use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
+use super::progress;
+use crate::bundle::Bundle;
+use crate::keys;
+use crate::model;
+use crate::signing::{self, KeySigner};
+use crate::statement::{self, SerializationMethod, Statement};
+use crate::verification::{self, Report, TrustedKeys};
+
+/// Reads a passphrase from the environment variable named by `--password-env`.
+fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
+    match var {
+        None => Ok(None),
+        Some(var) => std::env::var(var).map(Some).map_err(|_| {
+            CliError::input(format!(
+                "environment variable {var} (from --password-env) is not set; export it with the key's passphrase"
+            ))
+        }),
+    }
+}
+
+/// Parses `--metadata key=value` pairs: `=` required, key non-empty and unique, reserved prefix refused.
+pub(crate) fn parse_metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for pair in pairs {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(CliError::input(format!(
+                "--metadata `{pair}` has no `=`; write it as key=value, e.g. --metadata author=alice"
+            )));
+        };
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(CliError::input(format!(
+                "--metadata `{pair}` has an empty key; write it as key=value"
+            )));
+        }
+        if k.starts_with(statement::RESERVED_PREFIX) {
+            return Err(CliError::input(format!(
+                "--metadata key `{k}` uses the reserved prefix `{}`; choose another key",
+                statement::RESERVED_PREFIX
+            )));
+        }
+        if out.insert(k.to_owned(), v.to_owned()).is_some() {
+            return Err(CliError::input(format!(
+                "--metadata key `{k}` is given twice; give each key once"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `<model>.sig` beside the model (a trailing slash on a folder is ignored).
+pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
+    let name = model
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            std::fs::canonicalize(model)
+                .ok()
+                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+        })
+        .unwrap_or_else(|| "model".into());
+    let parent = model
+        .components()
+        .next_back()
+        .and_then(|_| model.parent())
+        .unwrap_or(Path::new(""));
+    parent.join(format!("{name}.sig"))
+}
+
+fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), CliError> {
+    let Some(model) = m.model.clone() else {
+        return Err(CliError::input(format!(
+            "nothing to {verb}: pass --model PATH for a model on disk, or a REF for a model in a registry"
+        )));
+    };
+    let sig = m
+        .manifest
+        .clone()
+        .unwrap_or_else(|| default_signature_path(&model));
+    Ok((model, sig))
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}
+
+/// `keygen`.
+pub fn keygen(a: KeygenArgs) -> Result<(), CliError> {
+    let password = password_from_env(a.password_env.as_deref())?;
+    let key = keys::PrivateKey::generate()?;
+    let public = keys::write_key_pair(&key, &a.private, &a.public, password.as_deref(), a.force)?;
+    match a.common.output {
+        Output::Json => print_json(&json!({
+            "private_key": a.private,
+            "public_key": a.public,
+            "key_id": public.id(),
+            "encrypted": password.is_some(),
+        })),
+        Output::Text => {
+            println!("{}", public.id());
+            if !a.common.quiet {
+                eprintln!(
+                    "# private key: {} (mode 0600{})\n# public key: {}\n# key id: {}",
+                    a.private.display(),
+                    if password.is_some() {
+                        ", encrypted"
+                    } else {
+                        ""
+                    },
+                    a.public.display(),
+                    public.id()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Listing options for signing from the flags.
+fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
+    model::Options {
+        ignore_paths: a.ignore_paths.clone(),
+        ignore_git: !a.no_ignore_git_paths,
+        allow_symlinks: a.allow_symlinks,
+        signature_path: Some(sig.to_owned()),
+    }
+}
+
+/// `sign`.
+pub fn sign(a: SignArgs) -> Result<(), CliError> {
+    if a.reference.is_some() {
+        return Err(CliError::input(
+            "signing a registry reference is not available in this build; pass --model PATH",
+        ));
+    }
+    let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
+    // Everything that can fail on input is checked before the model is hashed.
+    let metadata = parse_metadata(&a.metadata)?;
+    let password = password_from_env(a.password_env.as_deref())?;
+    let signer = KeySigner::new(keys::load_private_key(&a.private_key, password.as_deref())?)?;
+    let method = match a.shard_size {
+        None => SerializationMethod::Files,
+        Some(0) => return Err(model::Error::BadShardSize.into()),
+        Some(n) => SerializationMethod::Shards { shard_size: n },
+    };
+    let listing = model::list(&model_path, &listing_options(&a, &sig_path))?;
+    let bar = progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
+    let resources = model::resources(&listing, &method, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let st = Statement::new(
+        listing.name.clone(),
+        resources,
+        model::serialization_for(&listing, method),
+        metadata,
+    );
+    let bundle = signing::sign_statement(&st, &signer)?;
+    bundle.write(&sig_path)?;
+    match a.common.output {
+        Output::Json => print_json(&json!({
+            "signature": sig_path,
+            "subject": st.name,
+            "root_digest": format!("sha256:{}", st.root_digest),
+            "resources": st.resources.len(),
+            "bytes": listing.total_bytes(),
+            "signer": signer.key_id(),
+            "metadata": st.user_metadata(),
+        })),
+        Output::Text => {
+            println!(
+                "Signed {} ({} resources, {} bytes) with key {}",
+                model_path.display(),
+                st.resources.len(),
+                listing.total_bytes(),
+                signer.key_id()
+            );
+            println!("Signature written to {}", sig_path.display());
+        }
+    }
+    Ok(())
+}
+
+fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliError> {
+    if paths.is_empty() {
+        return Err(CliError::input(
+            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`)",
+        ));
+    }
+    let keys = paths
+        .iter()
+        .map(|p| keys::load_public_key(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedKeys { keys })
+}
+
+/// Prints a verification report (text or JSON); returns the error for a failed one.
+fn render_report(
+    result: Result<Report, verification::Error>,
+    output: Output,
+    target: &str,
+) -> Result<(), CliError> {
+    match result {
+        Ok(report) => {
+            match output {
+                Output::Json => print_json(&json!({"target": target, "report": report})),
+                Output::Text => {
+                    println!("Provenance verified successfully");
+                    for c in &report.checks {
+                        println!("  ok  {:<10} {}", c.name, c.detail);
+                    }
+                    if !report.metadata.is_empty() {
+                        println!("  metadata:");
+                        for (k, v) in &report.metadata {
+                            println!("    {k} = {v}");
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(verification::Error::NotTrusted(report)) => {
+            if output == Output::Json {
+                print_json(&json!({"target": target, "report": report}));
+            }
+            let failed = report.failed_check();
+            Err(CliError {
+                class: crate::Class::NotTrusted,
+                message: format!(
+                    "verification FAILED for {target} at check `{}`: {}; do not use this model",
+                    failed.map(|c| c.name.as_str()).unwrap_or("?"),
+                    failed.map(|c| c.detail.as_str()).unwrap_or("")
+                ),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `verify`.
+pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
+    if a.reference.is_some() {
+        return Err(CliError::input(
+            "verifying a registry reference is not available in this build; pass --model PATH",
+        ));
+    }
+    let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
+    if !model_path.exists() {
+        return Err(CliError::input(format!(
+            "model {} does not exist; check the --model path",
+            model_path.display()
+        )));
+    }
+    let trust = load_trusted_keys(&a.public_key)?;
+    let bundle = Bundle::read(&sig_path)?;
+    let size = model::list(
+        &model_path,
+        &model::Options {
+            signature_path: Some(sig_path.clone()),
+            ..model::Options::default()
+        },
+    )
+    .map(|l| l.total_bytes())
+    .unwrap_or(0);
+    let bar = progress::bytes_bar(size, a.common.quiet, "verifying");
+    let target = verification::ModelTarget {
+        model: &model_path,
+        signature_path: Some(sig_path),
+    };
+    let result = verification::verify_model(&bundle, &trust, &target, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    render_report(result, a.common.output, &model_path.display().to_string())
+}
+
+/// `inspect`: shows the claims of a signature without verifying them.
+pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
+    let bundle = Bundle::read(&a.manifest)?;
+    let payload = bundle.dsse_envelope.payload_bytes()?;
+    let st = Statement::parse(&payload)?;
+    let vm = &bundle.verification_material;
+    let signer = if let Some(pk) = &vm.public_key {
+        json!({"type": "key", "key_id": pk.hint})
+    } else if vm.certificate.is_some() || vm.x509_certificate_chain.is_some() {
+        json!({"type": "certificate"})
+    } else {
+        json!(null)
+    };
+    let method = match st.serialization.method {
+        SerializationMethod::Files => json!({"method": "files"}),
+        SerializationMethod::Shards { shard_size } => {
+            json!({"method": "shards", "shard_size": shard_size})
+        }
+    };
+    let binding = st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST);
+    match a.common.output {
+        Output::Json => print_json(&json!({
+            "verified": false,
+            "note": "inspect does not verify; run `provenance verify`",
+            "signature": a.manifest,
+            "signer": signer,
+            "subject": {"name": st.name, "digest": {"sha256": st.root_digest}},
+            "predicate_type": st.predicate_type,
+            "serialization": method,
+            "ignore_paths": st.serialization.ignore_paths,
+            "resources": st.resources.len(),
+            "metadata": st.user_metadata(),
+            "oci_manifest_digest": binding,
+            "tlog_entries": vm.tlog_entries.len(),
+        })),
+        Output::Text => {
+            println!(
+                "NOT VERIFIED: inspect shows what the signature claims; run `provenance verify` to check it"
+            );
+            println!("signature:      {}", a.manifest.display());
+            match &vm.public_key {
+                Some(pk) => println!("signer key id:  {}", pk.hint),
+                None => println!("signer:         certificate"),
+            }
+            println!("subject:        {} sha256:{}", st.name, st.root_digest);
+            println!("predicate:      {}", st.predicate_type);
+            println!("method:         {method}");
+            println!("resources:      {}", st.resources.len());
+            if let Some(d) = binding {
+                println!("oci manifest:   {d}");
+            }
+            for (k, v) in st.user_metadata() {
+                println!("metadata:       {k} = {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn signature_defaults_beside_the_model() {
+        assert_eq!(
+            default_signature_path(Path::new("model.pt")),
+            PathBuf::from("model.pt.sig")
+        );
+        assert_eq!(
+            default_signature_path(Path::new("models/bert/")),
+            PathBuf::from("models/bert.sig")
+        );
+    }
+
+    #[test]
+    fn metadata_rejects_missing_equals_empty_and_duplicate_keys() {
+        assert!(parse_metadata(&["a".into()]).is_err());
+        assert!(parse_metadata(&["=v".into()]).is_err());
+        assert!(parse_metadata(&["a=1".into(), "a=2".into()]).is_err());
+        assert!(parse_metadata(&["dev.provenance.x=1".into()]).is_err());
+        let m = parse_metadata(&["author=Your Name".into(), "h=sha256:ab=c".into()]).unwrap();
+        assert_eq!(m["h"], "sha256:ab=c");
+    }
+}
