@@ -1,0 +1,126 @@
+//! Shared test helpers: a temp workspace, the real binary, generated models and keys.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temp folder to run the binary in.
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+impl Work {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Runs `provenance` with args in the work folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_provenance"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SIGSTORE_ID_TOKEN")
+            .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"))
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and asserts the exit code; returns stdout+stderr text.
+    pub fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "provenance {args:?} exited {:?}, want {code}:\n{text}",
+            out.status.code()
+        );
+        text
+    }
+
+    /// Generates a key pair named `<name>.pem` / `<name>.pub`.
+    pub fn keygen(&self, name: &str) {
+        self.expect(
+            0,
+            &[
+                "keygen",
+                "--private",
+                &format!("{name}.pem"),
+                "--public",
+                &format!("{name}.pub"),
+            ],
+        );
+    }
+
+    pub fn write(&self, rel: &str, bytes: &[u8]) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    /// A Hugging Face style folder: two shards, config, tokenizer, a nested file.
+    pub fn hf_model(&self, rel: &str) {
+        self.write(
+            &format!("{rel}/model-00001-of-00002.safetensors"),
+            &bytes(300_000, 1),
+        );
+        self.write(
+            &format!("{rel}/model-00002-of-00002.safetensors"),
+            &bytes(200_000, 2),
+        );
+        self.write(&format!("{rel}/config.json"), br#"{"hidden_size":64}"#);
+        self.write(&format!("{rel}/tokenizer.json"), br#"{"vocab":{"a":0}}"#);
+        self.write(&format!("{rel}/extra/notes.txt"), b"nested file");
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Flips one byte of a file in place.
+pub fn flip_byte(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 0xff;
+    std::fs::write(path, b).unwrap();
+}
+
+/// The Python venv with model_signing (created by scripts/test). Tests fail, never skip, without it.
+pub fn venv_bin(tool: &str) -> PathBuf {
+    let venv = std::env::var_os("PROVENANCE_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let bin = venv.join("bin").join(tool);
+    assert!(
+        bin.exists(),
+        "{} not found: run scripts/test (it creates the venv with model-signing) or set PROVENANCE_TEST_VENV",
+        bin.display()
+    );
+    bin
+}
