@@ -5,3 +5,4 @@
 //! verified hop by hop by digest. See `shared/DESIGN.md` for formats and exit codes.
 #![forbid(unsafe_code)]
 
+pub mod oci;
