@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod hashing;
 pub mod keys;
 pub mod model;
+pub mod oci;
 pub mod signing;
 pub mod statement;
 pub mod verification;

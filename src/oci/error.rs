@@ -1,0 +1,188 @@
+//! The one error type of the OCI layer, shaped so the CLI can map it to exit codes 1 / 2 / 3.
+
+use std::path::PathBuf;
+
+/// What kind of failure an [`Error`] is, i.e. which exit code the CLI gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The artifact is not trustworthy or not there: a digest or size differs, a manifest, tag or
+    /// blob is missing (exit 1).
+    Verification,
+    /// The input is wrong: a bad reference, a malformed or oversized manifest, an unsafe path, an
+    /// output folder that is not empty (exit 2).
+    Input,
+    /// The environment failed: the registry is unreachable, refused credentials or misbehaved, or
+    /// local I/O failed (exit 3).
+    Environment,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind (see DESIGN.md section 2).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Verification => 1,
+            ErrorKind::Input => 2,
+            ErrorKind::Environment => 3,
+        }
+    }
+}
+
+/// Errors of the `oci` module. Variants carry the reference, digest or path involved; none ever
+/// carries a password or token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A reference string does not parse as `[host[:port]/]repo[:tag|@sha256:<hex>]`.
+    #[error("invalid reference {reference:?}: {reason}")]
+    InvalidReference {
+        /// The string as given.
+        reference: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A tag, manifest or blob does not exist in the repository.
+    #[error("{what} not found in {repository}")]
+    NotFound {
+        /// Repository searched.
+        repository: String,
+        /// What was looked for (`tag v1`, `manifest sha256:…`, `blob sha256:…`).
+        what: String,
+    },
+    /// Content did not hash to the digest that named it: tampering or corruption.
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// What was checked.
+        what: String,
+        /// The digest it was requested by.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+    /// Content had another size than its descriptor declares.
+    #[error("size mismatch for {what}: expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        /// What was checked.
+        what: String,
+        /// Declared size.
+        expected: u64,
+        /// Size received (possibly a lower bound where reading stopped early).
+        actual: u64,
+    },
+    /// A manifest or index is larger than the limit we are willing to read.
+    #[error("{what} is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// What was read.
+        what: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A manifest, index or config is not what we can accept.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was parsed (`manifest sha256:…`, `referrers index`, …).
+        what: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A manifest names a file path that could escape or clobber the output folder.
+    #[error("unsafe file path {path:?} in manifest: {reason}")]
+    UnsafePath {
+        /// The path as written in the manifest (lossy for NUL bytes).
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The output folder of a pull already has content.
+    #[error("output folder {} exists and is not empty", path.display())]
+    OutputNotEmpty {
+        /// The output folder.
+        path: PathBuf,
+    },
+    /// The registry could not be reached (connection refused, DNS, TLS, timeout).
+    #[error("cannot reach registry {registry}: {reason}")]
+    Unreachable {
+        /// Registry host[:port].
+        registry: String,
+        /// Transport error text (never holds credentials).
+        reason: String,
+    },
+    /// The registry refused our credentials or anonymous access.
+    #[error(
+        "registry {registry} refused access ({reason}); check `docker login` or the credentials passed"
+    )]
+    Auth {
+        /// Registry host[:port].
+        registry: String,
+        /// What the registry said.
+        reason: String,
+    },
+    /// The registry answered in a way we cannot use (unexpected status, protocol violation).
+    #[error("registry {registry} failed to {operation}: {reason}")]
+    Registry {
+        /// Registry host[:port].
+        registry: String,
+        /// What we were doing.
+        operation: String,
+        /// Status and message.
+        reason: String,
+    },
+    /// Local file system failure.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Which class of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound { .. } | Error::DigestMismatch { .. } | Error::SizeMismatch { .. } => {
+                ErrorKind::Verification
+            }
+            Error::InvalidReference { .. }
+            | Error::TooLarge { .. }
+            | Error::Malformed { .. }
+            | Error::UnsafePath { .. }
+            | Error::OutputNotEmpty { .. } => ErrorKind::Input,
+            Error::Unreachable { .. }
+            | Error::Auth { .. }
+            | Error::Registry { .. }
+            | Error::Io { .. } => ErrorKind::Environment,
+        }
+    }
+
+    /// The process exit code the CLI should use: 1 untrusted/missing, 2 bad input, 3 environment.
+    pub fn exit_code(&self) -> u8 {
+        self.kind().exit_code()
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Error::Malformed {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn unsafe_path(path: &str, reason: &str) -> Self {
+        Error::UnsafePath {
+            path: path.replace('\0', "\\0"),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Result alias of the `oci` module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

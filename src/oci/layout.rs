@@ -1,0 +1,506 @@
+//! The local store: an OCI image layout folder (image-spec `image-layout.md`) holding many
+//! repositories.
+//!
+//! Scheme, readable by skopeo and oras for the plain case:
+//! - `blobs/sha256/<hex>` holds every blob and manifest (shared by all repositories);
+//! - a tag is an `index.json` entry whose annotation `org.opencontainers.image.ref.name` is
+//!   `<repo>:<tag>` (`skopeo copy oci:STORE:models/bert:v1 …` finds it);
+//! - a manifest stored by digest (every pushed manifest, and every referrer) is an entry without
+//!   `ref.name` but with annotation `dev.provenance.repository` = `<repo>`, so it stays reachable
+//!   (and is not garbage) after its tag moves;
+//! - referrers are found by scanning the repository's entries for manifests whose `subject` is
+//!   the digest asked for, as oras does for its OCI store.
+//!
+//! Blob and index writes are atomic (temp file in the same folder, then rename); `index.json`
+//! read-modify-writes happen under `index.json.lock` (created exclusively), so concurrent
+//! processes do not lose each other's entries.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::referrers::{ManifestHead, parse_index};
+use super::store::{
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
+    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, check_digest, digest_hex, sha256_digest,
+};
+
+/// Annotation naming a tag entry, `<repo>:<tag>`.
+pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// Annotation naming the repository of an untagged manifest entry.
+pub const ANNOTATION_REPOSITORY: &str = "dev.provenance.repository";
+
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+const LOCK_STALE: Duration = Duration::from_secs(120);
+const CHUNK: usize = 1 << 20;
+
+/// Where the local store lives: `$PROVENANCE_HOME/store`, else
+/// `$XDG_DATA_HOME/provenance/store`, else `~/.local/share/provenance/store`.
+pub fn default_store_dir() -> Result<PathBuf> {
+    if let Some(h) = std::env::var_os("PROVENANCE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(h).join("store"));
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("provenance").join("store"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/provenance/store")),
+        None => Err(Error::io(
+            "~/.local/share/provenance/store",
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "HOME is not set; set PROVENANCE_HOME",
+            ),
+        )),
+    }
+}
+
+/// An OCI image layout folder used as a multi-repository store (see the module docs).
+#[derive(Debug, Clone)]
+pub struct LayoutStore {
+    root: PathBuf,
+}
+
+struct IndexLock {
+    path: PathBuf,
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+impl LayoutStore {
+    /// Open the layout at `root`, creating `oci-layout`, `index.json` and `blobs/sha256` if they
+    /// are missing.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        let blobs = root.join("blobs").join("sha256");
+        fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        let store = LayoutStore { root };
+        let layout = store.root.join("oci-layout");
+        if !layout.exists() {
+            store.write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        }
+        let index = store.root.join("index.json");
+        if !index.exists() {
+            let _lock = store.lock()?;
+            if !index.exists() {
+                let body = serde_json::to_vec(&super::referrers::empty_index())
+                    .map_err(|e| Error::malformed("index.json", e))?;
+                store.write_atomic(&index, &body)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Open the store at [`default_store_dir`].
+    pub fn open_default() -> Result<Self> {
+        Self::open(default_store_dir()?)
+    }
+
+    /// The layout's root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        Ok(self
+            .root
+            .join("blobs")
+            .join("sha256")
+            .join(digest_hex(digest)?))
+    }
+
+    fn write_atomic(&self, target: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = target.parent().unwrap_or(&self.root);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(target, e))?;
+        tmp.persist(target)
+            .map_err(|e| Error::io(target, e.error))?;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<IndexLock> {
+        let path = self.root.join("index.json.lock");
+        let start = Instant::now();
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(IndexLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| SystemTime::now().duration_since(t).ok())
+                        .is_some_and(|age| age > LOCK_STALE);
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if start.elapsed() > LOCK_WAIT {
+                        return Err(Error::io(
+                            &path,
+                            std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "another process holds the store lock; remove the file if no provenance process is running",
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+
+    fn read_index(&self) -> Result<Map<String, Value>> {
+        let path = self.root.join("index.json");
+        let bytes = read_bounded(&path, MAX_MANIFEST_SIZE, "index.json")?;
+        parse_index("index.json", &bytes)
+    }
+
+    fn write_index(&self, index: &Map<String, Value>) -> Result<()> {
+        let body = serde_json::to_vec(index).map_err(|e| Error::malformed("index.json", e))?;
+        self.write_atomic(&self.root.join("index.json"), &body)
+    }
+
+    /// Read-modify-write `index.json` under the lock.
+    fn update_index(&self, f: impl FnOnce(&mut Vec<Value>)) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let entries = index
+            .entry("manifests")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(entries) = entries else {
+            return Err(Error::malformed(
+                "index.json",
+                "`manifests` is not an array",
+            ));
+        };
+        f(entries);
+        self.write_index(&index)
+    }
+
+    /// Index entries of `repo`: (entry descriptor, tag if it is a tag entry).
+    fn repo_entries(&self, repo: &str) -> Result<Vec<(Descriptor, Option<String>)>> {
+        let index = self.read_index()?;
+        let Some(Value::Array(entries)) = index.get("manifests") else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let Ok(d) = serde_json::from_value::<Descriptor>(e.clone()) else {
+                continue;
+            };
+            if let Some(name) = d.annotations.get(ANNOTATION_REF_NAME) {
+                if let Some((r, t)) = name.rsplit_once(':') {
+                    if r == repo {
+                        let t = t.to_string();
+                        out.push((d, Some(t)));
+                    }
+                }
+            } else if d.annotations.get(ANNOTATION_REPOSITORY).map(String::as_str) == Some(repo) {
+                out.push((d, None));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write a blob from a reader through SHA-256, refusing content that is not `digest`/`size`.
+    fn write_blob_from(
+        &self,
+        mut src: impl Read,
+        src_path: &Path,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let target = self.blob_path(digest)?;
+        if target.exists() {
+            return Ok(());
+        }
+        let dir = target.parent().unwrap_or(&self.root);
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        {
+            let mut file = tmp.as_file();
+            let mut w = VerifyingWriter::new(&mut file, size);
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = src.read(&mut buf).map_err(|e| Error::io(src_path, e))?;
+                let Some(chunk) = buf.get(..n) else { break };
+                if n == 0 {
+                    break;
+                }
+                w.put(
+                    &format!("blob {digest} from {}", src_path.display()),
+                    chunk,
+                    &target,
+                )?;
+            }
+            w.finish(
+                &format!("blob {digest} from {}", src_path.display()),
+                digest,
+                &target,
+            )?;
+        }
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&target, e))?;
+        tmp.persist(&target)
+            .map_err(|e| Error::io(&target, e.error))?;
+        Ok(())
+    }
+
+    fn manifest_entry(&self, repo: &str, bytes: &[u8], media_type: &str) -> Result<Descriptor> {
+        let head = ManifestHead::parse("manifest", bytes)?;
+        let mut d = Descriptor::of_bytes(media_type, bytes);
+        d.artifact_type = head.artifact_type;
+        d.annotations
+            .insert(ANNOTATION_REPOSITORY.to_string(), repo.to_string());
+        Ok(d)
+    }
+}
+
+fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            what: what.to_string(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+fn to_value(d: &Descriptor) -> Result<Value> {
+    serde_json::to_value(d).map_err(|e| Error::malformed("descriptor", e))
+}
+
+fn entry_digest(e: &Value) -> Option<&str> {
+    e.get("digest").and_then(Value::as_str)
+}
+
+fn entry_annotation<'a>(e: &'a Value, key: &str) -> Option<&'a str> {
+    e.get("annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str)
+}
+
+impl Store for LayoutStore {
+    fn resolve(&self, repo: &str, tag_or_digest: &str) -> Result<Descriptor> {
+        let entries = self.repo_entries(repo)?;
+        let found = if tag_or_digest.starts_with("sha256:") {
+            digest_hex(tag_or_digest)?;
+            entries.into_iter().find(|(d, _)| d.digest == tag_or_digest)
+        } else {
+            entries
+                .into_iter()
+                .find(|(_, t)| t.as_deref() == Some(tag_or_digest))
+        };
+        match found {
+            Some((mut d, _)) => {
+                d.annotations.clear();
+                Ok(d)
+            }
+            None => Err(Error::NotFound {
+                repository: repo.to_string(),
+                what: if tag_or_digest.starts_with("sha256:") {
+                    format!("manifest {tag_or_digest}")
+                } else {
+                    format!("tag {tag_or_digest}")
+                },
+            }),
+        }
+    }
+
+    fn fetch_manifest(&self, repo: &str, digest: &str) -> Result<FetchedManifest> {
+        let path = self.blob_path(digest)?;
+        if !path.exists() {
+            return Err(Error::NotFound {
+                repository: repo.to_string(),
+                what: format!("manifest {digest}"),
+            });
+        }
+        let bytes = read_bounded(&path, MAX_MANIFEST_SIZE, &format!("manifest {digest}"))?;
+        check_digest(&format!("manifest {digest}"), digest, &bytes)?;
+        let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
+        let media_type = head
+            .media_type
+            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+        Ok(FetchedManifest { bytes, media_type })
+    }
+
+    fn put_manifest(
+        &self,
+        repo: &str,
+        tag_or_digest: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Descriptor> {
+        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(Error::TooLarge {
+                what: "manifest".into(),
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
+        super::reference::validate_repository(repo).map_err(|reason| Error::InvalidReference {
+            reference: repo.to_string(),
+            reason,
+        })?;
+        let mut entry = self.manifest_entry(repo, bytes, media_type)?;
+        let digest = entry.digest.clone();
+        let is_digest = tag_or_digest.starts_with("sha256:");
+        if is_digest {
+            if tag_or_digest != digest {
+                return Err(Error::DigestMismatch {
+                    what: "manifest to put".into(),
+                    expected: tag_or_digest.to_string(),
+                    actual: digest,
+                });
+            }
+        } else {
+            super::reference::validate_tag(tag_or_digest).map_err(|reason| {
+                Error::InvalidReference {
+                    reference: tag_or_digest.to_string(),
+                    reason,
+                }
+            })?;
+        }
+        self.write_atomic(&self.blob_path(&digest)?, bytes)?;
+        let ref_name = format!("{repo}:{tag_or_digest}");
+        if !is_digest {
+            entry.annotations.clear();
+            entry
+                .annotations
+                .insert(ANNOTATION_REF_NAME.to_string(), ref_name.clone());
+        }
+        let value = to_value(&entry)?;
+        self.update_index(|entries| {
+            if is_digest {
+                let present = entries.iter().any(|e| {
+                    entry_digest(e) == Some(digest.as_str())
+                        && entry_annotation(e, ANNOTATION_REPOSITORY) == Some(repo)
+                });
+                if !present {
+                    entries.push(value);
+                }
+            } else {
+                entries.retain(|e| entry_annotation(e, ANNOTATION_REF_NAME) != Some(&ref_name));
+                entries.push(value);
+            }
+        })?;
+        entry.annotations.clear();
+        Ok(entry)
+    }
+
+    fn blob_exists(&self, _repo: &str, digest: &str) -> Result<bool> {
+        Ok(self.blob_path(digest)?.is_file())
+    }
+
+    fn push_blob_file(&self, _repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        self.write_blob_from(f, path, digest, size)
+    }
+
+    fn push_blob_bytes(&self, _repo: &str, bytes: &[u8]) -> Result<Descriptor> {
+        let digest = sha256_digest(bytes);
+        let target = self.blob_path(&digest)?;
+        if !target.exists() {
+            self.write_atomic(&target, bytes)?;
+        }
+        Ok(Descriptor::of_bytes("", bytes))
+    }
+
+    fn fetch_blob(&self, repo: &str, digest: &str, size: u64, out: &mut dyn Write) -> Result<()> {
+        let path = self.blob_path(digest)?;
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound {
+                    repository: repo.to_string(),
+                    what: format!("blob {digest}"),
+                });
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let what = format!("blob {digest}");
+        let mut w = VerifyingWriter::new(out, size);
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+            if n == 0 {
+                break;
+            }
+            let Some(chunk) = buf.get(..n) else { break };
+            w.put(&what, chunk, &path)?;
+        }
+        w.finish(&what, digest, &path)
+    }
+
+    fn referrers(
+        &self,
+        repo: &str,
+        subject_digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>> {
+        digest_hex(subject_digest)?;
+        let mut out: Vec<Descriptor> = Vec::new();
+        for (entry, tag) in self.repo_entries(repo)? {
+            if tag.is_some() || out.iter().any(|d| d.digest == entry.digest) {
+                continue;
+            }
+            if entry.media_type != MEDIA_TYPE_IMAGE_MANIFEST
+                && entry.media_type != MEDIA_TYPE_IMAGE_INDEX
+            {
+                continue;
+            }
+            let m = self.fetch_manifest(repo, &entry.digest)?;
+            let head = ManifestHead::parse(&format!("manifest {}", entry.digest), &m.bytes)?;
+            if head.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject_digest) {
+                continue;
+            }
+            let d = head.referrer_descriptor(&entry.digest, m.bytes.len() as u64);
+            if artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)) {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
+        let head = ManifestHead::parse("referrer manifest", bytes)?;
+        if head.subject.is_none() {
+            return Err(Error::malformed("referrer manifest", "it has no subject"));
+        }
+        let media_type = head
+            .media_type
+            .clone()
+            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+        let digest = sha256_digest(bytes);
+        self.put_manifest(repo, &digest, bytes, &media_type)?;
+        Ok(head.referrer_descriptor(&digest, bytes.len() as u64))
+    }
+
+    fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
+        let mut tags: Vec<String> = self
+            .repo_entries(repo)?
+            .into_iter()
+            .filter_map(|(_, t)| t)
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+}

@@ -1,0 +1,38 @@
+//! OCI storage: models as CNCF ModelPack artifacts, signatures as OCI 1.1 referrers, in a remote
+//! registry ([`RegistryStore`]) or a local OCI image layout ([`LayoutStore`]) behind one
+//! synchronous [`Store`] trait (DESIGN.md 1.2-1.4).
+//!
+//! Errors are one [`Error`] enum whose [`Error::exit_code`] gives the CLI's exit code.
+
+mod error;
+pub mod layout;
+pub mod modelpack;
+mod ops;
+pub mod reference;
+pub mod referrers;
+pub mod registry;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use layout::{LayoutStore, default_store_dir};
+pub use modelpack::{
+    BuiltManifest, ModelConfig, ModelFile, ModelLayer, ModelManifest, build_model_manifest,
+    parse_model_manifest,
+};
+pub use ops::{
+    DEFAULT_CONCURRENCY, ProgressEvent, ProgressFn, PullOptions, PushFile, PushOptions,
+    TransferOptions, attach_referrer, build_referrer_manifest, list_referrers, pull_model,
+    push_model,
+};
+pub use reference::Reference;
+pub use registry::{Credentials, RegistryOptions, RegistryStore};
+pub use store::{Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, Store};
+
+/// Open the store a reference points to: its registry, or the local store at
+/// [`default_store_dir`] when it names no host.
+pub fn open_store(reference: &Reference, opts: RegistryOptions) -> Result<Box<dyn Store>> {
+    match reference.registry() {
+        Some(host) => Ok(Box::new(RegistryStore::new(host, opts)?)),
+        None => Ok(Box::new(LayoutStore::open_default()?)),
+    }
+}

@@ -1,0 +1,158 @@
+//! Referrers (OCI 1.1): building the descriptor a referrers listing carries for a manifest, and
+//! maintaining the referrers tag-schema index (`sha256-<hex>` tag) for registries without the
+//! referrers API, without dropping entries other tools put there.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::store::{Descriptor, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
+
+/// The parts of an image manifest that matter for referrers.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ManifestHead {
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub config: Option<Descriptor>,
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ManifestHead {
+    pub(crate) fn parse(what: &str, bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::malformed(what, e))
+    }
+
+    /// The descriptor a referrers listing gives this manifest: `artifactType` (else the config
+    /// media type, as the distribution spec says) and the manifest's annotations pulled up.
+    pub(crate) fn referrer_descriptor(&self, digest: &str, size: u64) -> Descriptor {
+        let artifact_type = self
+            .artifact_type
+            .clone()
+            .or_else(|| self.config.as_ref().map(|c| c.media_type.clone()));
+        Descriptor {
+            media_type: self
+                .media_type
+                .clone()
+                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string()),
+            digest: digest.to_string(),
+            size,
+            artifact_type,
+            annotations: self.annotations.clone(),
+        }
+    }
+}
+
+/// The referrers tag-schema tag for a subject digest: `sha256:<hex>` -> `sha256-<hex>`.
+pub fn tag_schema_tag(subject_digest: &str) -> Result<String> {
+    let hex = super::store::digest_hex(subject_digest)?;
+    Ok(format!("sha256-{hex}"))
+}
+
+/// An empty image index, the state of a subject with no referrers.
+pub(crate) fn empty_index() -> Value {
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_TYPE_IMAGE_INDEX,
+        "manifests": []
+    })
+}
+
+/// Parse an image index into its JSON object, checking its shape.
+pub(crate) fn parse_index(what: &str, bytes: &[u8]) -> Result<Map<String, Value>> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::malformed(what, e))?;
+    let Value::Object(obj) = v else {
+        return Err(Error::malformed(what, "not a JSON object"));
+    };
+    match obj.get("manifests") {
+        Some(Value::Array(_)) | None => Ok(obj),
+        Some(_) => Err(Error::malformed(what, "`manifests` is not an array")),
+    }
+}
+
+/// The entries of an index that parse as descriptors, filtered by artifact type. Entries we cannot
+/// read (another tool's extension) are skipped, not fatal.
+pub(crate) fn index_descriptors(
+    index: &Map<String, Value>,
+    artifact_type: Option<&str>,
+) -> Vec<Descriptor> {
+    let Some(Value::Array(entries)) = index.get("manifests") else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| serde_json::from_value::<Descriptor>(e.clone()).ok())
+        .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)))
+        .collect()
+}
+
+/// Whether the index lists `digest`.
+pub(crate) fn index_contains(index: &Map<String, Value>, digest: &str) -> bool {
+    matches!(index.get("manifests"), Some(Value::Array(a))
+        if a.iter().any(|e| e.get("digest").and_then(Value::as_str) == Some(digest)))
+}
+
+/// Add `entry` to the index unless its digest is there already; other entries are kept verbatim
+/// (unknown fields included). Returns whether the index changed.
+pub(crate) fn index_add(index: &mut Map<String, Value>, entry: &Descriptor) -> Result<bool> {
+    if index_contains(index, &entry.digest) {
+        return Ok(false);
+    }
+    let v = serde_json::to_value(entry).map_err(|e| Error::malformed("referrer descriptor", e))?;
+    index
+        .entry("schemaVersion")
+        .or_insert_with(|| Value::from(2));
+    index
+        .entry("mediaType")
+        .or_insert_with(|| Value::from(MEDIA_TYPE_IMAGE_INDEX));
+    match index
+        .entry("manifests")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        Value::Array(a) => a.push(v),
+        _ => {
+            return Err(Error::malformed(
+                "referrers index",
+                "`manifests` is not an array",
+            ));
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_add_keeps_foreign_entries_and_does_not_duplicate() {
+        let foreign = serde_json::json!({"schemaVersion":2,"mediaType":MEDIA_TYPE_IMAGE_INDEX,
+            "manifests":[{"mediaType":"x","digest":"sha256:00","size":1,"platform":{"os":"linux"}}]});
+        let mut idx = parse_index("i", &serde_json::to_vec(&foreign).unwrap()).unwrap();
+        let d = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, b"m");
+        assert!(index_add(&mut idx, &d).unwrap());
+        assert!(!index_add(&mut idx, &d).unwrap());
+        let all = idx.get("manifests").unwrap().as_array().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0]["platform"]["os"], "linux");
+    }
+
+    #[test]
+    fn tag_schema_tag_replaces_colon() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            tag_schema_tag(&d).unwrap(),
+            format!("sha256-{}", "ab".repeat(32))
+        );
+        assert!(tag_schema_tag("sha256:zz").is_err());
+    }
+}

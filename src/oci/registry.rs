@@ -1,0 +1,842 @@
+//! A remote OCI registry as a [`Store`].
+//!
+//! oci-client does the protocol parts it does well: the bearer-token dance, blob HEAD, blob
+//! upload (chunked PATCH streamed from disk for big blobs, monolithic for small ones) and tag
+//! listing. A thin reqwest layer does what oci-client cannot: read manifests, indexes and blobs
+//! with a size bound and hash them ourselves, send manifest bytes exactly and read the
+//! `Docker-Content-Digest` and `OCI-Subject` answer headers, and query the referrers API.
+//! The store owns a tokio runtime and blocks on it, so callers stay synchronous.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::Stream;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, RegistryOperation};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use serde_json::{Map, Value};
+use tokio::io::AsyncReadExt as _;
+
+use super::error::{Error, Result};
+use super::referrers::{
+    ManifestHead, empty_index, index_add, index_contains, index_descriptors, parse_index,
+    tag_schema_tag,
+};
+use super::store::{
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
+    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, digest_hex, sha256_digest,
+};
+
+/// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
+/// from disk in [`UPLOAD_CHUNK`]-sized PATCH requests.
+pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
+/// Size of one chunked-upload PATCH (oci-client's own maximum).
+pub const UPLOAD_CHUNK: usize = 4 * 1024 * 1024;
+/// How many times the referrers tag-schema index update is retried when another writer wins.
+const TAG_SCHEMA_ATTEMPTS: u32 = 5;
+const DOCKER_CONFIG_MAX: u64 = 1024 * 1024;
+
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Registry credentials. `Debug` never shows the password.
+#[derive(Clone)]
+pub struct Credentials {
+    /// User name.
+    pub username: String,
+    /// Password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How to talk to a registry.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Use plain HTTP even for a non-loopback host (loopback hosts always use HTTP).
+    pub plain_http: bool,
+    /// Explicit credentials; if `None`, `$DOCKER_CONFIG/config.json` (else
+    /// `~/.docker/config.json`) `auths.<host>.auth` is used, else anonymous access.
+    pub credentials: Option<Credentials>,
+    /// Whether to read the docker config when no credentials are given.
+    pub use_docker_config: bool,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            plain_http: false,
+            credentials: None,
+            use_docker_config: true,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether a registry host (`host[:port]`) is on the loopback interface.
+pub fn is_loopback_host(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        registry.rsplit_once(':').map_or(registry, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Credentials for `registry` from the docker config (`$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`), `auths.<host>.auth` = base64 `user:pass`. Credential helpers are
+/// not consulted.
+pub fn docker_config_credentials(registry: &str) -> Option<Credentials> {
+    let path = match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d).join("config.json"),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
+    };
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, DOCKER_CONFIG_MAX), &mut bytes).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let auths = v.get("auths")?.as_object()?;
+    let keys = [
+        registry.to_string(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+        format!("https://{registry}/v1/"),
+    ];
+    let entry = keys.iter().find_map(|k| auths.get(k))?;
+    if let Some(auth) = entry.get("auth").and_then(Value::as_str) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.trim())
+            .ok()?;
+        let s = String::from_utf8(decoded).ok()?;
+        let (u, p) = s.split_once(':')?;
+        return Some(Credentials {
+            username: u.to_string(),
+            password: p.to_string(),
+        });
+    }
+    let u = entry.get("username")?.as_str()?;
+    let p = entry.get("password")?.as_str()?;
+    Some(Credentials {
+        username: u.to_string(),
+        password: p.to_string(),
+    })
+}
+
+/// A remote registry (one host) as a [`Store`].
+pub struct RegistryStore {
+    registry: String,
+    scheme: &'static str,
+    rt: tokio::runtime::Runtime,
+    chunked: Client,
+    mono: Client,
+    http: reqwest::Client,
+    auth: RegistryAuth,
+    tokens: Mutex<HashMap<(String, bool), Option<String>>>,
+}
+
+impl std::fmt::Debug for RegistryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryStore")
+            .field("registry", &self.registry)
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+enum FileState {
+    Start(PathBuf),
+    Open(tokio::fs::File),
+    Done,
+}
+
+/// A stream of up to [`UPLOAD_CHUNK`]-byte pieces of a file: memory stays at one chunk.
+fn file_stream(
+    path: PathBuf,
+) -> impl Stream<Item = oci_client::errors::Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(FileState::Start(path), |st| async move {
+        let mut f = match st {
+            FileState::Start(p) => match tokio::fs::File::open(&p).await {
+                Ok(f) => f,
+                Err(e) => return Some((Err(e.into()), FileState::Done)),
+            },
+            FileState::Open(f) => f,
+            FileState::Done => return None,
+        };
+        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        let mut filled = 0;
+        while let Some(rest) = buf.get_mut(filled..) {
+            if rest.is_empty() {
+                break;
+            }
+            match f.read(rest).await {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return Some((Err(e.into()), FileState::Done)),
+            }
+        }
+        if filled == 0 {
+            return None;
+        }
+        buf.truncate(filled);
+        Some((Ok(Bytes::from(buf)), FileState::Open(f)))
+    })
+}
+
+impl RegistryStore {
+    /// A store for `registry` (`host[:port]`). Loopback hosts use plain HTTP; others HTTPS unless
+    /// `plain_http`. Nothing is contacted until the first operation.
+    pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
+        let plain = opts.plain_http || is_loopback_host(registry);
+        let creds = opts.credentials.clone().or_else(|| {
+            if opts.use_docker_config {
+                docker_config_credentials(registry)
+            } else {
+                None
+            }
+        });
+        let auth = match creds {
+            Some(c) => RegistryAuth::Basic(c.username, c.password),
+            None => RegistryAuth::Anonymous,
+        };
+        let config = |mono: bool| ClientConfig {
+            protocol: if plain {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            use_monolithic_push: mono,
+            connect_timeout: Some(opts.connect_timeout),
+            max_concurrent_upload: 1,
+            ..Default::default()
+        };
+        let env_err = |reason: String| Error::Registry {
+            registry: registry.to_string(),
+            operation: "set up a client".into(),
+            reason,
+        };
+        let chunked = Client::try_from(config(false)).map_err(|e| env_err(error_chain(&e)))?;
+        let mono = Client::try_from(config(true)).map_err(|e| env_err(error_chain(&e)))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .user_agent(concat!("provenance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| env_err(error_chain(&e)))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("tokio runtime", e))?;
+        rt.block_on(async {
+            chunked.store_auth_if_needed(registry, &auth).await;
+            mono.store_auth_if_needed(registry, &auth).await;
+        });
+        Ok(RegistryStore {
+            registry: registry.to_string(),
+            scheme: if plain { "http" } else { "https" },
+            rt,
+            chunked,
+            mono,
+            http,
+            auth,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The registry host this store talks to.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    fn oref(&self, repo: &str, tag: &str) -> oci_client::Reference {
+        oci_client::Reference::with_tag(self.registry.clone(), repo.to_string(), tag.to_string())
+    }
+
+    fn url(&self, repo: &str, tail: &str) -> String {
+        format!("{}://{}/v2/{repo}/{tail}", self.scheme, self.registry)
+    }
+
+    fn map_oci(&self, e: OciDistributionError, repo: &str, what: &str) -> Error {
+        let registry = self.registry.clone();
+        match e {
+            OciDistributionError::RequestError(re) if !re.is_status() => Error::Unreachable {
+                registry,
+                reason: error_chain(&re),
+            },
+            OciDistributionError::AuthenticationFailure(r) => Error::Auth {
+                registry,
+                reason: r,
+            },
+            OciDistributionError::UnauthorizedError { .. } => Error::Auth {
+                registry,
+                reason: "401 Unauthorized".into(),
+            },
+            OciDistributionError::DigestError(d) => Error::DigestMismatch {
+                what: what.to_string(),
+                expected: String::new(),
+                actual: d.to_string(),
+            },
+            OciDistributionError::ServerError { code: 404, .. } => Error::NotFound {
+                repository: repo.to_string(),
+                what: what.to_string(),
+            },
+            OciDistributionError::ServerError {
+                code: 401 | 403,
+                message,
+                ..
+            } => Error::Auth {
+                registry,
+                reason: message,
+            },
+            OciDistributionError::RegistryError { envelope, .. } => {
+                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+                if codes.iter().any(|c| {
+                    matches!(
+                        c,
+                        OciErrorCode::BlobUnknown
+                            | OciErrorCode::ManifestUnknown
+                            | OciErrorCode::NameUnknown
+                            | OciErrorCode::NotFound
+                    )
+                }) {
+                    Error::NotFound {
+                        repository: repo.to_string(),
+                        what: what.to_string(),
+                    }
+                } else if codes
+                    .iter()
+                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+                {
+                    Error::Auth {
+                        registry,
+                        reason: envelope.to_string(),
+                    }
+                } else {
+                    Error::Registry {
+                        registry,
+                        operation: what.to_string(),
+                        reason: envelope.to_string(),
+                    }
+                }
+            }
+            OciDistributionError::IoError(io) => Error::io(what, io),
+            other => Error::Registry {
+                registry,
+                operation: what.to_string(),
+                reason: error_chain(&other),
+            },
+        }
+    }
+
+    fn map_reqwest(&self, e: reqwest::Error) -> Error {
+        Error::Unreachable {
+            registry: self.registry.clone(),
+            reason: error_chain(&e),
+        }
+    }
+
+    async fn token(&self, repo: &str, push: bool, refresh: bool) -> Result<Option<String>> {
+        let key = (repo.to_string(), push);
+        if !refresh {
+            if let Ok(t) = self.tokens.lock() {
+                if let Some(tok) = t.get(&key) {
+                    return Ok(tok.clone());
+                }
+            }
+        }
+        let op = if push {
+            RegistryOperation::Push
+        } else {
+            RegistryOperation::Pull
+        };
+        let tok = self
+            .chunked
+            .auth(&self.oref(repo, "latest"), &self.auth, op)
+            .await
+            .map_err(|e| self.map_oci(e, repo, "authenticate"))?;
+        if let Ok(mut t) = self.tokens.lock() {
+            t.insert(key, tok.clone());
+        }
+        Ok(tok)
+    }
+
+    /// Send a request with our credentials (bearer token, else basic), re-authenticating once on 401.
+    async fn send(
+        &self,
+        repo: &str,
+        push: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        let mut refresh = false;
+        loop {
+            let token = self.token(repo, push, refresh).await?;
+            let mut req = build(&self.http);
+            req = match (&token, &self.auth) {
+                (Some(t), _) => req.bearer_auth(t),
+                (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
+                _ => req,
+            };
+            let res = req.send().await.map_err(|e| self.map_reqwest(e))?;
+            if res.status() == StatusCode::UNAUTHORIZED && !refresh {
+                refresh = true;
+                continue;
+            }
+            return Ok(res);
+        }
+    }
+
+    async fn status_error(&self, res: reqwest::Response, repo: &str, what: &str) -> Error {
+        let status = res.status();
+        let body = read_limited_text(res).await;
+        match status {
+            StatusCode::NOT_FOUND => Error::NotFound {
+                repository: repo.to_string(),
+                what: what.to_string(),
+            },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Auth {
+                registry: self.registry.clone(),
+                reason: format!("{status}: {body}"),
+            },
+            _ => Error::Registry {
+                registry: self.registry.clone(),
+                operation: what.to_string(),
+                reason: format!("{status}: {body}"),
+            },
+        }
+    }
+
+    /// GET a manifest or index by tag or digest, bounded by [`MAX_MANIFEST_SIZE`].
+    async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        accept: &str,
+    ) -> Result<(Vec<u8>, Option<String>)> {
+        let url = self.url(repo, &format!("manifests/{reference}"));
+        let what = if reference.starts_with("sha256:") {
+            format!("manifest {reference}")
+        } else {
+            format!("tag {reference}")
+        };
+        let res = self
+            .send(repo, false, |c| c.get(&url).header(ACCEPT, accept))
+            .await?;
+        if res.status() != StatusCode::OK {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
+            .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
+        let bytes = self.read_bounded(res, &what, MAX_MANIFEST_SIZE).await?;
+        Ok((bytes, media_type))
+    }
+
+    async fn read_bounded(
+        &self,
+        mut res: reqwest::Response,
+        what: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>> {
+        let too_large = || Error::TooLarge {
+            what: what.to_string(),
+            limit,
+        };
+        if res.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
+            if (out.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// PUT manifest bytes exactly; returns (descriptor, whether the registry sent `OCI-Subject`).
+    async fn put_manifest_raw(
+        &self,
+        repo: &str,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(Descriptor, bool)> {
+        let url = self.url(repo, &format!("manifests/{reference}"));
+        let body = Bytes::copy_from_slice(bytes);
+        let res = self
+            .send(repo, true, |c| {
+                c.put(&url)
+                    .header(CONTENT_TYPE, media_type)
+                    .body(body.clone())
+            })
+            .await?;
+        let what = format!("push manifest {reference}");
+        if res.status() != StatusCode::CREATED && res.status() != StatusCode::OK {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let digest = sha256_digest(bytes);
+        if let Some(server) = header_str(res.headers(), "docker-content-digest") {
+            if server != digest {
+                return Err(Error::Registry {
+                    registry: self.registry.clone(),
+                    operation: what,
+                    reason: format!("registry stored {server}, not the {digest} we sent"),
+                });
+            }
+        }
+        let subject = res.headers().contains_key("oci-subject");
+        let mut d = Descriptor::of_bytes(media_type, bytes);
+        d.artifact_type = ManifestHead::parse("manifest", bytes)
+            .ok()
+            .and_then(|h| h.artifact_type);
+        Ok((d, subject))
+    }
+
+    /// The referrers tag-schema index of `subject`, or an empty one if the tag does not exist.
+    async fn get_tag_schema_index(&self, repo: &str, tag: &str) -> Result<Map<String, Value>> {
+        match self.get_manifest(repo, tag, MEDIA_TYPE_IMAGE_INDEX).await {
+            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes),
+            Err(Error::NotFound { .. }) => match empty_index() {
+                Value::Object(m) => Ok(m),
+                _ => Ok(Map::new()),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update_tag_schema(&self, repo: &str, subject: &str, entry: &Descriptor) -> Result<()> {
+        let tag = tag_schema_tag(subject)?;
+        for attempt in 0..TAG_SCHEMA_ATTEMPTS {
+            let mut index = self.get_tag_schema_index(repo, &tag).await?;
+            if !index_add(&mut index, entry)? {
+                return Ok(());
+            }
+            let body =
+                serde_json::to_vec(&index).map_err(|e| Error::malformed("referrers index", e))?;
+            self.put_manifest_raw(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)
+                .await?;
+            // Distribution has no conditional PUT: read back, and merge again if another
+            // writer's index replaced ours in between.
+            let check = self.get_tag_schema_index(repo, &tag).await?;
+            if index_contains(&check, &entry.digest) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt + 1))).await;
+        }
+        Err(Error::Registry {
+            registry: self.registry.clone(),
+            operation: format!("update referrers index {tag}"),
+            reason: format!("lost {TAG_SCHEMA_ATTEMPTS} races against concurrent writers"),
+        })
+    }
+
+    async fn fetch_blob_async(
+        &self,
+        repo: &str,
+        digest: &str,
+        size: u64,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let url = self.url(repo, &format!("blobs/{digest}"));
+        let what = format!("blob {digest}");
+        let mut res = self.send(repo, false, |c| c.get(&url)).await?;
+        if res.status() != StatusCode::OK {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
+        let mut w = VerifyingWriter::new(out, size);
+        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
+            w.put(&what, &chunk, &place)?;
+        }
+        w.finish(&what, digest, &place)
+    }
+
+    async fn push_blob_file_async(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let oref = self.oref(repo, "latest");
+        let what = format!("upload blob {digest}");
+        if size <= MONOLITHIC_MAX {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| Error::io(path, e))?;
+            if bytes.len() as u64 != size {
+                return Err(Error::SizeMismatch {
+                    what: format!("file {}", path.display()),
+                    expected: size,
+                    actual: bytes.len() as u64,
+                });
+            }
+            super::store::check_digest(&format!("file {}", path.display()), digest, &bytes)?;
+            self.mono
+                .push_blob(&oref, bytes, digest)
+                .await
+                .map_err(|e| self.map_oci(e, repo, &what))?;
+            return Ok(());
+        }
+        let res = self
+            .chunked
+            .push_blob_stream(&oref, file_stream(path.to_path_buf()), digest, Some(size))
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(OciDistributionError::SpecViolationError(_)) => self
+                .mono
+                .push_blob_stream(&oref, file_stream(path.to_path_buf()), digest, Some(size))
+                .await
+                .map(|_| ())
+                .map_err(|e| self.map_oci(e, repo, &what)),
+            Err(e) => Err(self.map_oci(e, repo, &what)),
+        }
+    }
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn read_limited_text(mut res: reqwest::Response) -> String {
+    let mut out = Vec::new();
+    while let Ok(Some(c)) = res.chunk().await {
+        out.extend_from_slice(&c);
+        if out.len() > 2048 {
+            out.truncate(2048);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).trim().to_string()
+}
+
+impl Store for RegistryStore {
+    fn resolve(&self, repo: &str, tag_or_digest: &str) -> Result<Descriptor> {
+        self.rt.block_on(async {
+            let (bytes, media_type) = self
+                .get_manifest(repo, tag_or_digest, MANIFEST_ACCEPT)
+                .await?;
+            if tag_or_digest.starts_with("sha256:") {
+                super::store::check_digest(
+                    &format!("manifest {tag_or_digest}"),
+                    tag_or_digest,
+                    &bytes,
+                )?;
+            }
+            let head = ManifestHead::parse(&format!("manifest {repo}:{tag_or_digest}"), &bytes)?;
+            let media_type = head
+                .media_type
+                .clone()
+                .or(media_type)
+                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            let mut d = Descriptor::of_bytes(&media_type, &bytes);
+            d.artifact_type = head.artifact_type;
+            Ok(d)
+        })
+    }
+
+    fn fetch_manifest(&self, repo: &str, digest: &str) -> Result<FetchedManifest> {
+        digest_hex(digest)?;
+        self.rt.block_on(async {
+            let (bytes, media_type) = self.get_manifest(repo, digest, MANIFEST_ACCEPT).await?;
+            super::store::check_digest(&format!("manifest {digest}"), digest, &bytes)?;
+            let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
+            let media_type = head
+                .media_type
+                .or(media_type)
+                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            Ok(FetchedManifest { bytes, media_type })
+        })
+    }
+
+    fn put_manifest(
+        &self,
+        repo: &str,
+        tag_or_digest: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Descriptor> {
+        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(Error::TooLarge {
+                what: "manifest".into(),
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
+        if tag_or_digest.starts_with("sha256:") {
+            super::store::check_digest("manifest to put", tag_or_digest, bytes)?;
+        } else {
+            super::reference::validate_tag(tag_or_digest).map_err(|reason| {
+                Error::InvalidReference {
+                    reference: tag_or_digest.to_string(),
+                    reason,
+                }
+            })?;
+        }
+        self.rt.block_on(async {
+            self.put_manifest_raw(repo, tag_or_digest, bytes, media_type)
+                .await
+                .map(|(d, _)| d)
+        })
+    }
+
+    fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
+        digest_hex(digest)?;
+        self.rt.block_on(async {
+            self.chunked
+                .blob_exists(&self.oref(repo, "latest"), digest)
+                .await
+                .map_err(|e| self.map_oci(e, repo, &format!("check blob {digest}")))
+        })
+    }
+
+    fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
+        digest_hex(digest)?;
+        self.rt
+            .block_on(self.push_blob_file_async(repo, path, digest, size))
+    }
+
+    fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
+        let d = Descriptor::of_bytes("", bytes);
+        self.rt.block_on(async {
+            self.mono
+                .push_blob(&self.oref(repo, "latest"), bytes.to_vec(), &d.digest)
+                .await
+                .map_err(|e| self.map_oci(e, repo, &format!("upload blob {}", d.digest)))
+        })?;
+        Ok(d)
+    }
+
+    fn fetch_blob(&self, repo: &str, digest: &str, size: u64, out: &mut dyn Write) -> Result<()> {
+        digest_hex(digest)?;
+        self.rt
+            .block_on(self.fetch_blob_async(repo, digest, size, out))
+    }
+
+    fn referrers(
+        &self,
+        repo: &str,
+        subject_digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>> {
+        digest_hex(subject_digest)?;
+        self.rt.block_on(async {
+            let mut url = self.url(repo, &format!("referrers/{subject_digest}"));
+            if let Some(t) = artifact_type {
+                url.push_str("?artifactType=");
+                url.push_str(&t.replace('+', "%2B").replace('/', "%2F"));
+            }
+            let res = self
+                .send(repo, false, |c| {
+                    c.get(&url).header(ACCEPT, MEDIA_TYPE_IMAGE_INDEX)
+                })
+                .await?;
+            let index = match res.status() {
+                StatusCode::OK => {
+                    let bytes = self
+                        .read_bounded(res, "referrers index", MAX_MANIFEST_SIZE)
+                        .await?;
+                    parse_index("referrers index", &bytes)?
+                }
+                StatusCode::NOT_FOUND => {
+                    let tag = tag_schema_tag(subject_digest)?;
+                    self.get_tag_schema_index(repo, &tag).await?
+                }
+                _ => {
+                    return Err(self
+                        .status_error(res, repo, &format!("referrers of {subject_digest}"))
+                        .await);
+                }
+            };
+            // Filter client-side too: a registry may ignore the artifactType query.
+            Ok(index_descriptors(&index, artifact_type))
+        })
+    }
+
+    fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
+        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(Error::TooLarge {
+                what: "referrer manifest".into(),
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
+        let head = ManifestHead::parse("referrer manifest", bytes)?;
+        let Some(subject) = head.subject.as_ref() else {
+            return Err(Error::malformed("referrer manifest", "it has no subject"));
+        };
+        digest_hex(&subject.digest)?;
+        let media_type = head
+            .media_type
+            .clone()
+            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+        let digest = sha256_digest(bytes);
+        let entry = head.referrer_descriptor(&digest, bytes.len() as u64);
+        self.rt.block_on(async {
+            let (_, handled) = self
+                .put_manifest_raw(repo, &digest, bytes, &media_type)
+                .await?;
+            if !handled {
+                self.update_tag_schema(repo, &subject.digest, &entry)
+                    .await?;
+            }
+            Ok(entry)
+        })
+    }
+
+    fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
+        self.rt.block_on(async {
+            let oref = self.oref(repo, "latest");
+            let mut tags: Vec<String> = Vec::new();
+            let mut last: Option<String> = None;
+            loop {
+                let page = self
+                    .chunked
+                    .list_tags(&oref, &self.auth, Some(1000), last.as_deref())
+                    .await
+                    .map_err(|e| self.map_oci(e, repo, "list tags"))?;
+                let n = page.tags.len();
+                let new_last = page.tags.last().cloned();
+                tags.extend(page.tags);
+                if n < 1000 || new_last.is_none() || new_last == last {
+                    break;
+                }
+                last = new_last;
+            }
+            tags.sort();
+            tags.dedup();
+            Ok(tags)
+        })
+    }
+}

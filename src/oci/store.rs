@@ -1,0 +1,199 @@
+//! The `Store` abstraction: one synchronous interface over a remote registry and the local OCI
+//! image layout, so the rest of the crate never touches async code.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::error::{Error, Result};
+
+/// Largest manifest or index we read (4 MiB, as distribution and containerd limit them).
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// OCI image manifest media type.
+pub const MEDIA_TYPE_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index media type.
+pub const MEDIA_TYPE_IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// The OCI empty descriptor's media type (config of artifacts that have none).
+pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// Digest of the two bytes `{}`, the OCI empty blob.
+pub const EMPTY_DIGEST: &str =
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/// An OCI content descriptor (image-spec `descriptor.md`): what a tag resolves to, what a
+/// referrers index lists, what a manifest names as config, layer or subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// Media type of the referenced content.
+    pub media_type: String,
+    /// `sha256:<hex>` of the content.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Artifact type, for manifests that declare one (referrers listings carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Annotations (referrers listings pull the manifest's annotations up here).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    /// A descriptor of `bytes` with the given media type.
+    pub fn of_bytes(media_type: &str, bytes: &[u8]) -> Self {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: sha256_digest(bytes),
+            size: bytes.len() as u64,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// A manifest as fetched: the exact bytes (digest-checked) and the media type it was served as.
+#[derive(Clone, Debug)]
+pub struct FetchedManifest {
+    /// Exact bytes; their SHA-256 equals the digest they were fetched by.
+    pub bytes: Vec<u8>,
+    /// Media type (from the `Content-Type` or the document's `mediaType`).
+    pub media_type: String,
+}
+
+/// One storage backend for OCI content, addressed by repository. Implemented by
+/// [`super::RegistryStore`] (a remote registry) and [`super::LayoutStore`] (an OCI image layout
+/// folder). Both pass the same test suite. Every method is blocking; stores are shared between
+/// upload threads, hence `Send + Sync`.
+pub trait Store: Send + Sync {
+    /// Resolve a tag or `sha256:` digest in `repo` to its manifest descriptor. A missing tag or
+    /// manifest is [`Error::NotFound`].
+    fn resolve(&self, repo: &str, tag_or_digest: &str) -> Result<Descriptor>;
+
+    /// Fetch a manifest (or index) by digest: at most [`MAX_MANIFEST_SIZE`] bytes
+    /// ([`Error::TooLarge`] past it) and hashing to `digest` ([`Error::DigestMismatch`] if not).
+    fn fetch_manifest(&self, repo: &str, digest: &str) -> Result<FetchedManifest>;
+
+    /// Store manifest `bytes` of `media_type` under `tag_or_digest` (a tag, or the bytes' own
+    /// digest) and return its descriptor. The bytes are stored exactly as given.
+    fn put_manifest(
+        &self,
+        repo: &str,
+        tag_or_digest: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Descriptor>;
+
+    /// Whether a blob is present in `repo`.
+    fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool>;
+
+    /// Upload a blob from a file, streamed (memory stays flat at any size). The caller vouches
+    /// for `digest` and `size`; stores verify them where the protocol allows.
+    fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()>;
+
+    /// Upload a small in-memory blob; returns its descriptor (media type left empty).
+    fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor>;
+
+    /// Stream blob `digest` into `out` through SHA-256. Fails with [`Error::DigestMismatch`] or
+    /// [`Error::SizeMismatch`] if the bytes are not the ones named; the caller must then discard
+    /// what was written (it is written before it could be checked).
+    fn fetch_blob(&self, repo: &str, digest: &str, size: u64, out: &mut dyn Write) -> Result<()>;
+
+    /// Manifests in `repo` whose `subject` is `subject_digest`, optionally only those of
+    /// `artifact_type`, as descriptors carrying `artifactType` and annotations.
+    fn referrers(
+        &self,
+        repo: &str,
+        subject_digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>>;
+
+    /// Store a manifest that has a `subject` by its digest and make it discoverable as a
+    /// referrer of that subject (referrers API, tag-schema index, or layout index).
+    fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor>;
+
+    /// Tags of `repo`, sorted.
+    fn list_tags(&self, repo: &str) -> Result<Vec<String>>;
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Hex part of a validated `sha256:` digest.
+pub(crate) fn digest_hex(digest: &str) -> Result<&str> {
+    super::reference::validate_digest(digest)?;
+    Ok(digest.trim_start_matches("sha256:"))
+}
+
+/// Check that `bytes` hash to `expected`.
+pub(crate) fn check_digest(what: &str, expected: &str, bytes: &[u8]) -> Result<()> {
+    let actual = sha256_digest(bytes);
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::DigestMismatch {
+            what: what.to_string(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
+}
+
+/// A writer adapter that hashes and counts what passes through and refuses to go past `size`.
+pub(crate) struct VerifyingWriter<'a> {
+    inner: &'a mut dyn Write,
+    hasher: Sha256,
+    written: u64,
+    size: u64,
+}
+
+impl<'a> VerifyingWriter<'a> {
+    pub(crate) fn new(inner: &'a mut dyn Write, size: u64) -> Self {
+        VerifyingWriter {
+            inner,
+            hasher: Sha256::new(),
+            written: 0,
+            size,
+        }
+    }
+
+    /// Write a chunk; more bytes than the declared size is a [`Error::SizeMismatch`].
+    pub(crate) fn put(&mut self, what: &str, chunk: &[u8], path: &Path) -> Result<()> {
+        let n = chunk.len() as u64;
+        if self.written.saturating_add(n) > self.size {
+            return Err(Error::SizeMismatch {
+                what: what.to_string(),
+                expected: self.size,
+                actual: self.written.saturating_add(n),
+            });
+        }
+        self.hasher.update(chunk);
+        self.written += n;
+        self.inner.write_all(chunk).map_err(|e| Error::io(path, e))
+    }
+
+    /// Check size and digest once all bytes went through.
+    pub(crate) fn finish(self, what: &str, digest: &str, path: &Path) -> Result<()> {
+        self.inner.flush().map_err(|e| Error::io(path, e))?;
+        if self.written != self.size {
+            return Err(Error::SizeMismatch {
+                what: what.to_string(),
+                expected: self.size,
+                actual: self.written,
+            });
+        }
+        let actual = format!("sha256:{}", hex::encode(self.hasher.finalize()));
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                what: what.to_string(),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+}
