@@ -540,50 +540,99 @@ fn registry_pull_detects_tampered_blob_and_writes_nothing() {
     tampered_blob(&reg.store(), tmp.path(), &|d| reg.blob_data_path(d));
 }
 
+/// A hostile "registry" on loopback that answers every manifest GET with `size` bytes, with or
+/// without a Content-Length. distribution 2.8 will neither store nor serve a manifest over
+/// 4 MiB, so this is the only way to face our read bound with one; it is a raw TCP server, not
+/// a mock of our code.
+fn hostile_registry(size: usize, content_length: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut b = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && c.read(&mut b).map(|n| n == 1).unwrap_or(false)
+                {
+                    req.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&req);
+                if head.starts_with("GET /v2/ ") {
+                    let _ = c.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                    return;
+                }
+                let mut hdr = String::from(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n",
+                );
+                if content_length {
+                    hdr.push_str(&format!("Content-Length: {size}\r\n"));
+                }
+                hdr.push_str("\r\n");
+                let _ = c.write_all(hdr.as_bytes());
+                let chunk = vec![b' '; 64 * 1024];
+                let mut sent = 0;
+                while sent < size {
+                    let n = chunk.len().min(size - sent);
+                    if c.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    sent += n;
+                }
+            });
+        }
+    });
+    port
+}
+
 #[test]
 fn registry_fetch_refuses_manifest_over_4mib() {
-    // The registry itself stores a >4 MiB manifest (distribution 2.8 does); we refuse to read it.
+    for content_length in [true, false] {
+        let port = hostile_registry(5 * 1024 * 1024, content_length);
+        let store = RegistryStore::new(
+            &format!("127.0.0.1:{port}"),
+            RegistryOptions {
+                use_docker_config: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let d = format!("sha256:{}", "a".repeat(64));
+        let e = store.fetch_manifest("models/huge", &d).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let e = store.resolve("models/huge", "v1").unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        let e = store.referrers("models/huge", &d, None).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    }
+}
+
+#[test]
+fn registry_fetch_detects_tampered_manifest() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = Registry::start(tmp.path());
     let store = reg.store();
-    let pad = "x".repeat(4 * 1024 * 1024 + 100);
-    let layer = store.push_blob_bytes("models/huge", b"x").unwrap();
-    let cfg = store.push_blob_bytes("models/huge", b"{}").unwrap();
-    let m = serde_json::json!({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-        "config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":cfg.digest,"size":2},
-        "layers":[{"mediaType":"application/octet-stream","digest":layer.digest,"size":1}],
-        "annotations":{"pad":pad}});
-    let body = serde_json::to_vec(&m).unwrap();
-    let digest = oci::store::sha256_digest(&body);
-    let url = format!("http://{}/v2/models/huge/manifests/v1", reg.host());
-    let status = Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/vnd.oci.image.manifest.v1+json",
-            "--data-binary",
-            "@-",
-            &url,
-        ])
-        .stdin(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(&body)?;
-            c.wait()
-        });
-    if !status.map(|s| s.success()).unwrap_or(false) {
-        // This registry refuses big manifests itself; our bound on put is checked elsewhere.
-        return;
-    }
-    let e = store.fetch_manifest("models/huge", &digest).unwrap_err();
-    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
-    assert_eq!(e.exit_code(), 2);
-    let e = store.resolve("models/huge", "v1").unwrap_err();
-    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    let model = make_model(tmp.path(), 6);
+    let desc = oci::push_model(
+        &store,
+        "models/m",
+        "v1",
+        &model.files,
+        &config(),
+        &Default::default(),
+    )
+    .unwrap();
+    let path = reg.blob_data_path(&desc.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let i = bytes.len() - 3;
+    bytes.insert(i, b' ');
+    std::fs::write(&path, bytes).unwrap();
+    let e = store.fetch_manifest("models/m", &desc.digest).unwrap_err();
+    assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
+    assert_eq!(e.exit_code(), 1);
 }
 
 #[test]
