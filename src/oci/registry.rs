@@ -113,7 +113,13 @@ pub fn docker_config_credentials(registry: &str) -> Option<Credentials> {
     let f = std::fs::File::open(path).ok()?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(f, DOCKER_CONFIG_MAX), &mut bytes).ok()?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    credentials_from_docker_config(&bytes, registry)
+}
+
+/// Credentials for `registry` from docker config JSON bytes (`auths.<host>.auth`, base64
+/// `user:pass`, or `username`/`password`); keys may be `host`, `https://host`, `http://host`.
+pub fn credentials_from_docker_config(bytes: &[u8], registry: &str) -> Option<Credentials> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
     let auths = v.get("auths")?.as_object()?;
     let keys = [
         registry.to_string(),
@@ -838,5 +844,44 @@ impl Store for RegistryStore {
             tags.dedup();
             Ok(tags)
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for h in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+            "::1",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "[2001:db8::1]:443",
+            "localhost.example.com",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn docker_config_auth_is_decoded_and_not_printed() {
+        let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cr:et");
+        let cfg = format!(r#"{{"auths":{{"https://reg.example:5000":{{"auth":"{auth}"}}}}}}"#);
+        let c = credentials_from_docker_config(cfg.as_bytes(), "reg.example:5000").unwrap();
+        assert_eq!(c.username, "alice");
+        assert_eq!(c.password, "s3cr:et");
+        assert!(!format!("{c:?}").contains("s3cr"));
+        assert!(credentials_from_docker_config(cfg.as_bytes(), "other.example").is_none());
     }
 }
