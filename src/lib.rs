@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod chain;
 pub mod cli;
 pub mod dsse;
 pub mod fsutil;

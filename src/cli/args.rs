@@ -30,10 +30,10 @@ pub enum Output {
 #[derive(Clone, Debug, Args)]
 pub struct Common {
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text, global = true)]
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// No progress bars or notes on stderr.
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q')]
     pub quiet: bool,
 }
 
@@ -49,6 +49,12 @@ pub enum Command {
     /// Verify a model on disk (--model) or in an OCI registry or the local store (REF).
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Push a model folder or file to an OCI registry (or the local store) as a ModelPack artifact.
+    #[command(after_help = EXIT_CODES)]
+    Push(PushArgs),
+    /// Verify a model in a registry (or the local store), then download it; nothing lands unless it verifies.
+    #[command(after_help = EXIT_CODES)]
+    Pull(PullArgs),
     /// Show what a signature claims (signer, subject, metadata, resources) without verifying it.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
@@ -97,6 +103,9 @@ pub struct SignArgs {
     /// Private key (PKCS#8 or SEC1 PEM, P-256).
     #[arg(long, short = 'k', value_name = "FILE")]
     pub private_key: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: RegistryArgs,
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
@@ -134,6 +143,9 @@ pub struct VerifyArgs {
     pub public_key: Vec<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub common: Common,
 }
 
@@ -146,4 +158,87 @@ pub struct InspectArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,
+}
+
+/// How to reach a registry (ignored for the local store).
+#[derive(Clone, Debug, Default, Args)]
+pub struct RegistryArgs {
+    /// Use plain HTTP for a non-loopback registry (loopback registries always use HTTP).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Registry user name (with --password-stdin); default: ~/.docker/config.json or $DOCKER_CONFIG.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the registry password or token from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Model folder or file.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Where to push: `host[:port]/repo[:tag]`, or `repo[:tag]` for the local store.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Sign in the same step (needs --private-key).
+    #[arg(long)]
+    pub sign: bool,
+    /// Private key for --sign.
+    #[arg(long, short = 'k', value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Environment variable holding the private key's passphrase.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Signed metadata `key=value` for --sign (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+    /// Attach a signature made on disk before (`provenance sign --model`); it binds the files.
+    #[arg(long, value_name = "FILE", conflicts_with = "sign")]
+    pub signature: Option<PathBuf>,
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = crate::oci::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// What to pull: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` for the local store.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Folder to create (must not exist, or be empty).
+    #[arg(long = "output", short = 'o', value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Trusted public key (repeatable).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub public_key: Vec<PathBuf>,
+    /// Blobs downloaded at once.
+    #[arg(long, default_value_t = crate::oci::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: PullCommon,
+}
+
+/// Output options of `pull` (`--output` names its folder there, so the format is `--format`).
+#[derive(Clone, Debug, Args)]
+pub struct PullCommon {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub format: Output,
+    /// No progress bars or notes on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

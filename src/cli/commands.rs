@@ -16,7 +16,7 @@ use crate::statement::{self, SerializationMethod, Statement};
 use crate::verification::{self, Report, TrustedKeys};
 
 /// Reads a passphrase from the environment variable named by `--password-env`.
-fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
+pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
     match var {
         None => Ok(None),
         Some(var) => std::env::var(var).map(Some).map_err(|_| {
@@ -89,7 +89,7 @@ fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), 
     Ok((model, sig))
 }
 
-fn print_json(v: &serde_json::Value) {
+pub(crate) fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
@@ -140,16 +140,21 @@ fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
 
 /// `sign`.
 pub fn sign(a: SignArgs) -> Result<(), CliError> {
-    if a.reference.is_some() {
-        return Err(CliError::input(
-            "signing a registry reference is not available in this build; pass --model PATH",
-        ));
-    }
-    let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
     // Everything that can fail on input is checked before the model is hashed.
     let metadata = parse_metadata(&a.metadata)?;
     let password = password_from_env(a.password_env.as_deref())?;
     let signer = KeySigner::new(keys::load_private_key(&a.private_key, password.as_deref())?)?;
+    if let Some(reference) = &a.reference {
+        return super::oci::sign_reference(
+            reference,
+            &a.registry,
+            &signer,
+            metadata,
+            a.common.output,
+            a.common.quiet,
+        );
+    }
+    let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
     let method = match a.shard_size {
         None => SerializationMethod::Files,
         Some(0) => return Err(model::Error::BadShardSize.into()),
@@ -191,7 +196,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliError> {
+pub(crate) fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliError> {
     if paths.is_empty() {
         return Err(CliError::input(
             "no trust given: pass --public-key FILE (the key from `provenance keygen --public`)",
@@ -249,10 +254,9 @@ fn render_report(
 
 /// `verify`.
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
-    if a.reference.is_some() {
-        return Err(CliError::input(
-            "verifying a registry reference is not available in this build; pass --model PATH",
-        ));
+    if let Some(reference) = &a.reference {
+        let trust = load_trusted_keys(&a.public_key)?;
+        return super::oci::verify_reference(reference, &a.registry, &trust, a.common.output);
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
     if !model_path.exists() {

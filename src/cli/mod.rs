@@ -3,6 +3,7 @@
 
 pub mod args;
 mod commands;
+mod oci;
 mod progress;
 
 use std::fmt;
@@ -77,5 +78,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(a) => commands::sign(a),
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
+        Command::Push(a) => oci::push(a),
+        Command::Pull(a) => oci::pull(a),
     }
 }

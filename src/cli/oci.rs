@@ -1,0 +1,387 @@
+//! OCI commands: `push`, `pull`, and the REF forms of `sign` and `verify`.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::CliError;
+use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
+use super::commands::{load_trusted_keys, parse_metadata, password_from_env, print_json};
+use crate::bundle::Bundle;
+use crate::chain::{self, ChainReport};
+use crate::keys;
+use crate::model;
+use crate::oci::{self, Reference, Store};
+use crate::signing::KeySigner;
+use crate::statement::SerializationMethod;
+use crate::verification::TrustedKeys;
+
+impl From<oci::Error> for CliError {
+    fn from(e: oci::Error) -> Self {
+        let class = match e.kind() {
+            oci::ErrorKind::Verification => crate::Class::NotTrusted,
+            oci::ErrorKind::Input => crate::Class::Input,
+            _ => crate::Class::Environment,
+        };
+        let hint = match class {
+            crate::Class::Environment => {
+                "; check that the registry is running and reachable, and your credentials (--username/--password-stdin or ~/.docker/config.json)"
+            }
+            _ => "",
+        };
+        Self {
+            class,
+            message: format!("{e}{hint}"),
+        }
+    }
+}
+
+impl From<chain::Error> for CliError {
+    fn from(e: chain::Error) -> Self {
+        match e {
+            chain::Error::Oci(e) => e.into(),
+            other => Self {
+                class: other.class(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Parses a reference and opens the store it points to.
+fn open(reference: &str, r: &RegistryArgs) -> Result<(Reference, Box<dyn Store>), CliError> {
+    let parsed = Reference::parse(reference).map_err(|e| {
+        CliError::input(format!(
+            "{e}; write it as host[:port]/repo[:tag|@sha256:...], or repo:tag for the local store"
+        ))
+    })?;
+    let credentials = match (&r.username, r.password_stdin) {
+        (Some(user), true) => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .take(64 * 1024)
+                .read_to_string(&mut pw)
+                .map_err(|e| CliError::input(format!("cannot read password from stdin: {e}")))?;
+            Some(oci::Credentials {
+                username: user.clone(),
+                password: pw.trim_end_matches(['\r', '\n']).to_owned(),
+            })
+        }
+        (Some(_), false) => {
+            return Err(CliError::input(
+                "--username needs --password-stdin (passwords are never taken on the command line)",
+            ));
+        }
+        (None, true) => {
+            return Err(CliError::input("--password-stdin needs --username"));
+        }
+        (None, false) => None,
+    };
+    let opts = oci::RegistryOptions {
+        plain_http: r.plain_http,
+        credentials,
+        ..oci::RegistryOptions::default()
+    };
+    let store = oci::open_store(&parsed, opts)?;
+    Ok((parsed, store))
+}
+
+fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let bar = multi.add(ProgressBar::new(total));
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("transfer");
+    Some(Arc::new(move |e: &oci::ProgressEvent| match e {
+        oci::ProgressEvent::BlobSkipped { size, .. }
+        | oci::ProgressEvent::BlobDone { size, .. } => bar.inc(*size),
+        oci::ProgressEvent::ManifestDone { .. } => bar.finish_and_clear(),
+        _ => {}
+    }))
+}
+
+/// `push MODEL REF`.
+pub fn push(a: PushArgs) -> Result<(), CliError> {
+    let metadata = parse_metadata(&a.metadata)?;
+    let signer = match (&a.sign, &a.private_key) {
+        (true, Some(k)) => {
+            let pw = password_from_env(a.password_env.as_deref())?;
+            Some(KeySigner::new(keys::load_private_key(k, pw.as_deref())?)?)
+        }
+        (true, None) => {
+            return Err(CliError::input(
+                "--sign needs --private-key KEY (or drop --sign and run `provenance sign REF` later)",
+            ));
+        }
+        (false, _) => None,
+    };
+    if !metadata.is_empty() && signer.is_none() {
+        return Err(CliError::input(
+            "--metadata is signed: add --sign --private-key KEY",
+        ));
+    }
+    let disk_bundle = match &a.signature {
+        Some(p) => Some(Bundle::read(p)?),
+        None => None,
+    };
+    let (reference, store) = open(&a.reference, &a.registry)?;
+    if reference.digest().is_some() {
+        return Err(CliError::input(
+            "push needs a tag, not a digest: the digest is computed from the model",
+        ));
+    }
+    let listing = model::list(&a.model, &model::Options::default())?;
+    let bar = super::progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
+    let resources = model::resources(&listing, &SerializationMethod::Files, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let files: Vec<oci::PushFile> = listing
+        .files
+        .iter()
+        .zip(&resources)
+        .map(|(f, r)| oci::PushFile {
+            abs_path: f.path.clone(),
+            rel_path: if f.name == "." {
+                listing.name.clone()
+            } else {
+                f.name.clone()
+            },
+            sha256_hex: r.digest.clone(),
+            size: f.size,
+        })
+        .collect();
+    let config = oci::ModelConfig {
+        name: Some(listing.name.clone()),
+        version: metadata.get("version").cloned(),
+        created: None,
+        format: None,
+    };
+    let opts = oci::PushOptions {
+        concurrency: a.concurrency,
+        progress: transfer_progress(a.common.quiet, listing.total_bytes()),
+    };
+    let repo = reference.repository().to_owned();
+    let descriptor = oci::push_model(
+        store.as_ref(),
+        &repo,
+        reference.tag_or_default(),
+        &files,
+        &config,
+        &opts,
+    )?;
+    let pinned = format!(
+        "{}@{}",
+        reference
+            .to_string()
+            .split(['@'])
+            .next()
+            .unwrap_or_default(),
+        descriptor.digest
+    );
+    let mut signed = None;
+    if signer.is_some() || disk_bundle.is_some() {
+        let by_digest = Reference::parse(&pinned)?;
+        let resolved = chain::resolve(store.as_ref(), &by_digest)?;
+        if let Some(s) = &signer {
+            let (_, referrer) = chain::sign_reference(store.as_ref(), &resolved, s, metadata)?;
+            signed = Some(referrer.digest);
+        }
+        if let Some(b) = &disk_bundle {
+            let referrer = chain::attach_bundle(
+                store.as_ref(),
+                &resolved,
+                b,
+                crate::statement::PREDICATE_TYPE,
+            )?;
+            signed = Some(referrer.digest);
+        }
+    }
+    match a.common.output {
+        Output::Json => print_json(&json!({
+            "reference": reference.to_string(),
+            "digest": descriptor.digest,
+            "size": descriptor.size,
+            "layers": files.len(),
+            "signature_referrer": signed,
+        })),
+        Output::Text => {
+            println!(
+                "Pushed {} ({} files) to {}",
+                a.model.display(),
+                files.len(),
+                reference
+            );
+            println!("Digest: {}", descriptor.digest);
+            if let Some(r) = signed {
+                println!("Signature attached as referrer {r}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `sign REF`.
+pub fn sign_reference(
+    reference: &str,
+    registry: &RegistryArgs,
+    signer: &KeySigner,
+    metadata: std::collections::BTreeMap<String, String>,
+    output: Output,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let (r, store) = open(reference, registry)?;
+    let resolved = chain::resolve(store.as_ref(), &r)?;
+    let (st, referrer) = chain::sign_reference(store.as_ref(), &resolved, signer, metadata)?;
+    match output {
+        Output::Json => print_json(&json!({
+            "reference": r.to_string(),
+            "digest": resolved.descriptor.digest,
+            "signature_referrer": referrer.digest,
+            "signer": signer.key_id(),
+            "resources": st.resources.len(),
+            "metadata": st.user_metadata(),
+        })),
+        Output::Text => {
+            println!(
+                "Signed {}@{} ({} layers) with key {}",
+                r.repository(),
+                resolved.descriptor.digest,
+                st.resources.len(),
+                signer.key_id()
+            );
+            println!("Signature attached as referrer {}", referrer.digest);
+        }
+    }
+    if !quiet && r.digest().is_none() {
+        eprintln!(
+            "note: tags are mutable; the signature binds digest {}, so `verify` fails if the tag moves. Pin it as {}@{}",
+            resolved.descriptor.digest,
+            r.repository(),
+            resolved.descriptor.digest
+        );
+    }
+    Ok(())
+}
+
+fn render_chain(result: &Result<(ChainReport, chain::Resolved), chain::Error>, output: Output) {
+    let report = match result {
+        Ok((r, _)) => r,
+        Err(chain::Error::NotTrusted(r)) => r.as_ref(),
+        Err(_) => return,
+    };
+    match output {
+        Output::Json => print_json(&json!(report)),
+        Output::Text => {
+            if report.verified {
+                println!("Provenance verified successfully");
+            }
+            for c in &report.checks {
+                println!(
+                    "  {}  {:<17} {}",
+                    if c.passed { "ok  " } else { "FAIL" },
+                    c.name,
+                    c.detail
+                );
+            }
+            for s in &report.signatures {
+                println!(
+                    "  signature {} by {}: {}{}",
+                    s.referrer.get(..19).unwrap_or(&s.referrer),
+                    s.signer
+                        .as_deref()
+                        .map(|k| k.get(..16).unwrap_or(k))
+                        .unwrap_or("?"),
+                    if s.verified {
+                        "verified"
+                    } else {
+                        "not verified"
+                    },
+                    if s.verified && s.binding == "files" {
+                        " (binds the files only: it was signed on disk before the push)"
+                    } else {
+                        ""
+                    }
+                );
+                if s.verified {
+                    for (k, v) in &s.metadata {
+                        println!("    {k} = {v}");
+                    }
+                } else if let Some(c) = s.checks.iter().find(|c| !c.passed) {
+                    println!("    {} failed: {}", c.name, c.detail);
+                }
+            }
+        }
+    }
+}
+
+/// `verify REF`.
+pub fn verify_reference(
+    reference: &str,
+    registry: &RegistryArgs,
+    trust: &TrustedKeys,
+    output: Output,
+) -> Result<(), CliError> {
+    let (r, store) = open(reference, registry)?;
+    let result = chain::verify_reference(store.as_ref(), &r, trust);
+    render_chain(&result, output);
+    result.map(|_| ()).map_err(|e| {
+        let mut err = CliError::from(e);
+        if err.class == crate::Class::NotTrusted {
+            err.message.push_str("; do not deploy this model");
+        }
+        err
+    })
+}
+
+/// `pull REF --output DIR`: verify first, then stream every blob through SHA-256 into a temp folder
+/// beside DIR and rename it into place only when every digest and path checks out.
+pub fn pull(a: PullArgs) -> Result<(), CliError> {
+    let trust = load_trusted_keys(&a.public_key)?;
+    let (r, store) = open(&a.reference, &a.registry)?;
+    let result = chain::verify_reference(store.as_ref(), &r, &trust);
+    if a.common.format == Output::Text && result.is_err() {
+        render_chain(&result, a.common.format);
+    }
+    let (report, resolved) = result?;
+    let total = resolved.manifest.layers.iter().map(|l| l.size).sum();
+    let opts = oci::PullOptions {
+        concurrency: a.concurrency,
+        progress: transfer_progress(a.common.quiet, total),
+    };
+    oci::pull_model(
+        store.as_ref(),
+        &resolved.repository,
+        &resolved.manifest,
+        Path::new(&a.dir),
+        &opts,
+    )?;
+    match a.common.format {
+        Output::Json => print_json(&json!({
+            "reference": r.to_string(),
+            "digest": resolved.descriptor.digest,
+            "output": a.dir,
+            "files": resolved.manifest.layers.len(),
+            "bytes": total,
+            "verification": report,
+        })),
+        Output::Text => {
+            println!(
+                "Provenance verified; pulled {} files ({} bytes) of {}@{} into {}",
+                resolved.manifest.layers.len(),
+                total,
+                r.repository(),
+                resolved.descriptor.digest,
+                a.dir.display()
+            );
+        }
+    }
+    Ok(())
+}
