@@ -215,6 +215,9 @@ pub struct SignatureResult {
     /// The statement (when it verified).
     #[serde(skip)]
     pub statement: Option<Statement>,
+    /// The bundle (when it verified), so `pull` can save it beside the model.
+    #[serde(skip)]
+    pub bundle: Option<Bundle>,
 }
 
 /// The result of `verify REF`.
@@ -305,6 +308,7 @@ fn check_signature(
         metadata: BTreeMap::new(),
         checks: Vec::new(),
         statement: None,
+        bundle: None,
     };
     let bundle = match fetch_bundle(store, &resolved.repository, referrer) {
         Ok(Ok(b)) => b,
@@ -420,6 +424,7 @@ fn check_signature(
     });
     result.verified = true;
     result.statement = Some(st);
+    result.bundle = Some(bundle);
     Ok(result)
 }
 

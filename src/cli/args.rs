@@ -221,6 +221,10 @@ pub struct PullArgs {
     /// Trusted public key (repeatable).
     #[arg(long, short = 'p', value_name = "FILE")]
     pub public_key: Vec<PathBuf>,
+    /// Where to save the verified signature bundle (default `<DIR>.sig` beside the folder), so
+    /// `provenance verify --model DIR` and `model_signing verify` work on the copy offline.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
     /// Blobs downloaded at once.
     #[arg(long, default_value_t = crate::oci::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,

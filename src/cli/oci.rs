@@ -363,6 +363,13 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         Path::new(&a.dir),
         &opts,
     )?;
+    let sig_path = a
+        .signature
+        .clone()
+        .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
+    if let Some(bundle) = report.trusted().and_then(|s| s.bundle.as_ref()) {
+        bundle.write(&sig_path)?;
+    }
     match a.common.format {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),
@@ -370,6 +377,7 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
             "output": a.dir,
             "files": resolved.manifest.layers.len(),
             "bytes": total,
+            "signature": sig_path,
             "verification": report,
         })),
         Output::Text => {
@@ -381,6 +389,7 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
                 resolved.descriptor.digest,
                 a.dir.display()
             );
+            println!("Signature saved to {}", sig_path.display());
         }
     }
     Ok(())

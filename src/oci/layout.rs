@@ -476,6 +476,31 @@ impl Store for LayoutStore {
                 out.push(d);
             }
         }
+        // A layout filled by other tools (`skopeo copy --all` of a registry's `sha256-<hex>`
+        // tag) carries referrers in the tag schema: read it too, as a registry client would.
+        let schema_tag = super::referrers::tag_schema_tag(subject_digest)?;
+        if let Ok(index) = self.resolve(repo, &schema_tag) {
+            let bytes = self.fetch_manifest(repo, &index.digest)?.bytes;
+            let index = parse_index(&format!("referrers index {schema_tag}"), &bytes)?;
+            for mut d in super::referrers::index_descriptors(&index, None) {
+                if out.iter().any(|o| o.digest == d.digest) {
+                    continue;
+                }
+                // Tools that rewrite the index (skopeo 1.9) drop `artifactType`: read it from
+                // the referrer manifest itself, as the distribution spec allows.
+                if d.artifact_type.is_none() {
+                    let m = self.fetch_manifest(repo, &d.digest)?;
+                    let head = ManifestHead::parse(&format!("manifest {}", d.digest), &m.bytes)?;
+                    if head.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject_digest) {
+                        continue;
+                    }
+                    d = head.referrer_descriptor(&d.digest, m.bytes.len() as u64);
+                }
+                if artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)) {
+                    out.push(d);
+                }
+            }
+        }
         Ok(out)
     }
 

@@ -6,6 +6,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,548 @@
+//! push / sign REF / verify REF / pull through the real binary, against a real docker-registry
+//! (distribution 2.8: no referrers API, so the tag-schema fallback runs) and the local store;
+//! interop with skopeo, oras-py and model_signing; the fault cases of the issue with exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+use common::registry::Registry;
+use common::{Work, venv_bin};
+use std::process::{Command, Stdio};
+
+fn setup() -> (Work, Registry) {
+    let w = Work::new();
+    let reg = Registry::start(&w.path("regdata"), None);
+    w.keygen("k");
+    w.hf_model("bert");
+    (w, reg)
+}
+
+fn json(out: &str) -> serde_json::Value {
+    let start = out.find('{').unwrap();
+    let end = out.rfind('}').unwrap();
+    serde_json::from_str(&out[start..=end]).unwrap()
+}
+
+fn same_tree(a: &std::path::Path, b: &std::path::Path) {
+    let st = Command::new("diff")
+        .arg("-r")
+        .arg(a)
+        .arg(b)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{} and {} differ", a.display(), b.display());
+}
+
+/// The whole flow on one store: push, sign by digest, verify, pull (and the saved signature
+/// verifies the pulled copy on disk).
+fn roundtrip(w: &Work, reference: &str) {
+    let out = w.expect(0, &["push", "bert", reference, "-o", "json"]);
+    let digest = json(&out)["digest"].as_str().unwrap().to_owned();
+    let out = w.expect(
+        0,
+        &[
+            "sign",
+            reference,
+            "--private-key",
+            "k.pem",
+            "--metadata",
+            "author=alice",
+        ],
+    );
+    assert!(
+        out.contains(&digest),
+        "sign prints the signed digest: {out}"
+    );
+    assert!(out.contains("tags are mutable"), "{out}");
+    let out = w.expect(
+        0,
+        &["verify", reference, "--public-key", "k.pub", "-o", "json"],
+    );
+    let v = json(&out);
+    let names: Vec<_> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["resolve", "manifest", "referrers", "trusted-signature"]
+    );
+    let sig_checks: Vec<_> = v["signatures"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sig_checks,
+        ["bundle", "signature", "statement", "binding", "layers"]
+    );
+    assert_eq!(v["signatures"][0]["metadata"]["author"], "alice");
+    assert_eq!(v["digest"], digest.as_str());
+    let pinned = format!("{}@{digest}", reference.rsplit_once(':').unwrap().0);
+    w.expect(0, &["verify", &pinned, "--public-key", "k.pub"]);
+    w.expect(
+        0,
+        &[
+            "pull",
+            reference,
+            "--output",
+            "out",
+            "--public-key",
+            "k.pub",
+        ],
+    );
+    same_tree(&w.path("bert"), &w.path("out"));
+    w.expect(0, &["verify", "--model", "out", "--public-key", "k.pub"]);
+}
+
+#[test]
+fn push_sign_verify_pull_on_registry() {
+    let (w, reg) = setup();
+    roundtrip(&w, &format!("{}/models/bert:v1", reg.host()));
+    // The fallback index is where other tools look for referrers.
+    let tags = Command::new("curl")
+        .args([
+            "-sf",
+            &format!("http://{}/v2/models/bert/tags/list", reg.host()),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&tags.stdout).contains("sha256-"));
+}
+
+#[test]
+fn push_sign_verify_pull_on_local_store() {
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    roundtrip(&w, "models/bert:v1");
+    assert!(w.path(".provenance-home/store/oci-layout").exists());
+}
+
+#[test]
+fn push_with_sign_in_one_step_and_many_signatures() {
+    let (w, reg) = setup();
+    w.keygen("k2");
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            &r,
+            "--sign",
+            "--private-key",
+            "k.pem",
+            "--metadata",
+            "team=a",
+        ],
+    );
+    w.expect(
+        0,
+        &[
+            "sign",
+            &r,
+            "--private-key",
+            "k2.pem",
+            "--metadata",
+            "team=security",
+        ],
+    );
+    // Trusting only k2: passes on its signature and reports the other.
+    let v = json(&w.expect(0, &["verify", &r, "--public-key", "k2.pub", "-o", "json"]));
+    let sigs = v["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs.iter().filter(|s| s["verified"] == true).count(), 1);
+    w.keygen("stranger");
+    w.expect(1, &["verify", &r, "--public-key", "stranger.pub"]);
+}
+
+#[test]
+fn verify_fails_when_tag_moves_to_unsigned_model() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["push", "bert", &r, "--sign", "--private-key", "k.pem"]);
+    w.write("bert/config.json", b"{\"hidden_size\":128}");
+    w.expect(0, &["push", "bert", &r]);
+    let out = w.expect(1, &["verify", &r, "--public-key", "k.pub"]);
+    assert!(out.contains("no signature referrer"), "{out}");
+    w.expect(1, &["pull", &r, "--output", "out", "--public-key", "k.pub"]);
+    assert!(!w.path("out").exists());
+}
+
+#[test]
+fn signature_for_another_digest_is_refused() {
+    let (w, reg) = setup();
+    let a = format!("{}/models/bert:a", reg.host());
+    let b = format!("{}/models/bert:b", reg.host());
+    w.expect(0, &["push", "bert", &a, "--sign", "--private-key", "k.pem"]);
+    w.expect(0, &["pull", &a, "--output", "a", "--public-key", "k.pub"]);
+    // Same files pushed under another config, so another manifest digest; attach A's bundle.
+    w.write("bert/README.md", b"another model");
+    w.expect(0, &["push", "bert", &b, "--signature", "a.sig"]);
+    let out = w.expect(1, &["verify", &b, "--public-key", "k.pub"]);
+    assert!(out.contains("binding"), "{out}");
+}
+
+#[test]
+fn bundle_signed_on_disk_before_push_binds_the_files() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["sign", "--model", "bert", "--private-key", "k.pem"]);
+    w.expect(0, &["push", "bert", &r, "--signature", "bert.sig"]);
+    let out = w.expect(0, &["verify", &r, "--public-key", "k.pub"]);
+    assert!(out.contains("binds the files only"), "{out}");
+}
+
+#[test]
+fn tampered_bytes_in_registry_are_not_trusted_and_nothing_lands() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["push", "bert", &r, "--sign", "--private-key", "k.pem"]);
+    // A layer blob rewritten in the registry's storage: the registry now serves other bytes.
+    let layer = blake_digest_of(&w.path("bert/config.json"));
+    std::fs::write(reg.blob_path(&layer), b"{\"hidden_size\":9999}").unwrap();
+    let out = w.expect(1, &["pull", &r, "--output", "out", "--public-key", "k.pub"]);
+    assert!(
+        out.contains("digest mismatch") || out.contains("size"),
+        "{out}"
+    );
+    assert!(
+        !w.path("out").exists(),
+        "a refused pull left its output folder"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".out") || n.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn blake_digest_of(p: &std::path::Path) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+    )
+}
+
+#[test]
+fn tampered_bundle_in_registry_fails_verification() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["push", "bert", &r, "--sign", "--private-key", "k.pem"]);
+    w.expect(0, &["pull", &r, "--output", "out", "--public-key", "k.pub"]);
+    let bundle = std::fs::read(w.path("out.sig")).unwrap();
+    // The bundle blob as stored is our bundle JSON; find it by digest and flip a byte.
+    let digest = {
+        use sha2::Digest;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bundle)))
+    };
+    let path = reg.blob_path(&digest);
+    assert!(path.exists(), "bundle blob not where expected");
+    let mut b = std::fs::read(&path).unwrap();
+    b[10] ^= 1;
+    std::fs::write(&path, b).unwrap();
+    let out = w.expect(1, &["verify", &r, "--public-key", "k.pub"]);
+    assert!(out.contains("digest mismatch"), "{out}");
+}
+
+/// Pushes a hand-made ModelPack manifest with the given layer paths straight to the registry.
+fn push_raw_manifest(reg: &Registry, repo: &str, paths: &[&str]) {
+    use provenance::oci::{RegistryOptions, RegistryStore, Store};
+    let store = RegistryStore::new(
+        &reg.host(),
+        RegistryOptions {
+            use_docker_config: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let cfg = store.push_blob_bytes(repo, b"{}").unwrap();
+    let blob = store.push_blob_bytes(repo, b"pwned").unwrap();
+    let layers: Vec<_> = paths
+        .iter()
+        .map(|p| serde_json::json!({"mediaType": "application/vnd.cncf.model.weight.v1.raw", "digest": blob.digest, "size": blob.size, "annotations": {"org.cncf.model.filepath": p}}))
+        .collect();
+    let m = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.cncf.model.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.cncf.model.config.v1+json", "digest": cfg.digest, "size": cfg.size},
+        "layers": layers});
+    store
+        .put_manifest(
+            repo,
+            "v1",
+            &serde_json::to_vec(&m).unwrap(),
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .unwrap();
+}
+
+#[test]
+fn unsafe_layer_paths_are_refused_before_any_write() {
+    let (w, reg) = setup();
+    for (repo, paths) in [
+        ("evil/abs", vec!["/etc/passwd"]),
+        ("evil/dotdot", vec!["a/../../x"]),
+        ("evil/dup", vec!["w.bin", "w.bin"]),
+    ] {
+        push_raw_manifest(&reg, repo, &paths);
+        let r = format!("{}/{repo}:v1", reg.host());
+        let out = w.expect(2, &["sign", &r, "--private-key", "k.pem"]);
+        assert!(out.to_lowercase().contains("path"), "{out}");
+        w.expect(2, &["pull", &r, "--output", "out", "--public-key", "k.pub"]);
+        assert!(!w.path("out").exists());
+    }
+}
+
+#[test]
+fn oversized_manifest_in_local_store_is_refused() {
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    let out = w.expect(0, &["push", "bert", "models/bert:v1", "-o", "json"]);
+    let digest = json(&out)["digest"].as_str().unwrap().to_owned();
+    let blob = w.path(&format!(
+        ".provenance-home/store/blobs/sha256/{}",
+        &digest[7..]
+    ));
+    let f = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+    f.set_len(5 * 1024 * 1024).unwrap();
+    let out = w.expect(2, &["verify", "models/bert:v1", "--public-key", "k.pub"]);
+    assert!(out.contains("4194304") || out.contains("larger"), "{out}");
+}
+
+#[test]
+fn unreachable_registry_is_an_environment_error() {
+    let (w, mut reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    reg.kill();
+    w.expect(3, &["push", "bert", &r]);
+    w.expect(3, &["verify", &r, "--public-key", "k.pub"]);
+}
+
+#[test]
+fn registry_credentials_good_bad_and_from_docker_config() {
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret-pass")));
+    let r = format!("{}/models/bert:v1", reg.host());
+    let run_with_stdin = |args: &[&str], stdin: &str, envs: &[(&str, String)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_provenance"));
+        c.args(args)
+            .current_dir(w.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.env("DOCKER_CONFIG", w.path("nodocker"));
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    // No credentials, then wrong ones: environment error, password never printed.
+    let (code, _) = run_with_stdin(&["push", "bert", &r], "", &[]);
+    assert_eq!(code, Some(3));
+    let (code, out) = run_with_stdin(
+        &[
+            "push",
+            "bert",
+            &r,
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        "wrong-pass-123\n",
+        &[],
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(!out.contains("wrong-pass-123"), "password leaked: {out}");
+    // Right ones on stdin.
+    let (code, out) = run_with_stdin(
+        &[
+            "push",
+            "bert",
+            &r,
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--sign",
+            "--private-key",
+            "k.pem",
+        ],
+        "s3cret-pass\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // From a docker config.json.
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pass");
+    w.write(
+        "docker/config.json",
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host()).as_bytes(),
+    );
+    let (code, out) = run_with_stdin(
+        &["verify", &r, "--public-key", "k.pub"],
+        "",
+        &[("DOCKER_CONFIG", w.path("docker").display().to_string())],
+    );
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn skopeo_copy_to_an_oci_layout_keeps_the_signature_verifiable() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    let out = w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            &r,
+            "--sign",
+            "--private-key",
+            "k.pem",
+            "-o",
+            "json",
+        ],
+    );
+    let digest = json(&out)["digest"].as_str().unwrap().to_owned();
+    let store = w.path(".provenance-home/store");
+    std::fs::create_dir_all(&store).unwrap();
+    let copy = |src: String, dst: String, preserve: bool| {
+        let mut args = vec!["copy", "--all", "--src-tls-verify=false"];
+        if preserve {
+            args.push("--preserve-digests");
+        }
+        let out = Command::new("skopeo")
+            .args(&args)
+            .args([&src, &dst])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy {src}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    copy(
+        format!("docker://{r}"),
+        format!("oci:{}:models/bert:v1", store.display()),
+        true,
+    );
+    let schema = format!("sha256-{}", &digest[7..]);
+    copy(
+        format!("docker://{}/models/bert:{schema}", reg.host()),
+        format!("oci:{}:models/bert:{schema}", store.display()),
+        // skopeo 1.9 rewrites an index it copies into a layout (dropping artifactType), so the
+        // index digest changes; the referrer manifests inside keep theirs.
+        false,
+    );
+    let v = json(&w.expect(
+        0,
+        &[
+            "verify",
+            "models/bert:v1",
+            "--public-key",
+            "k.pub",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        v["digest"],
+        digest.as_str(),
+        "skopeo preserved the digest and the signature binds it"
+    );
+}
+
+#[test]
+fn oras_py_reads_our_manifest() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["push", "bert", &r]);
+    let py = r#"
+import sys, oras.client
+c = oras.client.OrasClient(hostname=sys.argv[1].split('/')[0], insecure=True)
+m = c.get_manifest(sys.argv[1])
+assert m["artifactType"] == "application/vnd.cncf.model.manifest.v1+json", m
+paths = sorted(l["annotations"]["org.cncf.model.filepath"] for l in m["layers"])
+print(",".join(paths))
+"#;
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", py, &r])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "config.json,extra/notes.txt,model-00001-of-00002.safetensors,model-00002-of-00002.safetensors,tokenizer.json"
+    );
+}
+
+#[test]
+fn model_signing_verifies_a_pulled_model_with_the_bundle_from_the_registry() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            &r,
+            "--sign",
+            "--private-key",
+            "k.pem",
+            "--metadata",
+            "framework=pytorch",
+        ],
+    );
+    w.expect(
+        0,
+        &["pull", &r, "--output", "pulled", "--public-key", "k.pub"],
+    );
+    let out = Command::new(venv_bin("model_signing"))
+        .args([
+            "verify",
+            "key",
+            "pulled",
+            "--signature",
+            "pulled.sig",
+            "--public_key",
+            "k.pub",
+        ])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
