@@ -2,6 +2,7 @@
 //! Only this module and `main.rs` know about exit codes as numbers and about user-facing wording.
 
 pub mod args;
+pub mod audit;
 mod commands;
 mod progress;
 
@@ -77,5 +78,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(a) => commands::sign(a),
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
