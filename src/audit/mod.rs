@@ -611,6 +611,8 @@ struct Ring {
     trusted: BTreeSet<String>,
     created: BTreeMap<String, SystemTime>,
     revoked: BTreeMap<String, Revocation>,
+    /// Key ids a policy trusts without giving the key (it must come from `--public-key`).
+    ids_only: BTreeSet<String>,
 }
 
 impl Ring {
@@ -620,6 +622,7 @@ impl Ring {
             trusted: BTreeSet::new(),
             created: BTreeMap::new(),
             revoked: BTreeMap::new(),
+            ids_only: BTreeSet::new(),
         };
         let add = |ring: &mut Ring, key: &PublicKey| {
             if !ring.keys.iter().any(|k| k.id() == key.id()) {
@@ -639,6 +642,11 @@ impl Ring {
                 ring.trusted.insert(k.id().to_owned());
             }
             for r in &p.rules {
+                for s in &r.trusted_signers {
+                    if let crate::policy::TrustedSigner::KeyId(id) = s {
+                        ring.ids_only.insert(id.clone());
+                    }
+                }
                 for id in &r.revoked {
                     ring.revoked
                         .entry(id.clone())
@@ -867,6 +875,12 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
             } else if let Some(r) = ring.revoked.get(&hint) {
                 e.status = Status::Revoked;
                 revoked_findings(&mut e, r, false);
+            } else if ring.ids_only.contains(&hint) {
+                e.status = Status::UnknownSigner;
+                e.find(
+                    FindingKind::UnknownSigner,
+                    format!("key {hint} is trusted by id in the policy, but no public key for it was given, so the signature was not checked; pass --public-key with that key"),
+                );
             } else {
                 e.status = Status::UnknownSigner;
                 e.find(
