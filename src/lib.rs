@@ -5,6 +5,7 @@
 //! verified hop by hop by digest. See `shared/DESIGN.md` for formats and exit codes.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bundle;
 pub mod chain;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod hashing;
 pub mod keys;
 pub mod model;
 pub mod oci;
+pub mod policy;
 pub mod signing;
 pub mod statement;
 pub mod verification;

@@ -58,6 +58,8 @@ pub enum Command {
     /// Show what a signature claims (signer, subject, metadata, resources) without verifying it.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// Chain-of-custody report over many signatures, for incident response
+    Audit(crate::cli::audit::AuditArgs),
 }
 
 /// `keygen`.

@@ -2,6 +2,7 @@
 //! Only this module and `main.rs` know about exit codes as numbers and about user-facing wording.
 
 pub mod args;
+pub mod audit;
 mod commands;
 mod oci;
 mod progress;
@@ -80,5 +81,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Inspect(a) => commands::inspect(a),
         Command::Push(a) => oci::push(a),
         Command::Pull(a) => oci::pull(a),
+        Command::Audit(a) => audit::run(a),
     }
 }

@@ -1,0 +1,1302 @@
+//! Chain-of-custody audit: reads many signatures (Sigstore bundles) and the models beside them into
+//! one report that says, for incident response, who signed what, with which data, derived from
+//! which base model, and which signatures cannot be trusted (failed, unknown signer, revoked key,
+//! no signature at all).
+//!
+//! Inputs are [`AuditSource`]s: bundle files, folders scanned for bundles, model files/folders with
+//! their `<model>.sig` beside them, and — the extension point for registries — signatures already
+//! fetched from an OCI registry ([`AuditSource::Fetched`]), so the audit itself never touches the
+//! network. Every bundle is checked with `verification::verify_bundle`; a model beside its
+//! signature is rehashed with `verification::check_model_files`.
+//!
+//! Status of an entry, in the order the rules are applied:
+//! - `failed`: not a bundle, the signature does not verify with the key its hint names, the
+//!   statement is inconsistent, the model's files differ, or a policy rule is not met;
+//! - `revoked`: made (or claimed, when the key is revoked by id only) by a revoked key. Key-only
+//!   signatures carry no trusted time, so they can never be shown to predate the revocation;
+//! - `unknown-signer`: signed by a key that is neither trusted nor revoked; subject and metadata are
+//!   shown as the bundle claims them, unverified;
+//! - `unsigned`: a model file with no signature beside it;
+//! - `verified`: everything checked.
+//!
+//! Limitations (documented, not hidden): key age comes from the public key file's modification
+//! time, the only creation time a bare PEM key has; keyless (certificate) bundles are reported as
+//! `unknown-signer` because this build does not verify Fulcio chains or Rekor entries; symlinks are
+//! not followed when scanning folders.
+
+pub mod graph;
+pub mod revocation;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::bundle::{self, Bundle};
+use crate::keys::{self, PublicKey};
+use crate::policy::{Policy, VerifiedSignature};
+use crate::statement::{self, Statement};
+use crate::verification::{self, ModelTarget, Report, TrustedKeys};
+
+pub use revocation::Revocation;
+
+/// A key used by this many distinct subjects, or by this many distinct authors/teams, is flagged.
+pub const KEY_REUSE_THRESHOLD: usize = 3;
+
+/// File extensions of model weights: such a file without a `.sig` beside it is an unsigned model.
+pub const WEIGHT_EXTENSIONS: [&str; 16] = [
+    "safetensors",
+    "pt",
+    "pth",
+    "bin",
+    "ckpt",
+    "gguf",
+    "ggml",
+    "onnx",
+    "h5",
+    "keras",
+    "pb",
+    "tflite",
+    "pkl",
+    "joblib",
+    "npz",
+    "msgpack",
+];
+
+/// Errors that stop an audit before a report (all bad input: exit 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input path given by the user cannot be read.
+    #[error("cannot read audit input {path}: {detail}; check the path")]
+    Input {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A revocation list line (or the file) is malformed.
+    #[error("revocation list {path}{}: {detail}; write lines as `<key id or public key path> [RFC 3339 time]`", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    RevocationList {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when one line is at fault.
+        line: Option<usize>,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] keys::Error),
+    /// The policy could not be loaded.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Error),
+}
+
+impl Error {
+    /// Exit-code class.
+    pub fn class(&self) -> crate::Class {
+        match self {
+            Error::Key(e) => e.class(),
+            _ => crate::Class::Input,
+        }
+    }
+}
+
+/// A signature fetched from a registry by the caller: the extension point for OCI inputs.
+#[derive(Clone, Debug)]
+pub struct FetchedSignature {
+    /// The bundle JSON (already size-bounded by the fetcher).
+    pub bundle: Vec<u8>,
+    /// The reference it was found under (`host/repo@sha256:...`), shown in the report.
+    pub reference: String,
+    /// The digest of the model manifest the signature is attached to (`sha256:<hex>`).
+    pub subject_digest: String,
+}
+
+/// One input of an audit.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AuditSource {
+    /// A bundle file (`*.sig`, `*.json`, `*.sigstore.json`), or a model file whose `<file>.sig`
+    /// is beside it (without one it is an `unsigned` entry).
+    File(PathBuf),
+    /// A model folder with `<folder>.sig` beside it, or else a folder scanned recursively for
+    /// bundles and unsigned weight files.
+    Folder(PathBuf),
+    /// A signature fetched from a registry; its statement must bind `subject_digest`.
+    Fetched(FetchedSignature),
+}
+
+impl AuditSource {
+    /// Classifies a path given by the user; a missing or unreadable path is an input error.
+    pub fn from_path(path: &Path) -> Result<Self, Error> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::Input {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        if meta.is_dir() {
+            std::fs::read_dir(path).map_err(|e| Error::Input {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+            Ok(Self::Folder(path.to_owned()))
+        } else {
+            std::fs::File::open(path).map_err(|e| Error::Input {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+            Ok(Self::File(path.to_owned()))
+        }
+    }
+}
+
+/// A trusted public key and, where known, when it was created.
+#[derive(Clone, Debug)]
+pub struct TrustedKey {
+    /// The key.
+    pub key: PublicKey,
+    /// Creation time: the key file's modification time (a PEM key records none itself).
+    pub created: Option<SystemTime>,
+}
+
+impl TrustedKey {
+    /// Loads a public key file; its modification time stands in for its creation time.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let key = keys::load_public_key(path)?;
+        let created = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        Ok(Self { key, created })
+    }
+}
+
+/// What to trust and what to look for.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// Keys trusted to sign (command line); policy keys are added from `policy`.
+    pub trusted: Vec<TrustedKey>,
+    /// Revoked keys (command line, revocation lists); policy revocations are added from `policy`.
+    pub revoked: Vec<Revocation>,
+    /// Optional trust policy: more trusted keys and revocations, and per-scope rules.
+    pub policy: Option<Policy>,
+    /// `KEY=VALUE` pairs every kept entry's signed metadata must match (plus their descendants).
+    pub matches: Vec<(String, String)>,
+    /// Flag keys older than this (by key file modification time).
+    pub max_key_age: Option<Duration>,
+    /// The time key age is measured at.
+    pub now: SystemTime,
+    /// Rehash models that have their signature beside them.
+    pub check_models: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            trusted: Vec::new(),
+            revoked: Vec::new(),
+            policy: None,
+            matches: Vec::new(),
+            max_key_age: None,
+            now: SystemTime::now(),
+            check_models: true,
+        }
+    }
+}
+
+/// The verdict on one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Signature, statement (and model, when present) verified with a trusted, unrevoked key.
+    Verified,
+    /// Something did not verify.
+    Failed,
+    /// Signed by a key that is neither trusted nor revoked.
+    UnknownSigner,
+    /// Signed by a revoked key.
+    Revoked,
+    /// A model with no signature.
+    Unsigned,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 5] = [
+        Status::Verified,
+        Status::Failed,
+        Status::UnknownSigner,
+        Status::Revoked,
+        Status::Unsigned,
+    ];
+
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Failed => "failed",
+            Status::UnknownSigner => "unknown-signer",
+            Status::Revoked => "revoked",
+            Status::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// What a finding is about, for filtering reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A signature file that is not a Sigstore bundle.
+    NotABundle,
+    /// The signature or statement did not verify.
+    SignatureFailed,
+    /// The model's files differ from the signed digests.
+    ModelMismatch,
+    /// Signed by a key that is not trusted; claims are unverified.
+    UnknownSigner,
+    /// Signed by a revoked key.
+    RevokedKey,
+    /// No trusted time: cannot show the signature predates a revocation.
+    NoTrustedTimestamp,
+    /// One key signs many models or for many authors.
+    KeyReuse,
+    /// The signing key is older than `--max-key-age`.
+    KeyAge,
+    /// One dataset name with several `training_data_hash` values.
+    DatasetConflict,
+    /// A model with no signature.
+    Unsigned,
+    /// Included because it derives from a matching model.
+    DerivedFrom,
+    /// The declared base model is not verified.
+    BaseModelUntrusted,
+    /// A policy rule is not met.
+    Policy,
+    /// A registry signature does not bind the manifest it is attached to.
+    ManifestBinding,
+    /// A certificate (keyless) signature, which audit does not verify yet.
+    Keyless,
+}
+
+/// One observation about an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What it is about.
+    pub kind: FindingKind,
+    /// The observation, in words.
+    pub detail: String,
+}
+
+/// Where an entry came from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Origin {
+    /// A signature file on disk.
+    #[serde(rename = "manifest")]
+    Manifest(PathBuf),
+    /// A signature fetched from a registry.
+    #[serde(rename = "reference")]
+    Reference(String),
+    /// An unsigned model on disk.
+    #[serde(rename = "model")]
+    Model(PathBuf),
+}
+
+impl Origin {
+    /// The path or reference as text.
+    pub fn display(&self) -> String {
+        match self {
+            Origin::Manifest(p) | Origin::Model(p) => p.display().to_string(),
+            Origin::Reference(r) => r.clone(),
+        }
+    }
+}
+
+/// One signature (or unsigned model) in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    /// `manifest`, `reference` or (unsigned) `model`.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Subject name (the model's name), as signed or claimed.
+    pub subject: Option<String>,
+    /// Key id that made the signature (or that the bundle claims).
+    pub signer: Option<String>,
+    /// Trusted signing time (RFC 3339); always null for key-only signatures.
+    pub signed_at: Option<String>,
+    /// Signed metadata (unverified unless `status` is `verified` or `revoked`).
+    pub metadata: BTreeMap<String, String>,
+    /// The verdict.
+    pub status: Status,
+    /// Observations.
+    pub findings: Vec<Finding>,
+    /// Subject root digest, `sha256:<hex>`.
+    #[serde(skip)]
+    pub root_digest: Option<String>,
+    /// Nesting under its base model in the report order (0 = top level).
+    #[serde(skip)]
+    pub depth: usize,
+    /// The signature itself verified with the signer key (even if the key is revoked).
+    #[serde(skip)]
+    pub signature_verified: bool,
+}
+
+impl Entry {
+    fn new(origin: Origin, status: Status) -> Self {
+        Self {
+            origin,
+            subject: None,
+            signer: None,
+            signed_at: None,
+            metadata: BTreeMap::new(),
+            status,
+            findings: Vec::new(),
+            root_digest: None,
+            depth: 0,
+            signature_verified: false,
+        }
+    }
+
+    fn find(&mut self, kind: FindingKind, detail: impl Into<String>) {
+        self.findings.push(Finding {
+            kind,
+            detail: detail.into(),
+        });
+    }
+
+    fn absorb(&mut self, st: &Statement) {
+        self.subject = Some(st.name.clone());
+        self.metadata = st.user_metadata();
+        self.root_digest =
+            Some(format!("sha256:{}", st.root_digest)).filter(|_| !st.root_digest.is_empty());
+    }
+
+    /// The policy scope: the repository for registry inputs, `local/<subject>` for files.
+    pub fn scope(&self) -> String {
+        match &self.origin {
+            Origin::Reference(r) => repository_of(r),
+            Origin::Manifest(_) | Origin::Model(_) => {
+                format!("local/{}", self.subject.as_deref().unwrap_or_default())
+            }
+        }
+    }
+
+    /// The dataset name this entry declares (`training_data` or `dataset` metadata).
+    pub fn dataset(&self) -> Option<&str> {
+        self.metadata
+            .get("training_data")
+            .or_else(|| self.metadata.get("dataset"))
+            .map(String::as_str)
+    }
+}
+
+/// `host/repo:tag` or `host/repo@sha256:..` -> `host/repo`.
+fn repository_of(reference: &str) -> String {
+    let no_digest = reference.split('@').next().unwrap_or(reference);
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest.get(i..).unwrap_or_default().contains('/') => {
+            no_digest.get(..i).unwrap_or(no_digest).to_owned()
+        }
+        _ => no_digest.to_owned(),
+    }
+}
+
+/// An input skipped as not a signature (e.g. a `config.json` found while scanning).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub detail: String,
+}
+
+/// Counts over the reported entries.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Entries reported.
+    pub total: usize,
+    /// `verified` entries.
+    pub verified: usize,
+    /// `failed` entries.
+    pub failed: usize,
+    /// `unknown-signer` entries.
+    #[serde(rename = "unknown-signer")]
+    pub unknown_signer: usize,
+    /// `revoked` entries.
+    pub revoked: usize,
+    /// `unsigned` entries.
+    pub unsigned: usize,
+    /// Distinct signer keys among the entries.
+    pub signers: usize,
+    /// Entries examined before `--match` filtering.
+    pub examined: usize,
+    /// Files found while scanning that are not signatures (not counted as entries).
+    pub skipped: Vec<Skipped>,
+}
+
+/// The chain-of-custody report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// Entries, each base model followed by the models derived from it.
+    pub entries: Vec<Entry>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl AuditReport {
+    /// True when every reported entry is verified (exit 0). A `--match` that keeps nothing is
+    /// a success; callers should check `summary.examined` to refuse inputs holding nothing at all.
+    pub fn all_verified(&self) -> bool {
+        self.entries.iter().all(|e| e.status == Status::Verified)
+    }
+}
+
+/// Where bundle bytes come from.
+enum BundleBytes {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// A unit of work found by discovery.
+enum Item {
+    Bundle {
+        origin: Origin,
+        bytes: BundleBytes,
+        /// A file that claims to be a signature (`.sig`, `.sigstore.json`, named by the user, or
+        /// fetched): not being a bundle is a failure, not a skip.
+        claimed: bool,
+        model: Option<PathBuf>,
+        oci_subject: Option<String>,
+    },
+    Unsigned(PathBuf),
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn is_signature_name(name: &str) -> bool {
+    name.ends_with(".sig") || name.ends_with(".json")
+}
+
+fn is_claimed_signature_name(name: &str) -> bool {
+    name.ends_with(".sig") || name.ends_with(".sigstore.json")
+}
+
+fn is_weight_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| WEIGHT_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+/// The model a signature file sits beside: `m.pt.sig` -> `m.pt`, if it exists.
+fn model_beside(sig: &Path) -> Option<PathBuf> {
+    let name = file_name(sig);
+    let stem = name
+        .strip_suffix(".sigstore.json")
+        .or_else(|| name.strip_suffix(".sig"))?;
+    if stem.is_empty() {
+        return None;
+    }
+    let model = sig.with_file_name(stem);
+    std::fs::symlink_metadata(&model).is_ok().then_some(model)
+}
+
+/// `<path>.sig` beside a model file or folder.
+fn sig_beside(model: &Path) -> PathBuf {
+    let mut s = model.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
+fn discover(source: &AuditSource, items: &mut Vec<Item>, skipped: &mut Vec<Skipped>) {
+    match source {
+        AuditSource::File(p) => {
+            let name = file_name(p);
+            if is_signature_name(&name) {
+                items.push(Item::Bundle {
+                    origin: Origin::Manifest(p.clone()),
+                    bytes: BundleBytes::Path(p.clone()),
+                    claimed: true,
+                    model: model_beside(p),
+                    oci_subject: None,
+                });
+            } else {
+                model_item(p, items);
+            }
+        }
+        AuditSource::Folder(d) => {
+            if sig_beside(d).is_file() {
+                model_item(d, items);
+            } else {
+                walk(d, items, skipped);
+            }
+        }
+        AuditSource::Fetched(f) => items.push(Item::Bundle {
+            origin: Origin::Reference(f.reference.clone()),
+            bytes: BundleBytes::Bytes(f.bundle.clone()),
+            claimed: true,
+            model: None,
+            oci_subject: Some(f.subject_digest.clone()),
+        }),
+    }
+}
+
+fn model_item(model: &Path, items: &mut Vec<Item>) {
+    let sig = sig_beside(model);
+    if sig.is_file() {
+        items.push(Item::Bundle {
+            origin: Origin::Manifest(sig.clone()),
+            bytes: BundleBytes::Path(sig),
+            claimed: true,
+            model: Some(model.to_owned()),
+            oci_subject: None,
+        });
+    } else {
+        items.push(Item::Unsigned(model.to_owned()));
+    }
+}
+
+/// Recursive scan; symlinks are not followed, `.git` is not entered, and a folder with
+/// `<folder>.sig` beside it is a signed model (handled through its signature), not scanned.
+fn walk(dir: &Path, items: &mut Vec<Item>, skipped: &mut Vec<Skipped>) {
+    let mut children: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            skipped.push(Skipped {
+                path: dir.to_owned(),
+                detail: format!("cannot read folder: {e}"),
+            });
+            return;
+        }
+    };
+    children.sort();
+    for child in children {
+        let name = file_name(&child);
+        let Ok(meta) = std::fs::symlink_metadata(&child) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if name == ".git" || sig_beside(&child).is_file() {
+                continue;
+            }
+            walk(&child, items, skipped);
+        } else if meta.is_file() {
+            if is_signature_name(&name) {
+                if meta.len() > bundle::MAX_BUNDLE_SIZE && !is_claimed_signature_name(&name) {
+                    skipped.push(Skipped {
+                        path: child,
+                        detail: "larger than a bundle can be".into(),
+                    });
+                    continue;
+                }
+                items.push(Item::Bundle {
+                    origin: Origin::Manifest(child.clone()),
+                    bytes: BundleBytes::Path(child.clone()),
+                    claimed: is_claimed_signature_name(&name),
+                    model: model_beside(&child),
+                    oci_subject: None,
+                });
+            } else if is_weight_name(&name) && !sig_beside(&child).is_file() {
+                items.push(Item::Unsigned(child));
+            }
+        }
+    }
+}
+
+/// Every key the audit can check signatures with, and what it knows about each.
+struct Ring {
+    keys: Vec<PublicKey>,
+    trusted: BTreeSet<String>,
+    created: BTreeMap<String, SystemTime>,
+    revoked: BTreeMap<String, Revocation>,
+    /// Key ids a policy trusts without giving the key (it must come from `--public-key`).
+    ids_only: BTreeSet<String>,
+}
+
+impl Ring {
+    fn new(cfg: &AuditConfig) -> Self {
+        let mut ring = Ring {
+            keys: Vec::new(),
+            trusted: BTreeSet::new(),
+            created: BTreeMap::new(),
+            revoked: BTreeMap::new(),
+            ids_only: BTreeSet::new(),
+        };
+        let add = |ring: &mut Ring, key: &PublicKey| {
+            if !ring.keys.iter().any(|k| k.id() == key.id()) {
+                ring.keys.push(key.clone());
+            }
+        };
+        for t in &cfg.trusted {
+            add(&mut ring, &t.key);
+            ring.trusted.insert(t.key.id().to_owned());
+            if let Some(c) = t.created {
+                ring.created.insert(t.key.id().to_owned(), c);
+            }
+        }
+        if let Some(p) = &cfg.policy {
+            for k in p.public_keys() {
+                add(&mut ring, &k);
+                ring.trusted.insert(k.id().to_owned());
+            }
+            for r in &p.rules {
+                for s in &r.trusted_signers {
+                    if let crate::policy::TrustedSigner::KeyId(id) = s {
+                        ring.ids_only.insert(id.clone());
+                    }
+                }
+                for id in &r.revoked {
+                    ring.revoked
+                        .entry(id.clone())
+                        .or_insert_with(|| Revocation {
+                            key_id: id.clone(),
+                            key: None,
+                            revoked_at: None,
+                            source: format!("policy rule `{}`", r.name),
+                        });
+                }
+            }
+        }
+        for r in &cfg.revoked {
+            // A revoked key given as a file identifies its signatures even if not trusted.
+            if let Some(k) = &r.key {
+                add(&mut ring, k);
+            }
+            ring.revoked.insert(r.key_id.clone(), r.clone());
+        }
+        ring
+    }
+
+    /// The keys with the one the bundle names first (the common case verifies on the first try).
+    fn ordered_for(&self, hint: &str) -> TrustedKeys {
+        let mut keys: Vec<PublicKey> = self
+            .keys
+            .iter()
+            .filter(|k| k.id() == hint)
+            .cloned()
+            .collect();
+        keys.extend(self.keys.iter().filter(|k| k.id() != hint).cloned());
+        TrustedKeys { keys }
+    }
+
+    fn knows(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.id() == id)
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..16).unwrap_or(id)
+}
+
+fn revoked_findings(e: &mut Entry, r: &Revocation, checked: bool) {
+    let when = r
+        .revoked_at
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .map(|t| format!(" at {t}"))
+        .unwrap_or_default();
+    let how = if checked {
+        "the signature verifies with it"
+    } else {
+        "the key is revoked by id only, so the signature was not checked"
+    };
+    e.find(
+        FindingKind::RevokedKey,
+        format!(
+            "signed by key {} revoked{when} ({}); {how}",
+            r.key_id, r.source
+        ),
+    );
+    if e.signed_at.is_none() {
+        e.find(
+            FindingKind::NoTrustedTimestamp,
+            "no trusted timestamp; cannot prove it predates the revocation",
+        );
+    }
+}
+
+fn claimed_statement(b: &Bundle) -> Option<Statement> {
+    b.dsse_envelope
+        .payload_bytes()
+        .ok()
+        .and_then(|p| Statement::parse(&p).ok())
+}
+
+enum Evaluated {
+    Entry(Box<Entry>),
+    Skipped(Skipped),
+}
+
+fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
+    let (origin, bytes, claimed, model, oci_subject) = match item {
+        Item::Unsigned(model) => {
+            let mut e = Entry::new(Origin::Model(model.clone()), Status::Unsigned);
+            e.subject = Some(file_name(model));
+            e.find(
+                FindingKind::Unsigned,
+                format!(
+                    "model has no signature (looked for {}); sign it with `provenance sign`",
+                    sig_beside(model).display()
+                ),
+            );
+            return Evaluated::Entry(Box::new(e));
+        }
+        Item::Bundle {
+            origin,
+            bytes,
+            claimed,
+            model,
+            oci_subject,
+        } => (origin, bytes, *claimed, model, oci_subject),
+    };
+    let origin_path = PathBuf::from(origin.display());
+    let parsed = match bytes {
+        BundleBytes::Path(p) => Bundle::read(p),
+        BundleBytes::Bytes(b) => Bundle::from_slice(b, &origin_path),
+    };
+    let bundle = match parsed {
+        Ok(b) => b,
+        Err(err) => {
+            if !claimed {
+                return Evaluated::Skipped(Skipped {
+                    path: origin_path,
+                    detail: "not a Sigstore bundle".into(),
+                });
+            }
+            let mut e = Entry::new(origin.clone(), Status::Failed);
+            e.find(FindingKind::NotABundle, err.to_string());
+            return Evaluated::Entry(Box::new(e));
+        }
+    };
+    let mut e = Entry::new(origin.clone(), Status::Failed);
+    let vm = &bundle.verification_material;
+    let Some(pk) = &vm.public_key else {
+        e.status = Status::UnknownSigner;
+        e.signer = Some("certificate".into());
+        if let Some(st) = claimed_statement(&bundle) {
+            e.absorb(&st);
+        }
+        e.find(
+            FindingKind::Keyless,
+            "signed with a certificate (keyless or PKI); this build does not verify certificate chains or transparency log entries, so subject and metadata are claimed, not verified",
+        );
+        return Evaluated::Entry(Box::new(e));
+    };
+    let hint = pk.hint.to_ascii_lowercase();
+    e.signer = Some(hint.clone()).filter(|h| !h.is_empty());
+    match verification::verify_bundle(&bundle, &ring.ordered_for(&hint), Report::default()) {
+        Ok((st, report)) => {
+            let signer = report.signer.unwrap_or(hint);
+            e.absorb(&st);
+            e.signature_verified = true;
+            e.signer = Some(signer.clone());
+            if let Some(r) = ring.revoked.get(&signer) {
+                e.status = Status::Revoked;
+                revoked_findings(&mut e, r, true);
+            } else if ring.trusted.contains(&signer) {
+                e.status = Status::Verified;
+            }
+            if let Some(want) = oci_subject {
+                match st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST) {
+                    Some(bound) if bound == want => {}
+                    Some(bound) => {
+                        e.status = Status::Failed;
+                        e.find(
+                            FindingKind::ManifestBinding,
+                            format!("the statement binds manifest {bound}, but the signature is attached to {want}"),
+                        );
+                    }
+                    None => e.find(
+                        FindingKind::ManifestBinding,
+                        "the statement binds the model's files, not this manifest (signed on disk before the push)",
+                    ),
+                }
+            }
+            if let (Some(model), true, Status::Verified) = (model, cfg.check_models, e.status) {
+                let sig_path = match origin {
+                    Origin::Manifest(p) => Some(p.clone()),
+                    _ => None,
+                };
+                let target = ModelTarget {
+                    model,
+                    signature_path: sig_path,
+                };
+                match verification::check_model_files(&st, &target, Report::default(), &|_| {}) {
+                    Ok(_) => {}
+                    Err(verification::Error::NotTrusted(r)) => {
+                        e.status = Status::Failed;
+                        let detail = r
+                            .failed_check()
+                            .map(|c| c.detail.clone())
+                            .unwrap_or_default();
+                        e.find(
+                            FindingKind::ModelMismatch,
+                            format!(
+                                "model {} differs from its signature: {detail}",
+                                model.display()
+                            ),
+                        );
+                    }
+                    Err(err) => {
+                        e.status = Status::Failed;
+                        e.find(
+                            FindingKind::ModelMismatch,
+                            format!("model {} could not be checked: {err}", model.display()),
+                        );
+                    }
+                }
+            }
+        }
+        Err(verification::Error::NotTrusted(report)) if report.signer.is_some() => {
+            // The signature verified but the statement did not parse or is inconsistent.
+            e.signer = report.signer.clone();
+            let detail = report
+                .failed_check()
+                .map(|c| c.detail.clone())
+                .unwrap_or_default();
+            e.find(
+                FindingKind::SignatureFailed,
+                format!("signed statement rejected: {detail}"),
+            );
+        }
+        Err(verification::Error::NotTrusted(_)) => {
+            if let Some(st) = claimed_statement(&bundle) {
+                e.absorb(&st);
+            }
+            if ring.knows(&hint) {
+                e.find(
+                    FindingKind::SignatureFailed,
+                    format!("the signature does not verify with key {hint}, which the bundle names: the signed payload or signature was altered; subject and metadata are claimed, not verified"),
+                );
+            } else if let Some(r) = ring.revoked.get(&hint) {
+                e.status = Status::Revoked;
+                revoked_findings(&mut e, r, false);
+            } else if ring.ids_only.contains(&hint) {
+                e.status = Status::UnknownSigner;
+                e.find(
+                    FindingKind::UnknownSigner,
+                    format!("key {hint} is trusted by id in the policy, but no public key for it was given, so the signature was not checked; pass --public-key with that key"),
+                );
+            } else {
+                e.status = Status::UnknownSigner;
+                e.find(
+                    FindingKind::UnknownSigner,
+                    format!("signed by key {} which is not trusted (pass --public-key or list it in the policy); subject and metadata are claimed, not verified", if hint.is_empty() { "<none>" } else { &hint }),
+                );
+            }
+        }
+        Err(err) => {
+            if let Some(st) = claimed_statement(&bundle) {
+                e.absorb(&st);
+            }
+            e.find(FindingKind::SignatureFailed, err.to_string());
+        }
+    }
+    Evaluated::Entry(Box::new(e))
+}
+
+/// Runs an audit over the sources. Per-input problems become findings; only bad configuration
+/// (missing input paths) is an error.
+pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, Error> {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for s in sources {
+        discover(s, &mut items, &mut skipped);
+    }
+    let ring = Ring::new(cfg);
+    let evaluated: Vec<Evaluated> = items.par_iter().map(|i| evaluate(i, &ring, cfg)).collect();
+    let mut entries = Vec::with_capacity(evaluated.len());
+    for ev in evaluated {
+        match ev {
+            Evaluated::Entry(e) => entries.push(*e),
+            Evaluated::Skipped(s) => skipped.push(s),
+        }
+    }
+    key_reuse(&mut entries);
+    key_age(&mut entries, &ring, cfg);
+    dataset_conflicts(&mut entries);
+    if let Some(policy) = &cfg.policy {
+        apply_policy(&mut entries, policy);
+    }
+    let examined = entries.len();
+    let entries = lineage(entries, &cfg.matches);
+    let mut summary = Summary {
+        total: entries.len(),
+        examined,
+        skipped,
+        ..Summary::default()
+    };
+    let mut signers = BTreeSet::new();
+    for e in &entries {
+        match e.status {
+            Status::Verified => summary.verified += 1,
+            Status::Failed => summary.failed += 1,
+            Status::UnknownSigner => summary.unknown_signer += 1,
+            Status::Revoked => summary.revoked += 1,
+            Status::Unsigned => summary.unsigned += 1,
+        }
+        if let Some(s) = &e.signer {
+            signers.insert(s.clone());
+        }
+    }
+    summary.signers = signers.len();
+    Ok(AuditReport { entries, summary })
+}
+
+/// One key across many subjects or many authors is a blast-radius risk: flag each of its entries.
+fn key_reuse(entries: &mut [Entry]) {
+    let mut by_key: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for e in entries.iter() {
+        let (Some(k), Some(s)) = (&e.signer, &e.subject) else {
+            continue;
+        };
+        let slot = by_key.entry(k.clone()).or_default();
+        slot.0.insert(s.clone());
+        for field in ["author", "team"] {
+            if let Some(v) = e.metadata.get(field) {
+                slot.1.insert(v.clone());
+            }
+        }
+    }
+    for e in entries.iter_mut() {
+        let Some((subjects, authors)) = e.signer.as_ref().and_then(|k| by_key.get(k)) else {
+            continue;
+        };
+        if subjects.len() >= KEY_REUSE_THRESHOLD || authors.len() >= KEY_REUSE_THRESHOLD {
+            let detail = format!(
+                "key {} used by {} models / {} authors",
+                short(e.signer.as_deref().unwrap_or_default()),
+                subjects.len(),
+                authors.len()
+            );
+            e.find(FindingKind::KeyReuse, detail);
+        }
+    }
+}
+
+fn key_age(entries: &mut [Entry], ring: &Ring, cfg: &AuditConfig) {
+    let Some(max) = cfg.max_key_age else {
+        return;
+    };
+    for e in entries.iter_mut() {
+        let Some(created) = e.signer.as_ref().and_then(|k| ring.created.get(k)) else {
+            continue;
+        };
+        let age = cfg.now.duration_since(*created).unwrap_or_default();
+        if age > max {
+            let detail = format!(
+                "key {} is {} days old by its public key file's modification time, older than --max-key-age {}",
+                short(e.signer.as_deref().unwrap_or_default()),
+                age.as_secs() / 86_400,
+                max.as_secs() / 86_400
+            );
+            e.find(FindingKind::KeyAge, detail);
+        }
+    }
+}
+
+/// The same dataset name with different content hashes means someone trained on a changed copy.
+fn dataset_conflicts(entries: &mut [Entry]) {
+    let mut hashes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in entries.iter() {
+        if let (Some(name), Some(h)) = (e.dataset(), e.metadata.get("training_data_hash")) {
+            hashes.entry(name.to_owned()).or_default().insert(h.clone());
+        }
+    }
+    for e in entries.iter_mut() {
+        let Some(set) = e.dataset().and_then(|n| hashes.get(n)) else {
+            continue;
+        };
+        if set.len() > 1 {
+            let detail = format!(
+                "dataset `{}` appears with {} different training_data_hash values: {}",
+                e.dataset().unwrap_or_default(),
+                set.len(),
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            e.find(FindingKind::DatasetConflict, detail);
+        }
+    }
+}
+
+fn apply_policy(entries: &mut [Entry], policy: &Policy) {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter_mut().enumerate() {
+        if e.status == Status::Unsigned {
+            continue;
+        }
+        let scope = e.scope();
+        let Some(rule) = policy.for_scope(&scope) else {
+            if e.status == Status::Verified {
+                e.status = Status::Failed;
+            }
+            e.find(
+                FindingKind::Policy,
+                format!(
+                    "no rule of policy {} covers scope `{scope}`",
+                    policy.path.display()
+                ),
+            );
+            continue;
+        };
+        if e.status == Status::Verified && !rule.trusts(e.signer.as_deref().unwrap_or_default()) {
+            e.status = Status::UnknownSigner;
+            e.find(
+                FindingKind::Policy,
+                format!(
+                    "policy rule `{}` does not list key {} among its trusted signers",
+                    rule.name,
+                    e.signer.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        let subject = e
+            .root_digest
+            .clone()
+            .or_else(|| e.subject.clone())
+            .unwrap_or_default();
+        groups
+            .entry((rule.name.clone(), subject))
+            .or_default()
+            .push(i);
+    }
+    for ((rule_name, _), idx) in groups {
+        let Some(rule) = policy.rules.iter().find(|r| r.name == rule_name) else {
+            continue;
+        };
+        let sigs: Vec<VerifiedSignature> = idx
+            .iter()
+            .filter_map(|i| entries.get(*i))
+            .map(|e| VerifiedSignature {
+                key_id: e.signer.clone().unwrap_or_default(),
+                verified: e.signature_verified
+                    && matches!(e.status, Status::Verified | Status::Revoked),
+                metadata: e.metadata.clone(),
+            })
+            .collect();
+        // A revoked signature is reported on its own entry; it does not fail the others.
+        let failed: Vec<_> = rule
+            .evaluate(&sigs)
+            .into_iter()
+            .filter(|o| !o.passed && o.name != "revoked")
+            .collect();
+        for i in idx {
+            let Some(e) = entries.get_mut(i) else {
+                continue;
+            };
+            for o in &failed {
+                e.find(
+                    FindingKind::Policy,
+                    format!(
+                        "policy rule `{rule_name}`: {} not met: {}",
+                        o.name, o.detail
+                    ),
+                );
+                if e.status == Status::Verified {
+                    e.status = Status::Failed;
+                }
+            }
+        }
+    }
+}
+
+fn metadata_matches(e: &Entry, matches: &[(String, String)]) -> bool {
+    matches
+        .iter()
+        .all(|(k, v)| e.metadata.get(k).is_some_and(|m| m == v))
+}
+
+/// Parent links from `base_model` metadata: a root digest (`sha256:<hex>` or bare hex) or a
+/// subject name of another entry.
+pub(crate) fn parents(entries: &[Entry]) -> Vec<Vec<usize>> {
+    let mut index: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(d) = &e.root_digest {
+            index.entry(d.clone()).or_default().push(i);
+            if let Some(hex) = d.strip_prefix("sha256:") {
+                index.entry(hex.to_owned()).or_default().push(i);
+            }
+        }
+        if let Some(s) = &e.subject {
+            index.entry(s.clone()).or_default().push(i);
+        }
+    }
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut ps: Vec<usize> = e
+                .metadata
+                .get("base_model")
+                .and_then(|b| index.get(b))
+                .map(|v| v.iter().copied().filter(|p| *p != i).collect())
+                .unwrap_or_default();
+            ps.sort_unstable();
+            ps.dedup();
+            ps
+        })
+        .collect()
+}
+
+/// Applies `--match` (keeping descendants of matching models) and orders the entries so that
+/// each model is followed by the models derived from it.
+fn lineage(mut entries: Vec<Entry>, matches: &[(String, String)]) -> Vec<Entry> {
+    let parents = parents(&entries);
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    for (c, ps) in parents.iter().enumerate() {
+        for p in ps {
+            if let Some(ch) = children.get_mut(*p) {
+                ch.push(c);
+            }
+        }
+    }
+    // Findings about an untrusted base model, whatever is kept.
+    for (c, ps) in parents.iter().enumerate() {
+        let bad: Vec<String> = ps
+            .iter()
+            .filter_map(|p| entries.get(*p))
+            .filter(|p| p.status != Status::Verified)
+            .map(|p| {
+                format!(
+                    "base model {} ({}) is {}",
+                    p.subject.as_deref().unwrap_or("?"),
+                    p.origin.display(),
+                    p.status.as_str()
+                )
+            })
+            .collect();
+        if let Some(e) = entries.get_mut(c) {
+            for b in bad {
+                e.find(FindingKind::BaseModelUntrusted, b);
+            }
+        }
+    }
+    let mut keep = vec![matches.is_empty(); entries.len()];
+    if !matches.is_empty() {
+        let mut queue = VecDeque::new();
+        for (i, e) in entries.iter().enumerate() {
+            if metadata_matches(e, matches) {
+                if let Some(k) = keep.get_mut(i) {
+                    *k = true;
+                }
+                queue.push_back(i);
+            }
+        }
+        let mut derived: Vec<(usize, String)> = Vec::new();
+        while let Some(p) = queue.pop_front() {
+            for c in children.get(p).cloned().unwrap_or_default() {
+                if keep.get(c).copied().unwrap_or(true) {
+                    continue;
+                }
+                if let Some(k) = keep.get_mut(c) {
+                    *k = true;
+                }
+                if let Some(pe) = entries.get(p) {
+                    derived.push((
+                        c,
+                        format!(
+                            "derived from {} ({})",
+                            pe.subject.as_deref().unwrap_or("?"),
+                            pe.origin.display()
+                        ),
+                    ));
+                }
+                queue.push_back(c);
+            }
+        }
+        for (c, d) in derived {
+            if let Some(e) = entries.get_mut(c) {
+                e.find(FindingKind::DerivedFrom, d);
+            }
+        }
+    }
+    // Depth-first order: roots (no kept parent) by origin, each followed by its kept children.
+    let is_kept = |i: usize| keep.get(i).copied().unwrap_or(false);
+    let by_origin = |a: &usize, b: &usize| {
+        let oa = entries.get(*a).map(|e| &e.origin);
+        let ob = entries.get(*b).map(|e| &e.origin);
+        oa.cmp(&ob)
+    };
+    let mut roots: Vec<usize> = (0..entries.len())
+        .filter(|i| is_kept(*i))
+        .filter(|i| {
+            !parents
+                .get(*i)
+                .is_some_and(|ps| ps.iter().any(|p| is_kept(*p)))
+        })
+        .collect();
+    roots.sort_by(by_origin);
+    let mut order: Vec<(usize, usize)> = Vec::new();
+    let mut seen = vec![false; entries.len()];
+    let visit = |start: usize, order: &mut Vec<(usize, usize)>, seen: &mut Vec<bool>| {
+        let mut stack = vec![(start, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            if seen.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            if let Some(s) = seen.get_mut(i) {
+                *s = true;
+            }
+            order.push((i, depth));
+            let mut ch: Vec<usize> = children
+                .get(i)
+                .map(|c| c.iter().copied().filter(|c| is_kept(*c)).collect())
+                .unwrap_or_default();
+            ch.sort_by(by_origin);
+            for c in ch.into_iter().rev() {
+                stack.push((c, depth + 1));
+            }
+        }
+    };
+    for r in roots {
+        visit(r, &mut order, &mut seen);
+    }
+    // Entries only reachable through a cycle of base_model claims.
+    let mut rest: Vec<usize> = (0..entries.len())
+        .filter(|i| is_kept(*i) && !seen.get(*i).copied().unwrap_or(true))
+        .collect();
+    rest.sort_by(by_origin);
+    for r in rest {
+        visit(r, &mut order, &mut seen);
+    }
+    let mut slots: Vec<Option<Entry>> = entries.drain(..).map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, depth)| {
+            slots.get_mut(i).and_then(Option::take).map(|mut e| {
+                e.depth = depth;
+                e
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn repository_drops_tag_and_digest() {
+        assert_eq!(
+            repository_of("localhost:5000/m/bert:v1"),
+            "localhost:5000/m/bert"
+        );
+        assert_eq!(repository_of("ghcr.io/o/m@sha256:ab"), "ghcr.io/o/m");
+        assert_eq!(repository_of("localhost:5000/m"), "localhost:5000/m");
+    }
+
+    #[test]
+    fn signature_beside_model_is_found_by_name() {
+        let d = tempfile::tempdir().unwrap();
+        let m = d.path().join("m.pt");
+        std::fs::write(&m, b"x").unwrap();
+        assert_eq!(model_beside(&d.path().join("m.pt.sig")), Some(m));
+        assert_eq!(model_beside(&d.path().join("other.sig")), None);
+        assert_eq!(model_beside(&d.path().join("m.json")), None);
+    }
+}

@@ -1,0 +1,398 @@
+//! `provenance audit` end to end: a model zoo with several signers, a revoked key, an unknown key,
+//! a tampered model, an unsigned model, a fine-tune declaring its base model, and datasets whose
+//! hashes disagree. The JSON report is compared exactly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_provenance"))
+}
+
+/// Generates a key pair `<name>.pem`/`<name>.pub` in `dir`; returns the key id.
+fn keygen(dir: &Path, name: &str) -> String {
+    let out = bin()
+        .current_dir(dir)
+        .args(["keygen", "--private", &format!("{name}.pem")])
+        .args(["--public", &format!("{name}.pub"), "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["key_id"].as_str().unwrap().to_owned()
+}
+
+/// Writes generated model bytes and signs them with `<model>.sig` beside the model.
+fn model(dir: &Path, path: &str, seed: u8, key: &str, metadata: &[&str]) -> Vec<u8> {
+    let bytes: Vec<u8> = (0..50_000u32)
+        .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed))
+        .collect();
+    std::fs::write(dir.join(path), &bytes).unwrap();
+    let mut cmd = bin();
+    cmd.current_dir(dir).args([
+        "sign",
+        "--model",
+        path,
+        "--private-key",
+        &format!("{key}.pem"),
+    ]);
+    for m in metadata {
+        cmd.args(["--metadata", m]);
+    }
+    cmd.assert().success();
+    bytes
+}
+
+fn audit(dir: &Path, args: &[&str]) -> (Value, Output) {
+    let out = bin()
+        .current_dir(dir)
+        .arg("audit")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (v, out)
+}
+
+fn hex_sha256(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+struct Zoo {
+    dir: tempfile::TempDir,
+    a: String,
+    b: String,
+    c: String,
+    d: String,
+    m2_signed: String,
+    m2_found: String,
+}
+
+fn zoo() -> Zoo {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir(p.join("models")).unwrap();
+    let (a, b, c, d) = (
+        keygen(p, "a"),
+        keygen(p, "b"),
+        keygen(p, "c"),
+        keygen(p, "d"),
+    );
+    let corpus = "training_data=corpus";
+    model(
+        p,
+        "models/m1.pt",
+        1,
+        "a",
+        &["author=alice", corpus, "training_data_hash=sha256:d1"],
+    );
+    let m2 = model(p, "models/m2.pt", 2, "a", &["author=alice"]);
+    model(
+        p,
+        "models/m3.pt",
+        3,
+        "b",
+        &["author=bob", corpus, "training_data_hash=sha256:d2"],
+    );
+    model(p, "models/m4.pt", 4, "d", &["author=mallory"]);
+    std::fs::write(p.join("models/m5.pt"), b"never signed").unwrap();
+    model(
+        p,
+        "models/ft.pt",
+        6,
+        "c",
+        &[
+            "author=carol",
+            "base_model=m1.pt",
+            "training_data_hash=sha256:d9",
+        ],
+    );
+    model(p, "models/g1.pt", 7, "c", &["author=carol"]);
+    model(p, "models/g2.pt", 8, "c", &["author=carol"]);
+    // m2 changes after it was signed.
+    let mut tampered = m2.clone();
+    tampered[10] ^= 0xff;
+    std::fs::write(p.join("models/m2.pt"), &tampered).unwrap();
+    Zoo {
+        dir,
+        a,
+        b,
+        c,
+        d,
+        m2_signed: hex_sha256(&m2),
+        m2_found: hex_sha256(&tampered),
+    }
+}
+
+fn entry(
+    manifest: &str,
+    subject: &str,
+    signer: &str,
+    md: Value,
+    status: &str,
+    findings: Value,
+) -> Value {
+    json!({"manifest": manifest, "subject": subject, "signer": signer, "signed_at": null,
+           "metadata": md, "status": status, "findings": findings})
+}
+
+fn finding(kind: &str, detail: String) -> Value {
+    json!({"kind": kind, "detail": detail})
+}
+
+#[test]
+fn report_names_every_signer_status_and_finding() {
+    let z = zoo();
+    let (report, out) = audit(
+        z.dir.path(),
+        &[
+            "models",
+            "--public-key",
+            "a.pub",
+            "--public-key",
+            "c.pub",
+            "--revoked",
+            "b.pub",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reuse = finding(
+        "key-reuse",
+        format!("key {} used by 3 models / 1 authors", &z.c[..16]),
+    );
+    let conflict = finding(
+        "dataset-conflict",
+        "dataset `corpus` appears with 2 different training_data_hash values: sha256:d1, sha256:d2"
+            .into(),
+    );
+    let expected = json!({
+        "entries": [
+            entry("models/g1.pt.sig", "g1.pt", &z.c, json!({"author": "carol"}), "verified", json!([reuse])),
+            entry("models/g2.pt.sig", "g2.pt", &z.c, json!({"author": "carol"}), "verified", json!([reuse])),
+            entry("models/m1.pt.sig", "m1.pt", &z.a,
+                  json!({"author": "alice", "training_data": "corpus", "training_data_hash": "sha256:d1"}),
+                  "verified", json!([conflict])),
+            entry("models/ft.pt.sig", "ft.pt", &z.c,
+                  json!({"author": "carol", "base_model": "m1.pt", "training_data_hash": "sha256:d9"}),
+                  "verified", json!([reuse])),
+            entry("models/m2.pt.sig", "m2.pt", &z.a, json!({"author": "alice"}), "failed", json!([
+                finding("model-mismatch", format!(
+                    "model models/m2.pt differs from its signature: .: digest mismatch (signed {}, found {})",
+                    z.m2_signed, z.m2_found)),
+            ])),
+            entry("models/m3.pt.sig", "m3.pt", &z.b,
+                  json!({"author": "bob", "training_data": "corpus", "training_data_hash": "sha256:d2"}),
+                  "revoked", json!([
+                finding("revoked-key", format!(
+                    "signed by key {} revoked (--revoked b.pub); the signature verifies with it", z.b)),
+                finding("no-trusted-timestamp",
+                    "no trusted timestamp; cannot prove it predates the revocation".into()),
+                conflict,
+            ])),
+            entry("models/m4.pt.sig", "m4.pt", &z.d, json!({"author": "mallory"}), "unknown-signer", json!([
+                finding("unknown-signer", format!(
+                    "signed by key {} which is not trusted (pass --public-key or list it in the policy); subject and metadata are claimed, not verified", z.d)),
+            ])),
+            {"model": "models/m5.pt", "subject": "m5.pt", "signer": null, "signed_at": null,
+             "metadata": {}, "status": "unsigned", "findings": [
+                finding("unsigned", "model has no signature (looked for models/m5.pt.sig); sign it with `provenance sign`".into()),
+             ]},
+        ],
+        "summary": {"total": 8, "verified": 4, "failed": 1, "unknown-signer": 1, "revoked": 1,
+                    "unsigned": 1, "signers": 4, "examined": 8, "skipped": []},
+    });
+    assert_eq!(
+        report,
+        expected,
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+}
+
+#[test]
+fn revoking_a_trusted_key_marks_its_signatures_revoked() {
+    let z = zoo();
+    let (report, out) = audit(
+        z.dir.path(),
+        &[
+            "models/m1.pt",
+            "models/g1.pt.sig",
+            "--public-key",
+            "a.pub",
+            "--public-key",
+            "c.pub",
+            "--revoked",
+            &z.a,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let statuses: Vec<(&str, &str)> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["subject"].as_str().unwrap(),
+                e["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("g1.pt", "verified"), ("m1.pt", "revoked")]);
+}
+
+#[test]
+fn revocation_list_time_and_comments_are_read() {
+    let z = zoo();
+    std::fs::write(
+        z.dir.path().join("revoked.txt"),
+        "# keys revoked after the laptop theft\nb.pub 2025-01-31T12:00:00Z\n",
+    )
+    .unwrap();
+    let (report, _) = audit(
+        z.dir.path(),
+        &["models/m3.pt", "--revocation-list", "revoked.txt"],
+    );
+    let e = &report["entries"][0];
+    assert_eq!(e["status"], "revoked");
+    assert_eq!(
+        e["findings"][0]["detail"],
+        format!(
+            "signed by key {} revoked at 2025-01-31T12:00:00Z (revoked.txt line 2); the signature verifies with it",
+            z.b
+        )
+    );
+}
+
+#[test]
+fn match_keeps_models_trained_on_the_data_and_their_descendants() {
+    let z = zoo();
+    let (report, out) = audit(
+        z.dir.path(),
+        &[
+            "models",
+            "--public-key",
+            "a.pub",
+            "--public-key",
+            "c.pub",
+            "--match",
+            "training_data_hash=sha256:d1",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries = report["entries"].as_array().unwrap();
+    let subjects: Vec<&str> = entries
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["m1.pt", "ft.pt"]);
+    assert!(
+        entries[1]["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&finding(
+                "derived-from",
+                "derived from m1.pt (models/m1.pt.sig)".into()
+            )),
+        "{entries:?}"
+    );
+    assert_eq!(report["summary"]["total"], 2);
+    assert_eq!(report["summary"]["examined"], 8);
+}
+
+#[test]
+fn all_verified_exits_zero_and_text_is_a_table() {
+    let z = zoo();
+    let out = bin()
+        .current_dir(z.dir.path())
+        .args([
+            "audit",
+            "models/m1.pt",
+            "models/g1.pt",
+            "--public-key",
+            "a.pub",
+            "-p",
+            "c.pub",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("STATUS    SUBJECT  SIGNER"), "{text}");
+    assert!(text.contains("verified  m1.pt"), "{text}");
+}
+
+#[test]
+fn policy_supplies_trust_and_enforces_required_metadata() {
+    let z = zoo();
+    let p = z.dir.path();
+    std::fs::write(
+        p.join("policy.yaml"),
+        "version: 1\npolicies:\n  - name: local\n    scopes: [\"local/*\"]\n    trusted_signers:\n      - public_key: a.pub\n    required_metadata: [author, training_data_hash]\n",
+    )
+    .unwrap();
+    let (report, out) = audit(p, &["models/m1.pt", "--policy", "policy.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["entries"][0]["signer"], z.a.as_str());
+
+    std::fs::write(
+        p.join("strict.json"),
+        format!(
+            r#"{{"version": 1, "policies": [{{"name": "two-party", "scopes": ["*"],
+                "trusted_signers": [{{"key_id": "{}"}}, {{"public_key": "c.pub"}}],
+                "min_signatures": 2}}]}}"#,
+            z.a
+        ),
+    )
+    .unwrap();
+    let (report, out) = audit(p, &["models/m1.pt", "--policy", "strict.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        report["entries"][0]["status"], "unknown-signer",
+        "a key id alone cannot check a signature"
+    );
+    let (report, out) = audit(
+        p,
+        &["models/m1.pt", "--policy", "strict.json", "-p", "a.pub"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report["entries"][0]["status"], "failed");
+    assert_eq!(
+        report["entries"][0]["findings"][0]["detail"],
+        "policy rule `two-party`: min_signatures not met: 1 distinct trusted signer(s) verified, 2 required"
+    );
+}
+
+#[test]
+fn folder_scan_skips_json_that_is_not_a_bundle_but_fails_a_broken_sig() {
+    let z = zoo();
+    let p = z.dir.path();
+    std::fs::create_dir(p.join("pile")).unwrap();
+    std::fs::copy(p.join("models/m1.pt.sig"), p.join("pile/m1.json")).unwrap();
+    std::fs::write(p.join("pile/config.json"), "{\"hidden_size\": 64}").unwrap();
+    std::fs::write(p.join("pile/broken.sig"), "not json").unwrap();
+    let (report, out) = audit(p, &["pile", "-p", "a.pub"]);
+    assert_eq!(out.status.code(), Some(1));
+    let entries = report["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["manifest"], "pile/broken.sig");
+    assert_eq!(entries[0]["status"], "failed");
+    assert_eq!(entries[0]["findings"][0]["kind"], "not-a-bundle");
+    assert_eq!(entries[1]["status"], "verified");
+    assert_eq!(report["summary"]["skipped"][0]["path"], "pile/config.json");
+}
