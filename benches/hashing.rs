@@ -2,7 +2,8 @@
 //!
 //! - `hash_file/256MiB`: `provenance::hashing` streaming a ~256 MiB temp file (page cache warm)
 //!   against `sha2::Sha256` over the same bytes already in memory: the ratio is the cost of the
-//!   read loop on top of SHA-256 itself.
+//!   read loop on top of SHA-256 itself. `hash_file` reads ahead on a second thread when there is
+//!   one; `hash_job` is the one-thread loop each job of a many-file model runs.
 //! - `list_and_hash/2000_small_files`: `model::list` + `model::resources` over 2,000 small files,
 //!   the per-file overhead path.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -52,6 +53,15 @@ fn big_file(c: &mut Criterion) {
     });
     g.bench_function("provenance::hashing::hash_file", |b| {
         b.iter(|| black_box(hashing::hash_file(black_box(&path)).unwrap()))
+    });
+    let job = hashing::Job {
+        path: path.clone(),
+        start: 0,
+        end: BIG as u64,
+        file_size: BIG as u64,
+    };
+    g.bench_function("provenance::hashing::hash_job (one thread)", |b| {
+        b.iter(|| black_box(hashing::hash_job(black_box(&job), &|_| {}).unwrap()))
     });
     g.finish();
 }
