@@ -276,13 +276,23 @@ pub fn list(model: &Path, opts: &Options) -> Result<Listing, Error> {
         }
         let mut visited = HashSet::new();
         visited.insert(canonical_root.clone());
+        // A signature that does not exist yet cannot be met while walking.
+        let sig_id = sig_canonical.as_deref().and_then(|canonical| {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(canonical).ok()?;
+            Some(SignatureId {
+                canonical,
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+        });
         walk(
             &canonical_root,
             model,
             "",
             opts,
             &ignore,
-            sig_canonical.as_deref(),
+            sig_id.as_ref(),
             &mut visited,
             &mut files,
         )?;
@@ -319,7 +329,7 @@ fn walk(
     prefix: &str,
     opts: &Options,
     ignore: &[String],
-    sig: Option<&Path>,
+    sig: Option<&SignatureId<'_>>,
     visited: &mut HashSet<PathBuf>,
     out: &mut Vec<FileEntry>,
 ) -> Result<(), Error> {
@@ -342,8 +352,11 @@ fn walk(
         if is_ignored(&rel, ignore) {
             continue;
         }
+        // The entry's type comes from the directory listing (no syscall); a regular file costs one
+        // `fstatat` relative to the open folder, for its size and (dev, ino). Symlinks, rare, take
+        // the slow path through `canonicalize`.
         let ft = entry.file_type().map_err(|e| unreadable(&path, e))?;
-        let (is_dir, is_file) = if ft.is_symlink() {
+        let file_meta = if ft.is_symlink() {
             if !opts.allow_symlinks {
                 return Err(Error::SymlinkRefused { path });
             }
@@ -352,35 +365,59 @@ fn walk(
                 return Err(Error::SymlinkEscapes { path, target });
             }
             let m = std::fs::metadata(&target).map_err(|e| unreadable(&path, e))?;
-            (m.is_dir(), m.is_file())
-        } else {
-            (ft.is_dir(), ft.is_file())
-        };
-        if is_dir {
-            let canonical = std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?;
-            if !visited.insert(canonical) {
-                continue; // a symlink loop or a second link to a folder already walked
+            if m.is_dir() {
+                None
+            } else if m.is_file() {
+                Some(m)
+            } else {
+                return Err(Error::SpecialFile { path });
             }
-            walk(root, &path, &rel, opts, ignore, sig, visited, out)?;
-        } else if is_file {
-            if let Some(sig) = sig
-                && std::fs::canonicalize(&path).is_ok_and(|c| c == sig)
-            {
-                continue;
-            }
-            let size = std::fs::metadata(&path)
-                .map_err(|e| unreadable(&path, e))?
-                .len();
-            out.push(FileEntry {
-                name: rel,
-                path,
-                size,
-            });
+        } else if ft.is_dir() {
+            None
+        } else if ft.is_file() {
+            Some(entry.metadata().map_err(|e| unreadable(&path, e))?)
         } else {
             return Err(Error::SpecialFile { path });
+        };
+        match file_meta {
+            None => {
+                let canonical = std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?;
+                if !visited.insert(canonical) {
+                    continue; // a symlink loop or a second link to a folder already walked
+                }
+                walk(root, &path, &rel, opts, ignore, sig, visited, out)?;
+            }
+            Some(m) => {
+                if sig.is_some_and(|sig| sig.is(&m, &path)) {
+                    continue;
+                }
+                out.push(FileEntry {
+                    name: rel,
+                    path,
+                    size: m.len(),
+                });
+            }
         }
     }
     Ok(())
+}
+
+/// The signature file, recognised while walking without a `canonicalize` per file: only a file
+/// with the signature's (device, inode) is confirmed by canonical path (a hard link elsewhere in
+/// the model shares the inode but is a different path, and is signed as before).
+struct SignatureId<'a> {
+    canonical: &'a Path,
+    dev: u64,
+    ino: u64,
+}
+
+impl SignatureId<'_> {
+    fn is(&self, m: &std::fs::Metadata, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        m.dev() == self.dev
+            && m.ino() == self.ino
+            && std::fs::canonicalize(path).is_ok_and(|c| c == self.canonical)
+    }
 }
 
 /// The serialization parameters recorded in the predicate for a listing.
@@ -494,6 +531,32 @@ mod tests {
         let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["w.bin"]);
         assert!(l.ignore_paths.contains(&"model.sig".to_string()));
+    }
+
+    #[test]
+    fn signature_reached_through_a_symlinked_folder_is_not_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("a")).unwrap();
+        std::fs::write(m.join("a/w.bin"), "x").unwrap();
+        std::fs::write(m.join("a/model.sig"), "x").unwrap();
+        // A hard link to the signature is another file: it is signed.
+        std::fs::hard_link(m.join("a/model.sig"), m.join("copy.sig")).unwrap();
+        std::os::unix::fs::symlink(m.join("a"), m.join("b")).unwrap();
+        let l = list(
+            &m,
+            &Options {
+                allow_symlinks: true,
+                signature_path: Some(m.join("a/model.sig")),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        // The folder is walked once, through `a` or `b` (whichever the listing meets first).
+        let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0].ends_with("/w.bin"), "{names:?}");
+        assert_eq!(names[1], "copy.sig");
     }
 
     #[test]
