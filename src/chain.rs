@@ -2,13 +2,14 @@
 //! verify tag -> manifest digest -> referrers -> bundle -> signed manifest digest -> layer digests,
 //! each hop checked by digest, without downloading a model blob.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
 use crate::model::{self, GIT_PATHS};
 use crate::oci::{self, Descriptor, ModelManifest, Reference, Store};
+use crate::policy::{Policy, VerifiedSignature};
 use crate::signing::{self, Signer};
 use crate::statement::{self, Resource, Serialization, SerializationMethod, Statement};
 use crate::verification::{self, CheckOutcome, Report, TrustedKeys};
@@ -260,12 +261,21 @@ impl ChainReport {
     }
 }
 
-fn fetch_bundle(
+/// Fetches the bundle bytes of a signature referrer: the referrer manifest (bounded,
+/// digest-checked), then its bundle layer (at most [`bundle::MAX_BUNDLE_SIZE`], digest-checked).
+/// The inner `Err` says why this referrer holds no usable bundle (including a digest mismatch:
+/// tampered content is a finding about the referrer, not a failure of the whole walk); the outer
+/// error is the store failing or refusing the content (oversized, malformed).
+pub fn fetch_bundle_bytes(
     store: &dyn Store,
     repo: &str,
     referrer: &Descriptor,
-) -> Result<Result<Bundle, String>, oci::Error> {
-    let fetched = store.fetch_manifest(repo, &referrer.digest)?;
+) -> Result<Result<Vec<u8>, String>, oci::Error> {
+    let fetched = match store.fetch_manifest(repo, &referrer.digest) {
+        Ok(f) => f,
+        Err(e) if e.kind() == oci::ErrorKind::Verification => return Ok(Err(e.to_string())),
+        Err(e) => return Err(e),
+    };
     let v: serde_json::Value = match serde_json::from_slice(&fetched.bytes) {
         Ok(v) => v,
         Err(e) => return Ok(Err(format!("referrer manifest is not JSON: {e}"))),
@@ -289,8 +299,52 @@ fn fetch_bundle(
         )));
     }
     let mut bytes = Vec::new();
-    store.fetch_blob(repo, &layer.digest, layer.size, &mut bytes)?;
-    Ok(Bundle::from_slice(&bytes, std::path::Path::new(&layer.digest)).map_err(|e| e.to_string()))
+    match store.fetch_blob(repo, &layer.digest, layer.size, &mut bytes) {
+        Ok(()) => Ok(Ok(bytes)),
+        Err(e) if e.kind() == oci::ErrorKind::Verification => Ok(Err(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+fn fetch_bundle(
+    store: &dyn Store,
+    repo: &str,
+    referrer: &Descriptor,
+) -> Result<Result<Bundle, String>, oci::Error> {
+    Ok(
+        fetch_bundle_bytes(store, repo, referrer)?.and_then(|bytes| {
+            Bundle::from_slice(&bytes, std::path::Path::new(&referrer.digest))
+                .map_err(|e| e.to_string())
+        }),
+    )
+}
+
+/// The `layers` check: every layer digest of the manifest equals a signed resource, none extra
+/// or missing. `Ok` carries the passing detail, `Err` what differs.
+pub fn check_layers(st: &Statement, manifest: &ModelManifest) -> Result<String, String> {
+    if st.serialization.method != SerializationMethod::Files {
+        return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
+    }
+    let layers = resources_from_layers(manifest);
+    let diffs = match st.resources.as_slice() {
+        // A single-file model signed on disk names its one resource `.`.
+        [only] if only.name == "." && layers.len() == 1 => verification::diff_resources(
+            &[Resource {
+                name: layers.first().map(|l| l.name.clone()).unwrap_or_default(),
+                ..only.clone()
+            }],
+            &layers,
+        ),
+        _ => verification::diff_resources(&st.resources, &layers),
+    };
+    if diffs.is_empty() {
+        Ok(format!(
+            "{} layer digests match the signed resources",
+            layers.len()
+        ))
+    } else {
+        Err(diffs.join("; "))
+    }
 }
 
 /// Checks one signature against the resolved manifest.
@@ -389,39 +443,21 @@ fn check_signature(
         }
     }
     // Every layer digest must match the signed resources: no extra, no missing file.
-    let layers = resources_from_layers(&resolved.manifest);
-    let diffs = match st.resources.as_slice() {
-        // A single-file model signed on disk names its one resource `.`.
-        [only] if only.name == "." && layers.len() == 1 => verification::diff_resources(
-            &[Resource {
-                name: layers.first().map(|l| l.name.clone()).unwrap_or_default(),
-                ..only.clone()
-            }],
-            &layers,
-        ),
-        _ => verification::diff_resources(&st.resources, &layers),
-    };
-    if st.serialization.method != SerializationMethod::Files {
-        result.checks.push(CheckOutcome {
+    match check_layers(&st, &resolved.manifest) {
+        Ok(detail) => result.checks.push(CheckOutcome {
             name: "layers".into(),
-            passed: false,
-            detail: "statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into(),
-        });
-        return Ok(result);
+            passed: true,
+            detail,
+        }),
+        Err(detail) => {
+            result.checks.push(CheckOutcome {
+                name: "layers".into(),
+                passed: false,
+                detail,
+            });
+            return Ok(result);
+        }
     }
-    if !diffs.is_empty() {
-        result.checks.push(CheckOutcome {
-            name: "layers".into(),
-            passed: false,
-            detail: diffs.join("; "),
-        });
-        return Ok(result);
-    }
-    result.checks.push(CheckOutcome {
-        name: "layers".into(),
-        passed: true,
-        detail: format!("{} layer digests match the signed resources", layers.len()),
-    });
     result.verified = true;
     result.statement = Some(st);
     result.bundle = Some(bundle);
@@ -434,6 +470,35 @@ pub fn verify_reference(
     store: &dyn Store,
     reference: &Reference,
     trust: &TrustedKeys,
+) -> Result<(ChainReport, Resolved), Error> {
+    verify_reference_with(store, reference, trust, None)
+}
+
+/// A trust policy to decide a chain with (`verify --policy`, `pull --policy`).
+pub struct PolicyCheck<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Ids of the keys given on the command line (trusted where the rule lists no signers).
+    pub command_line_keys: BTreeSet<String>,
+}
+
+/// The policy scope of a reference: `host/repository` for a registry, the repository alone for
+/// the local store (it has no host).
+pub fn policy_scope(reference: &Reference) -> String {
+    match reference.registry() {
+        Some(host) => format!("{host}/{}", reference.repository()),
+        None => reference.repository().to_owned(),
+    }
+}
+
+/// Verifies the chain for a reference; with a policy, the policy decides instead of "one
+/// trusted signature": its rule checks (`policy:*`) are reported after the per-signature checks
+/// and all must pass. `trust` is the key material signatures are checked with.
+pub fn verify_reference_with(
+    store: &dyn Store,
+    reference: &Reference,
+    trust: &TrustedKeys,
+    policy: Option<&PolicyCheck<'_>>,
 ) -> Result<(ChainReport, Resolved), Error> {
     let mut report = ChainReport {
         reference: reference.to_string(),
@@ -485,6 +550,28 @@ pub fn verify_reference(
         report.signatures.push(result);
     }
     let verified = report.signatures.iter().filter(|s| s.verified).count();
+    if let Some(pc) = policy {
+        let sigs: Vec<VerifiedSignature> = report
+            .signatures
+            .iter()
+            .map(|s| VerifiedSignature {
+                key_id: s.signer.clone().unwrap_or_default(),
+                verified: s.verified,
+                metadata: s.metadata.clone(),
+            })
+            .collect();
+        let decision = pc
+            .policy
+            .decide(&policy_scope(reference), &pc.command_line_keys, &sigs);
+        let passed = decision.passed();
+        report.checks.extend(decision.checks);
+        if !passed {
+            report.verified = false;
+            return Err(Error::NotTrusted(Box::new(report)));
+        }
+        report.verified = true;
+        return Ok((report, resolved));
+    }
     if verified == 0 {
         let why: Vec<String> = report
             .signatures

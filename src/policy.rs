@@ -548,6 +548,118 @@ impl Policy {
     }
 }
 
+/// What a policy decides for one artifact (`verify --policy`, `pull --policy`): the rule that
+/// covers it and each rule check as a named verification step (`policy:scope`, `policy:revoked`,
+/// `policy:min_signatures`, `policy:required_metadata`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Decision {
+    /// The rule that covers the scope, if any.
+    pub rule: Option<String>,
+    /// The scope the artifact was matched under.
+    pub scope: String,
+    /// Every policy check, in order; all run (they are independent), the verdict needs all.
+    pub checks: Vec<crate::verification::CheckOutcome>,
+}
+
+impl Decision {
+    /// True when every policy check passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+}
+
+impl Policy {
+    /// Decides trust for the artifact at `scope` from its signatures. `command_line_keys` are
+    /// the ids of the keys given with `--public-key`: they are key material, and they are
+    /// trusted only where the covering rule lists no `trusted_signers` (a rule that lists
+    /// signers is never widened from the command line). A key revoked by any rule is revoked
+    /// for every scope: revocation is about the key, not the model.
+    pub fn decide(
+        &self,
+        scope: &str,
+        command_line_keys: &BTreeSet<String>,
+        signatures: &[VerifiedSignature],
+    ) -> Decision {
+        use crate::verification::CheckOutcome;
+        let Some(rule) = self.for_scope(scope) else {
+            return Decision {
+                rule: None,
+                scope: scope.to_owned(),
+                checks: vec![CheckOutcome {
+                    name: "policy:scope".into(),
+                    passed: false,
+                    detail: format!(
+                        "no rule of policy {} covers scope `{scope}`; add a rule whose scopes match it (or `*`)",
+                        self.path.display()
+                    ),
+                }],
+            };
+        };
+        let pattern = rule
+            .scopes
+            .iter()
+            .filter(|p| wildcard_match(p, scope))
+            .max_by_key(|p| specificity(p))
+            .cloned()
+            .unwrap_or_default();
+        let mut effective = rule.clone();
+        effective.revoked.extend(self.revoked_ids());
+        let listed = !rule.trusted_signers.is_empty();
+        if !listed {
+            effective.trusted_signers = command_line_keys
+                .iter()
+                .map(|id| TrustedSigner::KeyId(id.clone()))
+                .collect();
+        }
+        let mut checks = vec![CheckOutcome {
+            name: "policy:scope".into(),
+            passed: true,
+            detail: format!(
+                "rule `{}` (scope `{pattern}`) covers `{scope}`; trusted signers: {}",
+                rule.name,
+                if listed {
+                    format!("{} listed in the policy", rule.trusted_signers.len())
+                } else {
+                    format!("the {} --public-key key(s)", command_line_keys.len())
+                }
+            ),
+        }];
+        let untrusted: BTreeSet<&str> = signatures
+            .iter()
+            .filter(|s| {
+                s.verified && !effective.trusts(&s.key_id) && !effective.trusted_signers.is_empty()
+            })
+            .map(|s| s.key_id.as_str())
+            .collect();
+        for o in effective.evaluate(signatures) {
+            let mut detail = o.detail;
+            if o.name == "min_signatures" && !untrusted.is_empty() {
+                detail.push_str(&format!(
+                    "; not counted (verified, but not trusted by rule `{}`): {}",
+                    rule.name,
+                    untrusted.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if o.name == "min_signatures" && effective.trusted_signers.is_empty() {
+                detail.push_str(&format!(
+                    "; rule `{}` lists no trusted_signers and no --public-key was given",
+                    rule.name
+                ));
+            }
+            checks.push(CheckOutcome {
+                name: format!("policy:{}", o.name),
+                passed: o.passed,
+                detail,
+            });
+        }
+        Decision {
+            rule: Some(rule.name.clone()),
+            scope: scope.to_owned(),
+            checks,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -626,5 +738,33 @@ mod tests {
         assert!(!wildcard_match("local/*", "ghcr.io/x"));
         assert!(wildcard_match("a*c*e", "abcde"));
         assert!(!wildcard_match("abc", "abcd"));
+    }
+
+    #[test]
+    fn decide_names_each_rule_check_and_ignores_command_line_keys_when_signers_are_listed() {
+        let p = policy(&format!(
+            "version: 1\npolicies:\n- name: prod\n  scopes: ['reg/*']\n  trusted_signers: [{{key_id: {ID_A}}}]\n  required_metadata: [author]\n- name: rest\n  scopes: ['*']\n  revoked: [{ID_B}]\n"
+        ))
+        .unwrap();
+        let cli: BTreeSet<String> = [ID_B.to_string()].into();
+        let d = p.decide("reg/bert", &cli, &[sig(ID_B, true, &[("author", "x")])]);
+        let names: Vec<&str> = d.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "policy:scope",
+                "policy:revoked",
+                "policy:min_signatures",
+                "policy:required_metadata"
+            ]
+        );
+        assert!(!d.passed());
+        // B is revoked by another rule: revoked everywhere.
+        assert!(!d.checks[1].passed, "{:?}", d.checks);
+        let d = p.decide("reg/bert", &cli, &[sig(ID_A, true, &[("author", "x")])]);
+        assert!(d.passed(), "{:?}", d.checks);
+        let d = p.decide("other", &[ID_A.to_string()].into(), &[sig(ID_A, true, &[])]);
+        assert!(d.passed(), "{:?}", d.checks);
+        assert_eq!(d.rule.as_deref(), Some("rest"));
     }
 }

@@ -25,6 +25,7 @@
 //! not followed when scanning folders.
 
 pub mod graph;
+pub mod repository;
 pub mod revocation;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -93,6 +94,21 @@ pub enum Error {
     /// The policy could not be loaded.
     #[error(transparent)]
     Policy(#[from] crate::policy::Error),
+    /// A repository given to audit cannot be listed (it does not exist, or has no tags).
+    #[error(
+        "cannot audit repository {reference}: {detail}; check the reference, or push a model to it first"
+    )]
+    Repository {
+        /// The reference as given.
+        reference: String,
+        /// What the store said.
+        detail: String,
+    },
+    /// The registry or local store failed (unreachable, credentials refused, I/O).
+    #[error(
+        "{0}; check that the registry is running and reachable, and your credentials (--username/--password-stdin or ~/.docker/config.json)"
+    )]
+    Store(crate::oci::Error),
 }
 
 impl Error {
@@ -100,6 +116,7 @@ impl Error {
     pub fn class(&self) -> crate::Class {
         match self {
             Error::Key(e) => e.class(),
+            Error::Store(_) => crate::Class::Environment,
             _ => crate::Class::Input,
         }
     }
@@ -128,6 +145,9 @@ pub enum AuditSource {
     Folder(PathBuf),
     /// A signature fetched from a registry; its statement must bind `subject_digest`.
     Fetched(FetchedSignature),
+    /// A model found in a registry or local-store repository with all its signature referrers
+    /// (see [`repository::fetch_repository`]); no referrer makes it `unsigned`.
+    Repository(Box<repository::FetchedModel>),
 }
 
 impl AuditSource {
@@ -277,6 +297,9 @@ pub enum FindingKind {
     ManifestBinding,
     /// A certificate (keyless) signature, which audit does not verify yet.
     Keyless,
+    /// Registry content that is not intact: a manifest or bundle whose bytes do not match their
+    /// digest, or a tag that does not name a ModelPack model.
+    RegistryContent,
 }
 
 /// One observation about an entry.
@@ -467,8 +490,27 @@ enum Item {
         claimed: bool,
         model: Option<PathBuf>,
         oci_subject: Option<String>,
+        /// The model manifest the signature is attached to: its layers must be the signed files.
+        layers: Option<Box<crate::oci::ModelManifest>>,
     },
     Unsigned(PathBuf),
+    /// A model in a repository with no signature referrer.
+    UnsignedReference {
+        reference: String,
+        subject: String,
+    },
+    /// Registry content that could not be read intact.
+    Broken {
+        reference: String,
+        subject: String,
+        detail: String,
+    },
+}
+
+/// The model name a repository gives (its last path component), as `sign REF` signs it.
+fn repository_subject(reference: &str) -> String {
+    let repo = repository_of(reference);
+    repo.rsplit('/').next().unwrap_or(&repo).to_owned()
 }
 
 fn file_name(p: &Path) -> String {
@@ -521,6 +563,7 @@ fn discover(source: &AuditSource, items: &mut Vec<Item>, skipped: &mut Vec<Skipp
                     claimed: true,
                     model: model_beside(p),
                     oci_subject: None,
+                    layers: None,
                 });
             } else {
                 model_item(p, items);
@@ -539,7 +582,46 @@ fn discover(source: &AuditSource, items: &mut Vec<Item>, skipped: &mut Vec<Skipp
             claimed: true,
             model: None,
             oci_subject: Some(f.subject_digest.clone()),
+            layers: None,
         }),
+        AuditSource::Repository(m) => {
+            let subject = repository_subject(&m.reference);
+            let manifest = match &m.manifest {
+                Ok(manifest) => manifest,
+                Err(detail) => {
+                    items.push(Item::Broken {
+                        reference: m.reference.clone(),
+                        subject,
+                        detail: detail.clone(),
+                    });
+                    return;
+                }
+            };
+            if m.signatures.is_empty() {
+                items.push(Item::UnsignedReference {
+                    reference: m.reference.clone(),
+                    subject,
+                });
+                return;
+            }
+            for sig in &m.signatures {
+                match &sig.bytes {
+                    Ok(bytes) => items.push(Item::Bundle {
+                        origin: Origin::Reference(m.reference.clone()),
+                        bytes: BundleBytes::Bytes(bytes.clone()),
+                        claimed: true,
+                        model: None,
+                        oci_subject: Some(m.subject_digest.clone()),
+                        layers: Some(Box::new(manifest.clone())),
+                    }),
+                    Err(detail) => items.push(Item::Broken {
+                        reference: m.reference.clone(),
+                        subject: subject.clone(),
+                        detail: format!("signature referrer {}: {detail}", sig.referrer),
+                    }),
+                }
+            }
+        }
     }
 }
 
@@ -552,6 +634,7 @@ fn model_item(model: &Path, items: &mut Vec<Item>) {
             claimed: true,
             model: Some(model.to_owned()),
             oci_subject: None,
+            layers: None,
         });
     } else {
         items.push(Item::Unsigned(model.to_owned()));
@@ -597,6 +680,7 @@ fn walk(dir: &Path, items: &mut Vec<Item>, skipped: &mut Vec<Skipped>) {
                     claimed: is_claimed_signature_name(&name),
                     model: model_beside(&child),
                     oci_subject: None,
+                    layers: None,
                 });
             } else if is_weight_name(&name) && !sig_beside(&child).is_file() {
                 items.push(Item::Unsigned(child));
@@ -732,7 +816,7 @@ enum Evaluated {
 }
 
 fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
-    let (origin, bytes, claimed, model, oci_subject) = match item {
+    let (origin, bytes, claimed, model, oci_subject, layers) = match item {
         Item::Unsigned(model) => {
             let mut e = Entry::new(Origin::Model(model.clone()), Status::Unsigned);
             e.subject = Some(file_name(model));
@@ -745,13 +829,35 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
             );
             return Evaluated::Entry(Box::new(e));
         }
+        Item::UnsignedReference { reference, subject } => {
+            let mut e = Entry::new(Origin::Reference(reference.clone()), Status::Unsigned);
+            e.subject = Some(subject.clone());
+            e.find(
+                FindingKind::Unsigned,
+                format!(
+                    "model has no signature referrer; sign it with `provenance sign {reference} --private-key KEY`"
+                ),
+            );
+            return Evaluated::Entry(Box::new(e));
+        }
+        Item::Broken {
+            reference,
+            subject,
+            detail,
+        } => {
+            let mut e = Entry::new(Origin::Reference(reference.clone()), Status::Failed);
+            e.subject = Some(subject.clone());
+            e.find(FindingKind::RegistryContent, detail.clone());
+            return Evaluated::Entry(Box::new(e));
+        }
         Item::Bundle {
             origin,
             bytes,
             claimed,
             model,
             oci_subject,
-        } => (origin, bytes, *claimed, model, oci_subject),
+            layers,
+        } => (origin, bytes, *claimed, model, oci_subject, layers),
     };
     let origin_path = PathBuf::from(origin.display());
     let parsed = match bytes {
@@ -815,6 +921,15 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
                         "the statement binds the model's files, not this manifest (signed on disk before the push)",
                     ),
                 }
+            }
+            if let Some(manifest) = layers
+                && let Err(detail) = crate::chain::check_layers(&st, manifest)
+            {
+                e.status = Status::Failed;
+                e.find(
+                    FindingKind::ModelMismatch,
+                    format!("the manifest's layers differ from the signed files: {detail}"),
+                );
             }
             if let (Some(model), true, Status::Verified) = (model, cfg.check_models, e.status) {
                 let sig_path = match origin {

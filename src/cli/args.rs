@@ -140,9 +140,14 @@ pub struct VerifyArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub model: ModelArgs,
-    /// Trusted public key (repeatable: passes if any one verifies).
+    /// Trusted public key (repeatable: passes if any one verifies). With --policy: key material,
+    /// trusted only where the policy rule lists no trusted_signers.
     #[arg(long, short = 'p', value_name = "FILE")]
     pub public_key: Vec<PathBuf>,
+    /// Trust policy (YAML or JSON, docs/policy.md): the rule covering the model decides
+    /// (trusted signers, min_signatures, required_metadata, revoked keys).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub registry: RegistryArgs,
@@ -220,9 +225,13 @@ pub struct PullArgs {
     /// Folder to create (must not exist, or be empty).
     #[arg(long = "output", short = 'o', value_name = "DIR")]
     pub dir: PathBuf,
-    /// Trusted public key (repeatable).
+    /// Trusted public key (repeatable). With --policy: key material, trusted only where the
+    /// policy rule lists no trusted_signers.
     #[arg(long, short = 'p', value_name = "FILE")]
     pub public_key: Vec<PathBuf>,
+    /// Trust policy (YAML or JSON, docs/policy.md); nothing is written unless it passes.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Where to save the verified signature bundle (default `<DIR>.sig` beside the folder), so
     /// `provenance verify --model DIR` and `model_signing verify` work on the copy offline.
     #[arg(long, value_name = "FILE")]

@@ -33,8 +33,10 @@ pub enum AuditOutput {
 )]
 pub struct AuditArgs {
     /// Signature files (Sigstore bundles), folders scanned for them (*.sig, *.json,
-    /// *.sigstore.json), or model files/folders with `<model>.sig` beside them.
-    #[arg(value_name = "PATH", required = true)]
+    /// *.sigstore.json), model files/folders with `<model>.sig` beside them, or repositories:
+    /// `host[:port]/repo` (a registry) or `repo` (the local store), every tag, or `repo:tag` for
+    /// one. A path that exists on disk is read as a path.
+    #[arg(value_name = "PATH_OR_REF", required = true)]
     pub paths: Vec<PathBuf>,
     /// Trusted public key (repeatable).
     #[arg(long, short = 'p', value_name = "FILE")]
@@ -61,6 +63,9 @@ pub struct AuditArgs {
     /// No notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: crate::cli::args::RegistryArgs,
 }
 
 impl From<audit::Error> for CliError {
@@ -96,11 +101,35 @@ fn parse_matches(pairs: &[String]) -> Result<Vec<(String, String)>, CliError> {
 /// Resolves the arguments into sources and configuration (every input error surfaces here).
 pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliError> {
     let matches = parse_matches(&a.matches)?;
-    let sources = a
-        .paths
-        .iter()
-        .map(|p| AuditSource::from_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut sources = Vec::new();
+    let mut credentials = None;
+    let mut credentials_read = false;
+    for p in &a.paths {
+        let as_ref = p
+            .to_str()
+            .filter(|_| std::fs::symlink_metadata(p).is_err())
+            .and_then(|s| crate::oci::Reference::parse(s).ok());
+        let Some(reference) = as_ref else {
+            sources.push(AuditSource::from_path(p)?);
+            continue;
+        };
+        if !credentials_read && reference.registry().is_some() {
+            credentials = super::oci::credentials(&a.registry)?;
+            credentials_read = true;
+        }
+        let store = super::oci::open_parsed(&reference, &a.registry, credentials.clone())?;
+        match audit::repository::fetch_repository(store.as_ref(), &reference) {
+            Ok(found) => sources.extend(found),
+            Err(audit::Error::Repository { detail, .. }) if reference.registry().is_none() => {
+                return Err(CliError::input(format!(
+                    "cannot read audit input {}: it is not a file or folder, and the local store has no repository `{}` ({detail}); check the path, or push the model with `provenance push`",
+                    p.display(),
+                    reference.repository()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let trusted = a
         .public_key
         .iter()

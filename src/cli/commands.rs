@@ -1,6 +1,6 @@
 //! Command bodies: resolve raw arguments into library objects, call the library, render output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -9,8 +9,10 @@ use super::CliError;
 use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
 use super::progress;
 use crate::bundle::Bundle;
+use crate::chain;
 use crate::keys;
 use crate::model;
+use crate::policy::{Policy, VerifiedSignature};
 use crate::signing::{self, KeySigner};
 use crate::statement::{self, SerializationMethod, Statement};
 use crate::verification::{self, Report, TrustedKeys};
@@ -209,6 +211,47 @@ pub(crate) fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliErr
     Ok(TrustedKeys { keys })
 }
 
+/// Key material and trust for `verify`/`pull`: without a policy, the `--public-key` keys (at
+/// least one); with one, those keys plus every public key the policy lists, and the ids of the
+/// command-line keys (the policy decides which are trusted).
+pub(crate) fn trust_material(
+    paths: &[PathBuf],
+    policy: Option<&Policy>,
+) -> Result<(TrustedKeys, BTreeSet<String>), CliError> {
+    let Some(policy) = policy else {
+        let trust = load_trusted_keys(paths)?;
+        let ids = trust.keys.iter().map(|k| k.id().to_owned()).collect();
+        return Ok((trust, ids));
+    };
+    let mut keys = paths
+        .iter()
+        .map(|p| keys::load_public_key(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: BTreeSet<String> = keys.iter().map(|k| k.id().to_owned()).collect();
+    for k in policy.public_keys() {
+        if !keys.iter().any(|have| have.id() == k.id()) {
+            keys.push(k);
+        }
+    }
+    if keys.is_empty() {
+        return Err(CliError::input(format!(
+            "policy {} lists no public keys and no --public-key was given, so no signature can be checked; add `public_key` entries to its trusted_signers or pass --public-key FILE",
+            policy.path.display()
+        )));
+    }
+    Ok((TrustedKeys { keys }, ids))
+}
+
+/// The policy scope of a model on disk: `local/<file or folder name>` (the name it is signed
+/// under), taken from the path being verified, not from the signature's claims.
+pub(crate) fn local_scope(model: &Path) -> String {
+    let name = default_signature_path(model)
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".sig").to_owned())
+        .unwrap_or_default();
+    format!("local/{name}")
+}
+
 /// Prints a verification report (text or JSON); returns the error for a failed one.
 fn render_report(
     result: Result<Report, verification::Error>,
@@ -235,8 +278,21 @@ fn render_report(
             Ok(())
         }
         Err(verification::Error::NotTrusted(report)) => {
-            if output == Output::Json {
-                print_json(&json!({"target": target, "report": report}));
+            match output {
+                Output::Json => print_json(&json!({"target": target, "report": report})),
+                Output::Text => {
+                    // Policy rules are all reported (they are independent), so show them.
+                    if report.checks.iter().any(|c| c.name.starts_with("policy:")) {
+                        for c in &report.checks {
+                            println!(
+                                "  {}  {:<24} {}",
+                                if c.passed { "ok  " } else { "FAIL" },
+                                c.name,
+                                c.detail
+                            );
+                        }
+                    }
+                }
             }
             let failed = report.failed_check();
             Err(CliError {
@@ -254,9 +310,20 @@ fn render_report(
 
 /// `verify`.
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
+    let policy = a.policy.as_deref().map(Policy::load).transpose()?;
     if let Some(reference) = &a.reference {
-        let trust = load_trusted_keys(&a.public_key)?;
-        return super::oci::verify_reference(reference, &a.registry, &trust, a.common.output);
+        let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
+        let check = policy.as_ref().map(|policy| chain::PolicyCheck {
+            policy,
+            command_line_keys: ids,
+        });
+        return super::oci::verify_reference(
+            reference,
+            &a.registry,
+            &trust,
+            check.as_ref(),
+            a.common.output,
+        );
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
     if !model_path.exists() {
@@ -265,7 +332,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
             model_path.display()
         )));
     }
-    let trust = load_trusted_keys(&a.public_key)?;
+    let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
     let bundle = Bundle::read(&sig_path)?;
     let size = model::list(
         &model_path,
@@ -281,8 +348,27 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
         model: &model_path,
         signature_path: Some(sig_path),
     };
-    let result = verification::verify_model(&bundle, &trust, &target, &|n| bar.inc(n));
+    let mut result = verification::verify_model(&bundle, &trust, &target, &|n| bar.inc(n));
     bar.finish_and_clear();
+    if let (Some(policy), Ok(report)) = (&policy, &result) {
+        // One signature file on disk: min_signatures above 1 needs the registry, where each
+        // signer attaches a referrer.
+        let sig = VerifiedSignature {
+            key_id: report.signer.clone().unwrap_or_default(),
+            verified: true,
+            metadata: report.metadata.clone(),
+        };
+        let decision = policy.decide(&local_scope(&model_path), &ids, &[sig]);
+        let mut report = report.clone();
+        let passed = decision.passed();
+        report.checks.extend(decision.checks);
+        report.verified = passed;
+        result = if passed {
+            Ok(report)
+        } else {
+            Err(verification::Error::NotTrusted(Box::new(report)))
+        };
+    }
     render_report(result, a.common.output, &model_path.display().to_string())
 }
 

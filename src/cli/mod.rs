@@ -4,7 +4,7 @@
 pub mod args;
 pub mod audit;
 mod commands;
-mod oci;
+pub(crate) mod oci;
 mod progress;
 
 use std::fmt;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::CliError;
 use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
-use super::commands::{load_trusted_keys, parse_metadata, password_from_env, print_json};
+use super::commands::{parse_metadata, password_from_env, print_json, trust_material};
 use crate::bundle::Bundle;
 use crate::chain::{self, ChainReport};
 use crate::keys;
@@ -53,40 +53,54 @@ impl From<chain::Error> for CliError {
 
 /// Parses a reference and opens the store it points to.
 fn open(reference: &str, r: &RegistryArgs) -> Result<(Reference, Box<dyn Store>), CliError> {
-    let parsed = Reference::parse(reference).map_err(|e| {
+    let parsed = parse_reference(reference)?;
+    let store = open_parsed(&parsed, r, credentials(r)?)?;
+    Ok((parsed, store))
+}
+
+/// Parses a reference, with the hint on how to write one.
+pub(crate) fn parse_reference(reference: &str) -> Result<Reference, CliError> {
+    Reference::parse(reference).map_err(|e| {
         CliError::input(format!(
             "{e}; write it as host[:port]/repo[:tag|@sha256:...], or repo:tag for the local store"
         ))
-    })?;
-    let credentials = match (&r.username, r.password_stdin) {
+    })
+}
+
+/// Credentials from `--username` + `--password-stdin` (stdin is read once, here).
+pub(crate) fn credentials(r: &RegistryArgs) -> Result<Option<oci::Credentials>, CliError> {
+    match (&r.username, r.password_stdin) {
         (Some(user), true) => {
             let mut pw = String::new();
             std::io::stdin()
                 .take(64 * 1024)
                 .read_to_string(&mut pw)
                 .map_err(|e| CliError::input(format!("cannot read password from stdin: {e}")))?;
-            Some(oci::Credentials {
+            Ok(Some(oci::Credentials {
                 username: user.clone(),
                 password: pw.trim_end_matches(['\r', '\n']).to_owned(),
-            })
+            }))
         }
-        (Some(_), false) => {
-            return Err(CliError::input(
-                "--username needs --password-stdin (passwords are never taken on the command line)",
-            ));
-        }
-        (None, true) => {
-            return Err(CliError::input("--password-stdin needs --username"));
-        }
-        (None, false) => None,
-    };
+        (Some(_), false) => Err(CliError::input(
+            "--username needs --password-stdin (passwords are never taken on the command line)",
+        )),
+        (None, true) => Err(CliError::input("--password-stdin needs --username")),
+        (None, false) => Ok(None),
+    }
+}
+
+/// Opens the store a parsed reference points to.
+pub(crate) fn open_parsed(
+    parsed: &Reference,
+    r: &RegistryArgs,
+    credentials: Option<oci::Credentials>,
+) -> Result<Box<dyn Store>, CliError> {
     let opts = oci::RegistryOptions {
         plain_http: r.plain_http,
         credentials,
         ..oci::RegistryOptions::default()
     };
-    let store = oci::open_store(&parsed, opts)?;
-    Ok((parsed, store))
+    Ok(oci::open_store(parsed, opts)?)
 }
 
 fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
@@ -285,7 +299,7 @@ fn render_chain(result: &Result<(ChainReport, chain::Resolved), chain::Error>, o
             }
             for c in &report.checks {
                 println!(
-                    "  {}  {:<17} {}",
+                    "  {}  {:<24} {}",
                     if c.passed { "ok  " } else { "FAIL" },
                     c.name,
                     c.detail
@@ -327,10 +341,11 @@ pub fn verify_reference(
     reference: &str,
     registry: &RegistryArgs,
     trust: &TrustedKeys,
+    policy: Option<&chain::PolicyCheck<'_>>,
     output: Output,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;
-    let result = chain::verify_reference(store.as_ref(), &r, trust);
+    let result = chain::verify_reference_with(store.as_ref(), &r, trust, policy);
     render_chain(&result, output);
     result.map(|_| ()).map_err(|e| {
         let mut err = CliError::from(e);
@@ -344,9 +359,18 @@ pub fn verify_reference(
 /// `pull REF --output DIR`: verify first, then stream every blob through SHA-256 into a temp folder
 /// beside DIR and rename it into place only when every digest and path checks out.
 pub fn pull(a: PullArgs) -> Result<(), CliError> {
-    let trust = load_trusted_keys(&a.public_key)?;
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::policy::Policy::load)
+        .transpose()?;
+    let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
+    let check = policy.as_ref().map(|policy| chain::PolicyCheck {
+        policy,
+        command_line_keys: ids,
+    });
     let (r, store) = open(&a.reference, &a.registry)?;
-    let result = chain::verify_reference(store.as_ref(), &r, &trust);
+    let result = chain::verify_reference_with(store.as_ref(), &r, &trust, check.as_ref());
     if a.common.format == Output::Text && result.is_err() {
         render_chain(&result, a.common.format);
     }
