@@ -247,7 +247,10 @@ pub(crate) fn trust_material(
 pub(crate) fn local_scope(model: &Path) -> String {
     let name = default_signature_path(model)
         .file_name()
-        .map(|n| n.to_string_lossy().trim_end_matches(".sig").to_owned())
+        .map(|n| {
+            let n = n.to_string_lossy();
+            n.strip_suffix(".sig").unwrap_or(&n).to_owned()
+        })
         .unwrap_or_default();
     format!("local/{name}")
 }
