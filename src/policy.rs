@@ -569,6 +569,21 @@ impl Decision {
 }
 
 impl Policy {
+    /// True when a verified signature by `key_id` counts for the rule covering `scope` (trusted
+    /// there, by the policy or, where the rule lists no signers, by the command line; and not
+    /// revoked by any rule).
+    pub fn counts(&self, scope: &str, command_line_keys: &BTreeSet<String>, key_id: &str) -> bool {
+        let Some(rule) = self.for_scope(scope) else {
+            return false;
+        };
+        let trusted = if rule.trusted_signers.is_empty() {
+            command_line_keys.contains(key_id)
+        } else {
+            rule.trusts(key_id)
+        };
+        trusted && !self.revoked_ids().contains(key_id)
+    }
+
     /// Decides trust for the artifact at `scope` from its signatures. `command_line_keys` are
     /// the ids of the keys given with `--public-key`: they are key material, and they are
     /// trusted only where the covering rule lists no `trusted_signers` (a rule that lists

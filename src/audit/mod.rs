@@ -4,9 +4,11 @@
 //! no signature at all).
 //!
 //! Inputs are [`AuditSource`]s: bundle files, folders scanned for bundles, model files/folders with
-//! their `<model>.sig` beside them, and — the extension point for registries — signatures already
-//! fetched from an OCI registry ([`AuditSource::Fetched`]), so the audit itself never touches the
-//! network. Every bundle is checked with `verification::verify_bundle`; a model beside its
+//! their `<model>.sig` beside them, signatures already fetched from an OCI registry
+//! ([`AuditSource::Fetched`]), and models found in a registry or local-store repository with all
+//! their signature referrers ([`AuditSource::Repository`], fetched by
+//! [`repository::fetch_repository`] through the `oci::Store` trait before the audit runs), so the
+//! audit itself never touches the network. Every bundle is checked with `verification::verify_bundle`; a model beside its
 //! signature is rehashed with `verification::check_model_files`.
 //!
 //! Status of an entry, in the order the rules are applied:

@@ -29,7 +29,7 @@ pub enum AuditOutput {
 /// `audit`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes:\n  0  every entry verified\n  1  some entry is failed, revoked, unknown-signer or unsigned\n  2  bad input: unreadable path, bad policy, bad revocation list, bad flag\n\nKey age (--max-key-age) is measured from the public key file's modification time."
+    after_help = "Exit codes:\n  0  every entry verified\n  1  some entry is failed, revoked, unknown-signer or unsigned\n  2  bad input: unreadable path, unknown repository, bad policy, bad revocation list, bad flag\n  3  a registry or the local store cannot be read (unreachable, credentials refused, I/O)\n\nKey age (--max-key-age) is measured from the public key file's modification time."
 )]
 pub struct AuditArgs {
     /// Signature files (Sigstore bundles), folders scanned for them (*.sig, *.json,
@@ -165,7 +165,7 @@ pub fn run(a: AuditArgs) -> Result<(), CliError> {
     let report = audit::audit(&sources, &cfg)?;
     if report.summary.examined == 0 {
         return Err(CliError::input(format!(
-            "found no signatures or models in {}; pass signature files (*.sig, *.json), folders of them, or models with <model>.sig beside them",
+            "found no signatures or models in {}; pass signature files (*.sig, *.json), folders of them, models with <model>.sig beside them, or repositories (host/repo, or repo in the local store)",
             a.paths
                 .iter()
                 .map(|p| p.display().to_string())

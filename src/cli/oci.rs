@@ -391,7 +391,18 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         .signature
         .clone()
         .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
-    if let Some(bundle) = report.trusted().and_then(|s| s.bundle.as_ref()) {
+    // Save a signature the trust decision rests on: with a policy, one that counts for its rule.
+    let scope = chain::policy_scope(&r);
+    let saved = report.signatures.iter().filter(|s| s.verified).find(|s| {
+        check.as_ref().is_none_or(|c| {
+            c.policy.counts(
+                &scope,
+                &c.command_line_keys,
+                s.signer.as_deref().unwrap_or_default(),
+            )
+        })
+    });
+    if let Some(bundle) = saved.and_then(|s| s.bundle.as_ref()) {
         bundle.write(&sig_path)?;
     }
     match a.common.format {
