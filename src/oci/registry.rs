@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::Stream;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -43,35 +42,21 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: usize = 4 * 1024 * 1024;
 /// How many times the referrers tag-schema index update is retried when another writer wins.
 const TAG_SCHEMA_ATTEMPTS: u32 = 5;
-const DOCKER_CONFIG_MAX: u64 = 1024 * 1024;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// Registry credentials. `Debug` never shows the password.
-#[derive(Clone)]
-pub struct Credentials {
-    /// User name.
-    pub username: String,
-    /// Password or token.
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+pub use super::credentials::{
+    Credentials, credentials_from_docker_config, docker_config_credentials,
+};
 
 /// How to talk to a registry.
 #[derive(Clone, Debug)]
 pub struct RegistryOptions {
     /// Use plain HTTP even for a non-loopback host (loopback hosts always use HTTP).
     pub plain_http: bool,
-    /// Explicit credentials; if `None`, `$DOCKER_CONFIG/config.json` (else
-    /// `~/.docker/config.json`) `auths.<host>.auth` is used, else anonymous access.
+    /// Explicit credentials; if `None`, the docker config (`$DOCKER_CONFIG/config.json`, else
+    /// `~/.docker/config.json`: `credHelpers`, `credsStore`, `auths`) is used, else anonymous
+    /// access.
     pub credentials: Option<Credentials>,
     /// Whether to read the docker config when no credentials are given.
     pub use_docker_config: bool,
@@ -100,51 +85,6 @@ pub fn is_loopback_host(registry: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Credentials for `registry` from the docker config (`$DOCKER_CONFIG/config.json`, else
-/// `~/.docker/config.json`), `auths.<host>.auth` = base64 `user:pass`. Credential helpers are
-/// not consulted.
-pub fn docker_config_credentials(registry: &str) -> Option<Credentials> {
-    let path = match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d).join("config.json"),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
-    };
-    let f = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(f, DOCKER_CONFIG_MAX), &mut bytes).ok()?;
-    credentials_from_docker_config(&bytes, registry)
-}
-
-/// Credentials for `registry` from docker config JSON bytes (`auths.<host>.auth`, base64
-/// `user:pass`, or `username`/`password`); keys may be `host`, `https://host`, `http://host`.
-pub fn credentials_from_docker_config(bytes: &[u8], registry: &str) -> Option<Credentials> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    let auths = v.get("auths")?.as_object()?;
-    let keys = [
-        registry.to_string(),
-        format!("https://{registry}"),
-        format!("http://{registry}"),
-        format!("https://{registry}/v1/"),
-    ];
-    let entry = keys.iter().find_map(|k| auths.get(k))?;
-    if let Some(auth) = entry.get("auth").and_then(Value::as_str) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(auth.trim())
-            .ok()?;
-        let s = String::from_utf8(decoded).ok()?;
-        let (u, p) = s.split_once(':')?;
-        return Some(Credentials {
-            username: u.to_string(),
-            password: p.to_string(),
-        });
-    }
-    let u = entry.get("username")?.as_str()?;
-    let p = entry.get("password")?.as_str()?;
-    Some(Credentials {
-        username: u.to_string(),
-        password: p.to_string(),
-    })
 }
 
 /// A remote registry (one host) as a [`Store`].
@@ -226,13 +166,11 @@ impl RegistryStore {
     /// `plain_http`. Nothing is contacted until the first operation.
     pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
         let plain = opts.plain_http || is_loopback_host(registry);
-        let creds = opts.credentials.clone().or_else(|| {
-            if opts.use_docker_config {
-                docker_config_credentials(registry)
-            } else {
-                None
-            }
-        });
+        let creds = match opts.credentials.clone() {
+            Some(c) => Some(c),
+            None if opts.use_docker_config => docker_config_credentials(registry)?,
+            None => None,
+        };
         let auth = match creds {
             Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,
@@ -872,16 +810,5 @@ mod tests {
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
-    }
-
-    #[test]
-    fn docker_config_auth_is_decoded_and_not_printed() {
-        let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cr:et");
-        let cfg = format!(r#"{{"auths":{{"https://reg.example:5000":{{"auth":"{auth}"}}}}}}"#);
-        let c = credentials_from_docker_config(cfg.as_bytes(), "reg.example:5000").unwrap();
-        assert_eq!(c.username, "alice");
-        assert_eq!(c.password, "s3cr:et");
-        assert!(!format!("{c:?}").contains("s3cr"));
-        assert!(credentials_from_docker_config(cfg.as_bytes(), "other.example").is_none());
     }
 }
