@@ -35,11 +35,13 @@ use sha2::{Digest, Sha256};
 pub struct Logged {
     pub method: String,
     pub path: String,
+    /// The query string, if any (e.g. `digest=sha256:…` on the PUT that completes an upload).
+    pub query: Option<String>,
     pub status: u16,
 }
 
-/// Called with (method, path, upstream status) before the answer goes back to the client.
-pub type Hook = Box<dyn FnMut(&str, &str, u16) + Send>;
+/// Called with each request as logged, before the answer goes back to the client.
+pub type Hook = Box<dyn FnMut(&Logged) + Send>;
 
 struct State {
     upstream: u16,
@@ -417,14 +419,16 @@ fn serve(st: &State, conn: TcpStream) {
                 extra.extend(record_manifest(st, name, &req));
             }
         }
-        st.log.lock().unwrap().push(Logged {
+        let logged = Logged {
             method: req.method.clone(),
             path: path.clone(),
+            query: query.clone(),
             status: resp.status,
-        });
+        };
         if let Some(h) = st.hook.lock().unwrap().as_mut() {
-            h(&req.method, &path, resp.status);
+            h(&logged);
         }
+        st.log.lock().unwrap().push(logged);
         if respond(&mut conn, &req.method, &resp, &extra).is_err() {
             return;
         }
