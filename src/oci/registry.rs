@@ -28,11 +28,11 @@ use tokio::io::AsyncReadExt as _;
 use super::error::{Error, Result};
 use super::referrers::{
     ManifestHead, empty_index, index_add, index_contains, index_descriptors, parse_index,
-    tag_schema_tag,
+    prepare_referrer, tag_schema_tag,
 };
 use super::store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
-    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, digest_hex, sha256_digest,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, Store, VerifyingWriter,
+    check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
@@ -601,11 +601,7 @@ impl Store for RegistryStore {
                 )?;
             }
             let head = ManifestHead::parse(&format!("manifest {repo}:{tag_or_digest}"), &bytes)?;
-            let media_type = head
-                .media_type
-                .clone()
-                .or(media_type)
-                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            let media_type = head.media_type_or(media_type);
             let mut d = Descriptor::of_bytes(&media_type, &bytes);
             d.artifact_type = head.artifact_type;
             Ok(d)
@@ -618,10 +614,7 @@ impl Store for RegistryStore {
             let (bytes, media_type) = self.get_manifest(repo, digest, MANIFEST_ACCEPT).await?;
             super::store::check_digest(&format!("manifest {digest}"), digest, &bytes)?;
             let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
-            let media_type = head
-                .media_type
-                .or(media_type)
-                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            let media_type = head.media_type_or(media_type);
             Ok(FetchedManifest { bytes, media_type })
         })
     }
@@ -633,22 +626,7 @@ impl Store for RegistryStore {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Descriptor> {
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::TooLarge {
-                what: "manifest".into(),
-                limit: MAX_MANIFEST_SIZE,
-            });
-        }
-        if tag_or_digest.starts_with("sha256:") {
-            super::store::check_digest("manifest to put", tag_or_digest, bytes)?;
-        } else {
-            super::reference::validate_tag(tag_or_digest).map_err(|reason| {
-                Error::InvalidReference {
-                    reference: tag_or_digest.to_string(),
-                    reason,
-                }
-            })?;
-        }
+        check_manifest_put(tag_or_digest, bytes)?;
         self.rt.block_on(async {
             self.put_manifest_raw(repo, tag_or_digest, bytes, media_type)
                 .await
@@ -730,32 +708,15 @@ impl Store for RegistryStore {
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::TooLarge {
-                what: "referrer manifest".into(),
-                limit: MAX_MANIFEST_SIZE,
-            });
-        }
-        let head = ManifestHead::parse("referrer manifest", bytes)?;
-        let Some(subject) = head.subject.as_ref() else {
-            return Err(Error::malformed("referrer manifest", "it has no subject"));
-        };
-        digest_hex(&subject.digest)?;
-        let media_type = head
-            .media_type
-            .clone()
-            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
-        let digest = sha256_digest(bytes);
-        let entry = head.referrer_descriptor(&digest, bytes.len() as u64);
+        let r = prepare_referrer(bytes)?;
         self.rt.block_on(async {
             let (_, handled) = self
-                .put_manifest_raw(repo, &digest, bytes, &media_type)
+                .put_manifest_raw(repo, &r.digest, bytes, &r.media_type)
                 .await?;
             if !handled {
-                self.update_tag_schema(repo, &subject.digest, &entry)
-                    .await?;
+                self.update_tag_schema(repo, &r.subject, &r.entry).await?;
             }
-            Ok(entry)
+            Ok(r.entry)
         })
     }
 
