@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
+use common::referrers_proxy::Proxy;
 use common::registry::Registry;
 use common::{Work, venv_bin};
 use std::process::{Command, Stdio};
@@ -545,4 +546,288 @@ fn model_signing_verifies_a_pulled_model_with_the_bundle_from_the_registry() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs the binary with extra environment variables; returns (exit code, stdout+stderr).
+fn run_env(w: &Work, args: &[&str], envs: &[(&str, String)]) -> (Option<i32>, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_provenance"));
+    c.args(args)
+        .current_dir(w.dir.path())
+        .env("PROVENANCE_HOME", w.path(".provenance-home"))
+        .env("DOCKER_CONFIG", w.path("nodocker"))
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn tags_of(host: &str, repo: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", &format!("http://{host}/v2/{repo}/tags/list")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Against a registry with the OCI 1.1 referrers API (the real docker-registry behind
+/// tests/common/referrers_proxy.rs), `sign REF` writes no `sha256-<hex>` tag-schema index and
+/// `verify REF` finds the signature through the API; against the plain registry the same model
+/// is signed through the tag-schema fallback.
+#[test]
+fn referrers_api_is_used_where_the_registry_has_it_and_the_tag_schema_where_not() {
+    let (w, reg) = setup();
+    let proxy = Proxy::start(reg.port, true);
+    let r = format!("{}/models/bert:v1", proxy.host());
+    w.expect(0, &["push", "bert", &r]);
+    w.expect(0, &["sign", &r, "--private-key", "k.pem"]);
+    let tags = tags_of(&reg.host(), "models/bert");
+    assert!(
+        !tags.contains("sha256-"),
+        "sign wrote a tag-schema index although the registry has the referrers API: {tags}"
+    );
+    assert!(
+        proxy
+            .log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.path.contains("/manifests/sha256:")),
+        "the referrer manifest was not pushed by digest"
+    );
+    proxy.clear_log();
+    let out = w.expect(0, &["verify", &r, "--public-key", "k.pub", "-o", "json"]);
+    let v = json(&out);
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+    let log = proxy.log();
+    assert!(
+        log.iter().any(|l| l.method == "GET"
+            && l.path.contains("/referrers/sha256:")
+            && l.query
+                .as_deref()
+                .is_some_and(|q| q.contains("artifactType="))
+            && l.status == 200),
+        "verify did not ask the referrers API: {log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.path.contains("/manifests/sha256-")),
+        "verify read a tag-schema index: {log:#?}"
+    );
+    w.expect(0, &["pull", &r, "--output", "out", "--public-key", "k.pub"]);
+
+    // The same model straight from distribution (no API): the fallback index is written and read.
+    let plain = format!("{}/models/bert:v1", reg.host());
+    w.keygen("k2");
+    w.expect(0, &["sign", &plain, "--private-key", "k2.pem"]);
+    assert!(tags_of(&reg.host(), "models/bert").contains("sha256-"));
+    w.expect(0, &["verify", &plain, "--public-key", "k2.pub"]);
+    // The API knows nothing of the tag-schema signature, so k2 does not verify through it.
+    w.expect(1, &["verify", &r, "--public-key", "k2.pub"]);
+}
+
+/// The registry process dies right after the first blob of a push is stored: the push exits 3,
+/// no tag is written, and the same push run again skips the blob that made it (HEAD 200, no
+/// second upload), as the requests the registry received show.
+#[test]
+fn registry_dying_mid_push_exits_3_writes_no_tag_and_the_retry_resumes() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let reg = std::sync::Arc::new(std::sync::Mutex::new(Registry::start(
+        &w.path("regdata"),
+        None,
+    )));
+    let (port, backend) = {
+        let r = reg.lock().unwrap();
+        (r.port, r.host())
+    };
+    let proxy = Proxy::start(port, false);
+    let stored: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let (reg2, stored2) = (reg.clone(), stored.clone());
+    proxy.set_hook(Box::new(move |l| {
+        let completes_upload =
+            l.method == "PUT" && l.path.contains("/blobs/uploads/") && l.status == 201;
+        let mut s = stored2.lock().unwrap();
+        if completes_upload && s.is_none() {
+            let q = l.query.clone().unwrap_or_default();
+            let digest = q
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("digest="))
+                .unwrap()
+                .replace("%3A", ":");
+            *s = Some(digest);
+            reg2.lock().unwrap().kill();
+        }
+    }));
+    let r = format!("{}/models/bert:v1", proxy.host());
+    let out = w.expect(3, &["push", "bert", &r, "--concurrency", "1"]);
+    assert!(
+        out.contains("registry") || out.contains("reach"),
+        "the error does not name the registry: {out}"
+    );
+    let first = stored.lock().unwrap().clone().expect("no blob completed");
+    reg.lock().unwrap().restart();
+    let manifest = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{backend}/v2/models/bert/manifests/v1"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&manifest.stdout),
+        "404",
+        "the tag was written by a failed push"
+    );
+
+    proxy.clear_log();
+    w.expect(0, &["push", "bert", &r, "--concurrency", "1"]);
+    let log = proxy.log();
+    assert!(
+        log.iter().any(|l| l.method == "HEAD"
+            && l.path.ends_with(&format!("/blobs/{first}"))
+            && l.status == 200),
+        "the retry did not find the blob already stored: {log:#?}"
+    );
+    let uploads_of_first = log
+        .iter()
+        .filter(|l| {
+            l.method == "PUT" && l.query.as_deref().is_some_and(|q| q.contains(&first[7..]))
+        })
+        .count();
+    assert_eq!(uploads_of_first, 0, "the retry uploaded {first} again");
+    let uploads = log
+        .iter()
+        .filter(|l| l.method == "POST" && l.path.ends_with("/blobs/uploads/"))
+        .count();
+    let layers = 5;
+    assert!(
+        uploads < layers + 1,
+        "the retry started {uploads} uploads for {layers} files and a config"
+    );
+    assert!(tags_of(&backend, "models/bert").contains("\"v1\""));
+}
+
+/// Credentials from docker credential helpers (`credsStore`, `credHelpers`) against the real
+/// htpasswd-protected registry, with fake helper scripts on PATH. A failing helper is exit 3
+/// and never shows what it printed.
+#[test]
+fn docker_credential_helpers_give_registry_credentials() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret-pass")));
+    let host = reg.host();
+    let helper = |name: &str, body: &str| {
+        let p = w.path(&format!("bin/docker-credential-{name}"));
+        w.write(
+            &format!("bin/docker-credential-{name}"),
+            format!("#!/bin/sh\n{body}\n").as_bytes(),
+        );
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let calls = w.path("helper-calls");
+    helper(
+        "fake",
+        &format!(
+            r#"[ "$1" = get ] || exit 2
+read -r host || true
+echo "$host" >> {calls}
+if [ "$host" = "{host}" ]; then
+  printf '{{"ServerURL":"%s","Username":"alice","Secret":"s3cret-pass"}}' "$host"
+else
+  echo "credentials not found in native keychain"; exit 1
+fi"#,
+            calls = calls.display()
+        ),
+    );
+    helper(
+        "broken",
+        r#"echo '{"Username":"alice","Secret":"s3cret-pass"}'; echo "boom s3cret-pass" >&2; exit 1"#,
+    );
+    helper(
+        "wrong",
+        r#"printf '{"Username":"alice","Secret":"wrong-pass-456"}'"#,
+    );
+    let path = format!(
+        "{}:{}",
+        w.path("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let with_config = |config: String, args: &[&str]| {
+        w.write("docker/config.json", config.as_bytes());
+        run_env(
+            &w,
+            args,
+            &[
+                ("DOCKER_CONFIG", w.path("docker").display().to_string()),
+                ("PATH", path.clone()),
+            ],
+        )
+    };
+    let r = format!("{host}/models/bert:v1");
+
+    // credsStore: the helper is asked for this host and its answer logs in.
+    let (code, out) = with_config(
+        r#"{"credsStore":"fake"}"#.into(),
+        &["push", "bert", &r, "--sign", "--private-key", "k.pem"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().trim(), host);
+    // credHelpers for the host wins over a broken credsStore.
+    let (code, out) = with_config(
+        format!(r#"{{"credsStore":"broken","credHelpers":{{"{host}":"fake"}}}}"#),
+        &["verify", &r, "--public-key", "k.pub"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // A failing helper: exit 3, named, its output (with the secret) not shown.
+    let (code, out) = with_config(
+        r#"{"credsStore":"broken"}"#.into(),
+        &["verify", &r, "--public-key", "k.pub"],
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("docker-credential-broken"), "{out}");
+    assert!(
+        !out.contains("s3cret-pass") && !out.contains("boom"),
+        "{out}"
+    );
+    // A helper that is not installed.
+    let (code, out) = with_config(
+        format!(r#"{{"credHelpers":{{"{host}":"absent"}}}}"#),
+        &["verify", &r, "--public-key", "k.pub"],
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("docker-credential-absent") && out.contains("PATH"),
+        "{out}"
+    );
+    // Wrong credentials from a helper: the registry refuses, exit 3, no password shown.
+    let (code, out) = with_config(
+        r#"{"credsStore":"wrong"}"#.into(),
+        &["verify", &r, "--public-key", "k.pub"],
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(!out.contains("wrong-pass-456"), "{out}");
+    // A helper with no entry for the host ("credentials not found") falls back to auths.
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pass");
+    helper(
+        "empty",
+        "echo 'credentials not found in native keychain'; exit 1",
+    );
+    let (code, out) = with_config(
+        format!(r#"{{"credsStore":"empty","auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+        &["verify", &r, "--public-key", "k.pub"],
+    );
+    assert_eq!(code, Some(0), "{out}");
 }

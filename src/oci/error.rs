@@ -117,6 +117,19 @@ pub enum Error {
         /// What the registry said.
         reason: String,
     },
+    /// A docker credential helper named in the docker config is missing, failed or answered
+    /// something unusable. Its output is never carried (it may hold a secret).
+    #[error("credential helper {helper} (from {}) failed for {registry}: {reason}", config.display())]
+    CredentialHelper {
+        /// The helper program, `docker-credential-<name>`.
+        helper: String,
+        /// Registry host[:port] asked for.
+        registry: String,
+        /// The docker config that names the helper.
+        config: PathBuf,
+        /// What went wrong and what to do.
+        reason: String,
+    },
     /// The registry answered in a way we cannot use (unexpected status, protocol violation).
     #[error("registry {registry} failed to {operation}: {reason}")]
     Registry {
@@ -153,6 +166,7 @@ impl Error {
             Error::Unreachable { .. }
             | Error::Auth { .. }
             | Error::Registry { .. }
+            | Error::CredentialHelper { .. }
             | Error::Io { .. } => ErrorKind::Environment,
         }
     }

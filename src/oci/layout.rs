@@ -23,10 +23,11 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
-use super::referrers::{ManifestHead, parse_index};
+use super::referrers::{ManifestHead, parse_index, prepare_referrer};
 use super::store::{
     Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
-    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, check_digest, digest_hex, sha256_digest,
+    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, check_digest, check_manifest_put,
+    digest_hex, sha256_digest,
 };
 
 /// Annotation naming a tag entry, `<repo>:<tag>`.
@@ -336,9 +337,7 @@ impl Store for LayoutStore {
         let bytes = read_bounded(&path, MAX_MANIFEST_SIZE, &format!("manifest {digest}"))?;
         check_digest(&format!("manifest {digest}"), digest, &bytes)?;
         let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
-        let media_type = head
-            .media_type
-            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+        let media_type = head.media_type_or(None);
         Ok(FetchedManifest { bytes, media_type })
     }
 
@@ -349,35 +348,13 @@ impl Store for LayoutStore {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Descriptor> {
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::TooLarge {
-                what: "manifest".into(),
-                limit: MAX_MANIFEST_SIZE,
-            });
-        }
+        let is_digest = check_manifest_put(tag_or_digest, bytes)?;
         super::reference::validate_repository(repo).map_err(|reason| Error::InvalidReference {
             reference: repo.to_string(),
             reason,
         })?;
         let mut entry = self.manifest_entry(repo, bytes, media_type)?;
         let digest = entry.digest.clone();
-        let is_digest = tag_or_digest.starts_with("sha256:");
-        if is_digest {
-            if tag_or_digest != digest {
-                return Err(Error::DigestMismatch {
-                    what: "manifest to put".into(),
-                    expected: tag_or_digest.to_string(),
-                    actual: digest,
-                });
-            }
-        } else {
-            super::reference::validate_tag(tag_or_digest).map_err(|reason| {
-                Error::InvalidReference {
-                    reference: tag_or_digest.to_string(),
-                    reason,
-                }
-            })?;
-        }
         self.write_atomic(&self.blob_path(&digest)?, bytes)?;
         let ref_name = format!("{repo}:{tag_or_digest}");
         if !is_digest {
@@ -505,17 +482,9 @@ impl Store for LayoutStore {
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
-        let head = ManifestHead::parse("referrer manifest", bytes)?;
-        if head.subject.is_none() {
-            return Err(Error::malformed("referrer manifest", "it has no subject"));
-        }
-        let media_type = head
-            .media_type
-            .clone()
-            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
-        let digest = sha256_digest(bytes);
-        self.put_manifest(repo, &digest, bytes, &media_type)?;
-        Ok(head.referrer_descriptor(&digest, bytes.len() as u64))
+        let r = prepare_referrer(bytes)?;
+        self.put_manifest(repo, &r.digest, bytes, &r.media_type)?;
+        Ok(r.entry)
     }
 
     fn list_tags(&self, repo: &str) -> Result<Vec<String>> {

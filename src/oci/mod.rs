@@ -4,6 +4,7 @@
 //!
 //! Errors are one [`Error`] enum whose [`Error::exit_code`] gives the CLI's exit code.
 
+pub mod credentials;
 mod error;
 pub mod layout;
 pub mod modelpack;

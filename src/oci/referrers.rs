@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
-use super::store::{Descriptor, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST};
+use super::store::{
+    Descriptor, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST,
+};
 
 /// The parts of an image manifest that matter for referrers.
 #[derive(Debug, Deserialize)]
@@ -31,6 +33,15 @@ impl ManifestHead {
         serde_json::from_slice(bytes).map_err(|e| Error::malformed(what, e))
     }
 
+    /// The manifest's media type: its own `mediaType`, else the one it was served as, else an
+    /// OCI image manifest.
+    pub(crate) fn media_type_or(&self, served: Option<String>) -> String {
+        self.media_type
+            .clone()
+            .or(served)
+            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string())
+    }
+
     /// The descriptor a referrers listing gives this manifest: `artifactType` (else the config
     /// media type, as the distribution spec says) and the manifest's annotations pulled up.
     pub(crate) fn referrer_descriptor(&self, digest: &str, size: u64) -> Descriptor {
@@ -49,6 +60,41 @@ impl ManifestHead {
             annotations: self.annotations.clone(),
         }
     }
+}
+
+/// A referrer manifest about to be stored, checked the same way by every store.
+pub(crate) struct ReferrerPut {
+    /// The subject's digest (validated).
+    pub subject: String,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// The manifest's own digest.
+    pub digest: String,
+    /// The descriptor a referrers listing gives it.
+    pub entry: Descriptor,
+}
+
+/// Check a referrer manifest before it is stored: at most [`MAX_MANIFEST_SIZE`], parseable, with
+/// a `subject` whose digest is valid.
+pub(crate) fn prepare_referrer(bytes: &[u8]) -> Result<ReferrerPut> {
+    if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+        return Err(Error::TooLarge {
+            what: "referrer manifest".into(),
+            limit: MAX_MANIFEST_SIZE,
+        });
+    }
+    let head = ManifestHead::parse("referrer manifest", bytes)?;
+    let Some(subject) = head.subject.as_ref() else {
+        return Err(Error::malformed("referrer manifest", "it has no subject"));
+    };
+    super::store::digest_hex(&subject.digest)?;
+    let digest = super::store::sha256_digest(bytes);
+    Ok(ReferrerPut {
+        subject: subject.digest.clone(),
+        media_type: head.media_type_or(None),
+        entry: head.referrer_descriptor(&digest, bytes.len() as u64),
+        digest,
+    })
 }
 
 /// The referrers tag-schema tag for a subject digest: `sha256:<hex>` -> `sha256-<hex>`.

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::Stream;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -29,11 +28,11 @@ use tokio::io::AsyncReadExt as _;
 use super::error::{Error, Result};
 use super::referrers::{
     ManifestHead, empty_index, index_add, index_contains, index_descriptors, parse_index,
-    tag_schema_tag,
+    prepare_referrer, tag_schema_tag,
 };
 use super::store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
-    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, digest_hex, sha256_digest,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, Store, VerifyingWriter,
+    check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
@@ -43,35 +42,21 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: usize = 4 * 1024 * 1024;
 /// How many times the referrers tag-schema index update is retried when another writer wins.
 const TAG_SCHEMA_ATTEMPTS: u32 = 5;
-const DOCKER_CONFIG_MAX: u64 = 1024 * 1024;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// Registry credentials. `Debug` never shows the password.
-#[derive(Clone)]
-pub struct Credentials {
-    /// User name.
-    pub username: String,
-    /// Password or token.
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+pub use super::credentials::{
+    Credentials, credentials_from_docker_config, docker_config_credentials,
+};
 
 /// How to talk to a registry.
 #[derive(Clone, Debug)]
 pub struct RegistryOptions {
     /// Use plain HTTP even for a non-loopback host (loopback hosts always use HTTP).
     pub plain_http: bool,
-    /// Explicit credentials; if `None`, `$DOCKER_CONFIG/config.json` (else
-    /// `~/.docker/config.json`) `auths.<host>.auth` is used, else anonymous access.
+    /// Explicit credentials; if `None`, the docker config (`$DOCKER_CONFIG/config.json`, else
+    /// `~/.docker/config.json`: `credHelpers`, `credsStore`, `auths`) is used, else anonymous
+    /// access.
     pub credentials: Option<Credentials>,
     /// Whether to read the docker config when no credentials are given.
     pub use_docker_config: bool,
@@ -100,51 +85,6 @@ pub fn is_loopback_host(registry: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Credentials for `registry` from the docker config (`$DOCKER_CONFIG/config.json`, else
-/// `~/.docker/config.json`), `auths.<host>.auth` = base64 `user:pass`. Credential helpers are
-/// not consulted.
-pub fn docker_config_credentials(registry: &str) -> Option<Credentials> {
-    let path = match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d).join("config.json"),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
-    };
-    let f = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(f, DOCKER_CONFIG_MAX), &mut bytes).ok()?;
-    credentials_from_docker_config(&bytes, registry)
-}
-
-/// Credentials for `registry` from docker config JSON bytes (`auths.<host>.auth`, base64
-/// `user:pass`, or `username`/`password`); keys may be `host`, `https://host`, `http://host`.
-pub fn credentials_from_docker_config(bytes: &[u8], registry: &str) -> Option<Credentials> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    let auths = v.get("auths")?.as_object()?;
-    let keys = [
-        registry.to_string(),
-        format!("https://{registry}"),
-        format!("http://{registry}"),
-        format!("https://{registry}/v1/"),
-    ];
-    let entry = keys.iter().find_map(|k| auths.get(k))?;
-    if let Some(auth) = entry.get("auth").and_then(Value::as_str) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(auth.trim())
-            .ok()?;
-        let s = String::from_utf8(decoded).ok()?;
-        let (u, p) = s.split_once(':')?;
-        return Some(Credentials {
-            username: u.to_string(),
-            password: p.to_string(),
-        });
-    }
-    let u = entry.get("username")?.as_str()?;
-    let p = entry.get("password")?.as_str()?;
-    Some(Credentials {
-        username: u.to_string(),
-        password: p.to_string(),
-    })
 }
 
 /// A remote registry (one host) as a [`Store`].
@@ -226,13 +166,11 @@ impl RegistryStore {
     /// `plain_http`. Nothing is contacted until the first operation.
     pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
         let plain = opts.plain_http || is_loopback_host(registry);
-        let creds = opts.credentials.clone().or_else(|| {
-            if opts.use_docker_config {
-                docker_config_credentials(registry)
-            } else {
-                None
-            }
-        });
+        let creds = match opts.credentials.clone() {
+            Some(c) => Some(c),
+            None if opts.use_docker_config => docker_config_credentials(registry)?,
+            None => None,
+        };
         let auth = match creds {
             Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,
@@ -663,11 +601,7 @@ impl Store for RegistryStore {
                 )?;
             }
             let head = ManifestHead::parse(&format!("manifest {repo}:{tag_or_digest}"), &bytes)?;
-            let media_type = head
-                .media_type
-                .clone()
-                .or(media_type)
-                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            let media_type = head.media_type_or(media_type);
             let mut d = Descriptor::of_bytes(&media_type, &bytes);
             d.artifact_type = head.artifact_type;
             Ok(d)
@@ -680,10 +614,7 @@ impl Store for RegistryStore {
             let (bytes, media_type) = self.get_manifest(repo, digest, MANIFEST_ACCEPT).await?;
             super::store::check_digest(&format!("manifest {digest}"), digest, &bytes)?;
             let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
-            let media_type = head
-                .media_type
-                .or(media_type)
-                .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
+            let media_type = head.media_type_or(media_type);
             Ok(FetchedManifest { bytes, media_type })
         })
     }
@@ -695,22 +626,7 @@ impl Store for RegistryStore {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Descriptor> {
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::TooLarge {
-                what: "manifest".into(),
-                limit: MAX_MANIFEST_SIZE,
-            });
-        }
-        if tag_or_digest.starts_with("sha256:") {
-            super::store::check_digest("manifest to put", tag_or_digest, bytes)?;
-        } else {
-            super::reference::validate_tag(tag_or_digest).map_err(|reason| {
-                Error::InvalidReference {
-                    reference: tag_or_digest.to_string(),
-                    reason,
-                }
-            })?;
-        }
+        check_manifest_put(tag_or_digest, bytes)?;
         self.rt.block_on(async {
             self.put_manifest_raw(repo, tag_or_digest, bytes, media_type)
                 .await
@@ -792,32 +708,15 @@ impl Store for RegistryStore {
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::TooLarge {
-                what: "referrer manifest".into(),
-                limit: MAX_MANIFEST_SIZE,
-            });
-        }
-        let head = ManifestHead::parse("referrer manifest", bytes)?;
-        let Some(subject) = head.subject.as_ref() else {
-            return Err(Error::malformed("referrer manifest", "it has no subject"));
-        };
-        digest_hex(&subject.digest)?;
-        let media_type = head
-            .media_type
-            .clone()
-            .unwrap_or_else(|| MEDIA_TYPE_IMAGE_MANIFEST.to_string());
-        let digest = sha256_digest(bytes);
-        let entry = head.referrer_descriptor(&digest, bytes.len() as u64);
+        let r = prepare_referrer(bytes)?;
         self.rt.block_on(async {
             let (_, handled) = self
-                .put_manifest_raw(repo, &digest, bytes, &media_type)
+                .put_manifest_raw(repo, &r.digest, bytes, &r.media_type)
                 .await?;
             if !handled {
-                self.update_tag_schema(repo, &subject.digest, &entry)
-                    .await?;
+                self.update_tag_schema(repo, &r.subject, &r.entry).await?;
             }
-            Ok(entry)
+            Ok(r.entry)
         })
     }
 
@@ -872,16 +771,5 @@ mod tests {
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
-    }
-
-    #[test]
-    fn docker_config_auth_is_decoded_and_not_printed() {
-        let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cr:et");
-        let cfg = format!(r#"{{"auths":{{"https://reg.example:5000":{{"auth":"{auth}"}}}}}}"#);
-        let c = credentials_from_docker_config(cfg.as_bytes(), "reg.example:5000").unwrap();
-        assert_eq!(c.username, "alice");
-        assert_eq!(c.password, "s3cr:et");
-        assert!(!format!("{c:?}").contains("s3cr"));
-        assert!(credentials_from_docker_config(cfg.as_bytes(), "other.example").is_none());
     }
 }

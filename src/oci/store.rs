@@ -143,6 +143,27 @@ pub(crate) fn check_digest(what: &str, expected: &str, bytes: &[u8]) -> Result<(
     }
 }
 
+/// The checks every store makes before storing manifest `bytes` under `tag_or_digest`: at most
+/// [`MAX_MANIFEST_SIZE`], and `tag_or_digest` is either the bytes' own digest or a valid tag.
+/// Returns whether it is a digest.
+pub(crate) fn check_manifest_put(tag_or_digest: &str, bytes: &[u8]) -> Result<bool> {
+    if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+        return Err(Error::TooLarge {
+            what: "manifest".into(),
+            limit: MAX_MANIFEST_SIZE,
+        });
+    }
+    if tag_or_digest.starts_with("sha256:") {
+        check_digest("manifest to put", tag_or_digest, bytes)?;
+        return Ok(true);
+    }
+    super::reference::validate_tag(tag_or_digest).map_err(|reason| Error::InvalidReference {
+        reference: tag_or_digest.to_string(),
+        reason,
+    })?;
+    Ok(false)
+}
+
 /// A writer adapter that hashes and counts what passes through and refuses to go past `size`.
 pub(crate) struct VerifyingWriter<'a> {
     inner: &'a mut dyn Write,

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod referrers_proxy;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

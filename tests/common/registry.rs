@@ -17,9 +17,10 @@ pub struct Registry {
     child: Option<Child>,
     pub port: u16,
     pub storage: PathBuf,
+    cfg: PathBuf,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,7 +28,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn answers(port: u16) -> bool {
+/// Whether something on `port` answers `GET /v2/` with 200.
+fn answers(port: u16, auth: bool) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -38,7 +40,20 @@ fn answers(port: u16) -> bool {
         return false;
     }
     let mut buf = [0u8; 12];
-    s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
+    s.read_exact(&mut buf).is_ok()
+        && buf.starts_with(b"HTTP/1.")
+        && (&buf[9..12] == b"200" || (auth && &buf[9..12] == b"401"))
+}
+
+/// Fails (never skips) when a tool the tests need is missing.
+pub fn which_or_fail(bin: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{bin}` is not on PATH: these tests need it (scripts/test installs it: apt-get install -y docker-registry skopeo apache2-utils)"
+    );
 }
 
 impl Registry {
@@ -52,6 +67,7 @@ impl Registry {
             storage.display()
         );
         if let Some((user, pass)) = auth {
+            which_or_fail("htpasswd");
             let out = Command::new("htpasswd")
                 .args(["-Bbn", user, pass])
                 .output()
@@ -66,25 +82,37 @@ impl Registry {
         }
         let cfg_path = dir.join("reg.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
+        let mut r = Registry {
+            child: None,
+            port,
+            storage,
+            cfg: cfg_path,
+        };
+        r.restart();
+        r
+    }
+
+    /// (Re)starts the registry on the same port, storage and config.
+    pub fn restart(&mut self) {
+        which_or_fail("docker-registry");
+        let auth = std::fs::read_to_string(&self.cfg)
+            .unwrap()
+            .contains("htpasswd");
         let child = Command::new("docker-registry")
             .arg("serve")
-            .arg(&cfg_path)
+            .arg(&self.cfg)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("docker-registry is not installed: run scripts/test (apt-get install -y docker-registry)");
+        self.child = Some(child);
         let start = Instant::now();
-        while !answers(port) {
+        while !answers(self.port, auth) {
             assert!(
                 start.elapsed() < Duration::from_secs(15),
                 "docker-registry did not start"
             );
             std::thread::sleep(Duration::from_millis(50));
-        }
-        Registry {
-            child: Some(child),
-            port,
-            storage,
         }
     }
 
