@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::CliError;
-use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
+use super::args::{
+    CertificateTrustArgs, InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs,
+};
 use super::progress;
 use crate::bundle::Bundle;
+use crate::certificate::{self, Certificate, CertificateSigner, IdentityMatcher, IdentityPolicy};
 use crate::keys;
 use crate::model;
-use crate::signing::{self, KeySigner};
+use crate::signing::{self, KeySigner, Signer};
 use crate::statement::{self, SerializationMethod, Statement};
-use crate::verification::{self, Report, TrustedKeys};
+use crate::trust_root;
+use crate::verification::{self, KeylessTrust, PkiTrust, Report, TrustedKeys};
 
 /// Reads a passphrase from the environment variable named by `--password-env`.
 pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
@@ -143,12 +147,25 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
     let metadata = parse_metadata(&a.metadata)?;
     let password = password_from_env(a.password_env.as_deref())?;
-    let signer = KeySigner::new(keys::load_private_key(&a.private_key, password.as_deref())?)?;
+    let key = keys::load_private_key(&a.private_key, password.as_deref())?;
+    let (signer, signer_id): (Box<dyn Signer>, String) = match &a.signing_certificate {
+        Some(cert) => {
+            let s = CertificateSigner::new(key, cert, &a.certificate_chain)?;
+            let d = s.describe();
+            (Box::new(s), d)
+        }
+        None => {
+            let s = KeySigner::new(key)?;
+            let id = s.key_id().to_owned();
+            (Box::new(s), id)
+        }
+    };
     if let Some(reference) = &a.reference {
         return super::oci::sign_reference(
             reference,
             &a.registry,
-            &signer,
+            signer.as_ref(),
+            &signer_id,
             metadata,
             a.common.output,
             a.common.quiet,
@@ -170,7 +187,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         model::serialization_for(&listing, method),
         metadata,
     );
-    let bundle = signing::sign_statement(&st, &signer)?;
+    let bundle = signing::sign_statement(&st, signer.as_ref())?;
     bundle.write(&sig_path)?;
     match a.common.output {
         Output::Json => print_json(&json!({
@@ -179,16 +196,16 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
             "bytes": listing.total_bytes(),
-            "signer": signer.key_id(),
+            "signer": signer_id,
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
             println!(
-                "Signed {} ({} resources, {} bytes) with key {}",
+                "Signed {} ({} resources, {} bytes) with {}",
                 model_path.display(),
                 st.resources.len(),
                 listing.total_bytes(),
-                signer.key_id()
+                signer.describe()
             );
             println!("Signature written to {}", sig_path.display());
         }
@@ -196,17 +213,89 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(crate) fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliError> {
-    if paths.is_empty() {
-        return Err(CliError::input(
-            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`)",
-        ));
-    }
+/// Resolves every trust flag into [`TrustedKeys`]: public keys, a private PKI's roots, and
+/// keyless identity + trusted root (loaded, and maybe refreshed, only when keyless flags are given).
+pub(crate) fn load_trusted_keys(
+    paths: &[PathBuf],
+    c: &CertificateTrustArgs,
+    quiet: bool,
+) -> Result<TrustedKeys, CliError> {
     let keys = paths
         .iter()
         .map(|p| keys::load_public_key(p))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustedKeys { keys })
+    let identity = match (&c.certificate_identity, &c.certificate_identity_regexp) {
+        (Some(id), _) => Some(IdentityMatcher::Exact(id.clone())),
+        (None, Some(re)) => Some(IdentityMatcher::Regex(regex::Regex::new(re).map_err(|e| {
+            CliError::input(format!(
+                "--certificate-identity-regexp is not a valid regular expression: {e}; fix the pattern"
+            ))
+        })?)),
+        (None, None) => None,
+    };
+    let mut trust = TrustedKeys {
+        keys,
+        ..TrustedKeys::default()
+    };
+    if !c.certificate_chain.is_empty() {
+        let mut roots = Vec::new();
+        for p in &c.certificate_chain {
+            roots.extend(
+                Certificate::read_pem_file(p)?
+                    .iter()
+                    .map(|c| c.der().to_vec()),
+            );
+        }
+        trust.certificates = Some(PkiTrust {
+            roots,
+            policy: IdentityPolicy {
+                identity,
+                issuer: None,
+            },
+        });
+    } else if identity.is_some()
+        || c.certificate_oidc_issuer.is_some()
+        || c.insecure_skip_identity_check
+        || c.trust_root.is_some()
+    {
+        if !c.insecure_skip_identity_check
+            && (identity.is_none() || c.certificate_oidc_issuer.is_none())
+        {
+            return Err(CliError::input(
+                "keyless verification needs both --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL: who signed and who vouched for them (or --insecure-skip-identity-check, which accepts anyone)",
+            ));
+        }
+        if c.insecure_skip_identity_check && !quiet {
+            eprintln!(
+                "warning: --insecure-skip-identity-check: any Sigstore identity is accepted; anyone can obtain such a certificate"
+            );
+        }
+        let root = trust_root::load(
+            &trust_root::Options {
+                pinned: c.trust_root.clone(),
+                offline: c.offline,
+                cache_dir: None,
+            },
+            &|w| {
+                if !quiet {
+                    eprintln!("{w}");
+                }
+            },
+        )?;
+        trust.keyless = Some(KeylessTrust {
+            root,
+            policy: IdentityPolicy {
+                identity,
+                issuer: c.certificate_oidc_issuer.clone(),
+            },
+        });
+    }
+    if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
+        return Err(CliError::input(
+            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`), --certificate-identity ID --certificate-oidc-issuer URL for keyless signatures, or --certificate-chain CA.pem for certificate signatures",
+        ));
+    }
+    Ok(trust)
 }
 
 /// Prints a verification report (text or JSON); returns the error for a failed one.
@@ -255,7 +344,7 @@ fn render_report(
 /// `verify`.
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     if let Some(reference) = &a.reference {
-        let trust = load_trusted_keys(&a.public_key)?;
+        let trust = load_trusted_keys(&a.public_key, &a.certificates, a.common.quiet)?;
         return super::oci::verify_reference(reference, &a.registry, &trust, a.common.output);
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
@@ -265,7 +354,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
             model_path.display()
         )));
     }
-    let trust = load_trusted_keys(&a.public_key)?;
+    let trust = load_trusted_keys(&a.public_key, &a.certificates, a.common.quiet)?;
     let bundle = Bundle::read(&sig_path)?;
     let size = model::list(
         &model_path,
@@ -286,6 +375,21 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     render_report(result, a.common.output, &model_path.display().to_string())
 }
 
+fn leaf_certificate(bundle: &Bundle) -> Option<Certificate> {
+    let vm = &bundle.verification_material;
+    let b64 = vm
+        .certificate
+        .as_ref()
+        .map(|c| c.raw_bytes.as_str())
+        .or_else(|| {
+            vm.x509_certificate_chain
+                .as_ref()
+                .and_then(|c| c.certificates.first())
+                .map(|c| c.raw_bytes.as_str())
+        })?;
+    Certificate::from_base64(b64, "certificate").ok()
+}
+
 /// `inspect`: shows the claims of a signature without verifying them.
 pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
     let bundle = Bundle::read(&a.manifest)?;
@@ -294,8 +398,15 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
     let vm = &bundle.verification_material;
     let signer = if let Some(pk) = &vm.public_key {
         json!({"type": "key", "key_id": pk.hint})
-    } else if vm.certificate.is_some() || vm.x509_certificate_chain.is_some() {
-        json!({"type": "certificate"})
+    } else if let Some(leaf) = leaf_certificate(&bundle) {
+        json!({
+            "type": if vm.certificate.is_some() { "keyless" } else { "certificate" },
+            "identities": leaf.identities(),
+            "oidc_issuer": leaf.oidc_issuer(),
+            "subject": leaf.subject(),
+            "not_before": certificate::fmt_time(leaf.not_before()),
+            "not_after": certificate::fmt_time(leaf.not_after()),
+        })
     } else {
         json!(null)
     };
@@ -328,7 +439,14 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
             println!("signature:      {}", a.manifest.display());
             match &vm.public_key {
                 Some(pk) => println!("signer key id:  {}", pk.hint),
-                None => println!("signer:         certificate"),
+                None => match leaf_certificate(&bundle) {
+                    Some(leaf) => println!(
+                        "signer:         certificate {} ({})",
+                        leaf.identities().join(", "),
+                        leaf.oidc_issuer().unwrap_or_else(|| leaf.subject())
+                    ),
+                    None => println!("signer:         certificate"),
+                },
             }
             println!("subject:        {} sha256:{}", st.name, st.root_digest);
             println!("predicate:      {}", st.predicate_type);

@@ -15,7 +15,7 @@ use crate::chain::{self, ChainReport};
 use crate::keys;
 use crate::model;
 use crate::oci::{self, Reference, Store};
-use crate::signing::KeySigner;
+use crate::signing::{KeySigner, Signer};
 use crate::statement::SerializationMethod;
 use crate::verification::TrustedKeys;
 
@@ -232,7 +232,8 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
 pub fn sign_reference(
     reference: &str,
     registry: &RegistryArgs,
-    signer: &KeySigner,
+    signer: &dyn Signer,
+    signer_id: &str,
     metadata: std::collections::BTreeMap<String, String>,
     output: Output,
     quiet: bool,
@@ -245,17 +246,17 @@ pub fn sign_reference(
             "reference": r.to_string(),
             "digest": resolved.descriptor.digest,
             "signature_referrer": referrer.digest,
-            "signer": signer.key_id(),
+            "signer": signer_id,
             "resources": st.resources.len(),
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
             println!(
-                "Signed {}@{} ({} layers) with key {}",
+                "Signed {}@{} ({} layers) with {}",
                 r.repository(),
                 resolved.descriptor.digest,
                 st.resources.len(),
-                signer.key_id()
+                signer.describe()
             );
             println!("Signature attached as referrer {}", referrer.digest);
         }
@@ -344,7 +345,7 @@ pub fn verify_reference(
 /// `pull REF --output DIR`: verify first, then stream every blob through SHA-256 into a temp folder
 /// beside DIR and rename it into place only when every digest and path checks out.
 pub fn pull(a: PullArgs) -> Result<(), CliError> {
-    let trust = load_trusted_keys(&a.public_key)?;
+    let trust = load_trusted_keys(&a.public_key, &a.certificates, a.common.quiet)?;
     let (r, store) = open(&a.reference, &a.registry)?;
     let result = chain::verify_reference(store.as_ref(), &r, &trust);
     if a.common.format == Output::Text && result.is_err() {
