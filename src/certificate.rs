@@ -386,6 +386,9 @@ fn describe_webpki(e: &webpki::Error, leaf: &Certificate, at: i64) -> String {
         webpki::Error::UnknownIssuer => {
             "certificate was not issued by a trusted CA (no chain to a trusted root)".into()
         }
+        webpki::Error::InvalidSignatureForPublicKey => {
+            "certificate was not issued by a trusted CA (a trusted CA has its issuer's name, but not the key that signed it)".into()
+        }
         other => format!("certificate chain does not validate: {other:?}"),
     }
 }

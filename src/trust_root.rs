@@ -19,6 +19,8 @@ pub const MAX_TRUST_ROOT_SIZE: u64 = 1024 * 1024;
 pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
 /// A cached refresh younger than this is used without asking the network again.
 pub const REFRESH_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// After a failed refresh, the next attempt waits this long (no 5 s stall on every verify).
+pub const RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Errors loading a trusted root.
 #[derive(Debug, thiserror::Error)]
@@ -311,13 +313,23 @@ pub fn load(opts: &Options, warn: &dyn Fn(&str)) -> Result<TrustRoot, Error> {
     if !opts.offline
         && let Some(dir) = &cache
     {
-        let fresh = cached
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age < REFRESH_MAX_AGE);
-        if !fresh && let Err(e) = refresh(dir) {
+        let younger = |p: &Path, max: Duration| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age < max)
+        };
+        let attempt = dir.join("last-refresh-attempt");
+        let fresh = cached.as_ref().is_some_and(|p| younger(p, REFRESH_MAX_AGE))
+            || younger(&attempt, RETRY_AFTER);
+        if !fresh
+            && let Err(e) = {
+                let r = refresh(dir);
+                let _ = std::fs::write(&attempt, b"");
+                r
+            }
+        {
             warn(&format!(
                 "warning: could not refresh the Sigstore trusted root over TUF ({e}); using the {} copy (pass --offline to skip the refresh)",
                 if cached.as_ref().is_some_and(|p| p.exists()) {
