@@ -31,8 +31,6 @@ pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.
 pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// Extended key usage: code signing.
 pub const OID_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-/// DER value bytes of the code-signing OID, as rustls-webpki wants them.
-const CODE_SIGNING_DER: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 /// Largest certificate or chain file read.
 pub const MAX_CERT_FILE_SIZE: u64 = 1024 * 1024;
 
@@ -355,21 +353,19 @@ pub fn verify_chain(
     let ee = webpki::EndEntityCert::try_from(&leaf_der)
         .map_err(|e| format!("the signing certificate cannot be parsed: {e}"))?;
     let time = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(at).unwrap_or(0)));
-    let path = match usage {
-        Usage::CodeSigning => ee.verify_for_usage(
-            CHAIN_ALGS,
-            &trust_anchors,
-            &inter,
-            time,
-            webpki::KeyUsage::required(CODE_SIGNING_DER),
-            None,
-            None,
-        ),
-        Usage::Any => {
-            ee.verify_for_usage(CHAIN_ALGS, &trust_anchors, &inter, time, AnyEku, None, None)
-        }
+    // EKU is checked on the leaf below: CA certificates without EKU are fine (as sigstore-python's
+    // policy), which webpki's `KeyUsage::required` would refuse on intermediates.
+    let path = ee
+        .verify_for_usage(CHAIN_ALGS, &trust_anchors, &inter, time, AnyEku, None, None)
+        .map_err(|e| describe_webpki(&e, leaf, at))?;
+    if usage == Usage::CodeSigning
+        && !matches!(
+            leaf.cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
+            Ok(Some((_, eku))) if eku.0.contains(&OID_CODE_SIGNING)
+        )
+    {
+        return Err("the signing certificate lacks extended key usage codeSigning".into());
     }
-    .map_err(|e| describe_webpki(&e, leaf, at))?;
     Ok(path.issuer_spki().as_ref().to_vec())
 }
 

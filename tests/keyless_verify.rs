@@ -389,3 +389,149 @@ fn a_malformed_pinned_trust_root_is_bad_input() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("not a Sigstore trusted_root.json"), "{text}");
 }
+
+/// A keyless bundle over an OMS statement for `bert`, from a private Sigstore made by
+/// tests/keyless_fixture.py (which also has sigstore-python verify it with its trust root).
+fn private_sigstore(w: &Work, expired: bool) {
+    w.hf_model("bert");
+    w.keygen("k");
+    w.expect(
+        0,
+        &[
+            "sign",
+            "--model",
+            "bert",
+            "--signature",
+            "key.sig",
+            "--private-key",
+            "k.pem",
+            "--metadata",
+            "author=alice",
+        ],
+    );
+    let key_bundle: Value =
+        serde_json::from_slice(&std::fs::read(w.path("key.sig")).unwrap()).unwrap();
+    let payload = B64
+        .decode(key_bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    w.write("payload.json", &payload);
+    let mut args = vec![
+        format!("{}/tests/keyless_fixture.py", env!("CARGO_MANIFEST_DIR")),
+        ".".into(),
+        "payload.json".into(),
+        "alice@example.com".into(),
+        "https://issuer.example".into(),
+        "--check".into(),
+    ];
+    if expired {
+        args.push("--expired".into());
+    }
+    let out = Command::new(common::venv_bin("python"))
+        .args(&args)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("sigstore-python: OK"), "{text}");
+}
+
+const ALICE: [&str; 7] = [
+    "--certificate-identity",
+    "alice@example.com",
+    "--certificate-oidc-issuer",
+    "https://issuer.example",
+    "--trust-root",
+    "trusted_root.json",
+    "--offline",
+];
+
+#[test]
+fn keyless_bundle_from_a_private_sigstore_verifies_end_to_end() {
+    let w = Work::new();
+    private_sigstore(&w, false);
+    let mut args = vec!["verify", "--model", "bert", "--signature", "bundle.json"];
+    args.extend(ALICE);
+    args.extend(["-o", "json"]);
+    let out = w.expect(0, &args);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let mut want = CRYPTO_CHECKS.to_vec();
+    want.extend(["statement", "model"]);
+    assert_eq!(names, want);
+    assert_eq!(
+        v["report"]["signer"],
+        "alice@example.com (https://issuer.example)"
+    );
+    assert_eq!(v["report"]["metadata"]["author"], "alice");
+    // A changed file is still caught, after all the keyless checks passed.
+    w.write("bert/config.json", b"{\"tampered\": 1}");
+    let mut args = vec!["verify", "--model", "bert", "--signature", "bundle.json"];
+    args.extend(ALICE);
+    let out = w.expect(1, &args);
+    assert!(out.contains("check `model`"), "{out}");
+}
+
+#[test]
+fn an_expired_certificate_verifies_when_the_log_time_falls_in_its_validity() {
+    // Fulcio certificates live ten minutes; the SET-signed integrated time is what counts.
+    let w = Work::new();
+    private_sigstore(&w, true);
+    let mut args = vec!["verify", "--model", "bert", "--signature", "bundle.json"];
+    args.extend(ALICE);
+    let out = w.expect(0, &args);
+    assert!(out.contains("valid at the integrated time"), "{out}");
+    // Without the entry the same certificate has no trusted time.
+    let mut b: Value =
+        serde_json::from_slice(&std::fs::read(w.path("bundle.json")).unwrap()).unwrap();
+    b["verificationMaterial"]["tlogEntries"] = Value::Array(vec![]);
+    w.write("nolog.json", &serde_json::to_vec(&b).unwrap());
+    let mut args = vec!["verify", "--model", "bert", "--signature", "nolog.json"];
+    args.extend(ALICE);
+    let out = w.expect(1, &args);
+    assert!(
+        out.contains("check `tlog`") && out.contains("now expired"),
+        "{out}"
+    );
+}
+
+#[test]
+fn keyless_signature_attached_in_the_local_store_verifies_and_pulls() {
+    let w = Work::new();
+    private_sigstore(&w, false);
+    w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            "models/bert:v1",
+            "--signature",
+            "bundle.json",
+        ],
+    );
+    let mut args = vec!["verify", "models/bert:v1"];
+    args.extend(ALICE);
+    let out = w.expect(0, &args);
+    assert!(out.contains("alice@example.com"), "{out}");
+    let mut args = vec!["verify", "models/bert:v1"];
+    args.extend(ALICE);
+    args[3] = "bob@example.com";
+    let out = w.expect(1, &args);
+    assert!(out.contains("identity"), "{out}");
+    let mut args = vec!["pull", "models/bert:v1", "--output", "copy"];
+    args.extend(ALICE);
+    w.expect(0, &args);
+    assert!(w.path("copy/config.json").exists());
+    let mut args = vec!["verify", "--model", "copy", "--signature", "copy.sig"];
+    args.extend(ALICE);
+    w.expect(0, &args);
+}

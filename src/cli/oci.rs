@@ -298,7 +298,14 @@ fn render_chain(result: &Result<(ChainReport, chain::Resolved), chain::Error>, o
                     s.referrer.get(..19).unwrap_or(&s.referrer),
                     s.signer
                         .as_deref()
-                        .map(|k| k.get(..16).unwrap_or(k))
+                        .map(|k| {
+                            // Key ids are shortened; identities are shown whole.
+                            if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                k.get(..16).unwrap_or(k)
+                            } else {
+                                k
+                            }
+                        })
                         .unwrap_or("?"),
                     if s.verified {
                         "verified"
