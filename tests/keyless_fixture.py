@@ -7,7 +7,9 @@ RFC 6962 inclusion proof in a 5-leaf tree under a signed checkpoint. With --chec
 (the reference verifier) must accept the bundle with that trusted root, so the fixture follows the
 real protocol, not our reading of it.
 
-usage: keyless_fixture.py OUT_DIR PAYLOAD_FILE IDENTITY ISSUER [--expired] [--check]
+usage: keyless_fixture.py OUT_DIR PAYLOAD_FILE IDENTITY ISSUER [--expired] [--check] [--intoto]
+(--intoto logs the envelope as an intoto 0.0.2 entry, as older cosign/Rekor did; sigstore-python
+does not verify that kind, so it is not combined with --check)
 writes OUT_DIR/bundle.json, OUT_DIR/trusted_root.json
 """
 
@@ -189,7 +191,25 @@ def main():
     }
 
     # The Rekor entry, its SET, and an inclusion proof at index 2 of a 5-leaf tree.
+    intoto = "--intoto" in sys.argv
     body = canonical(
+        {
+            "apiVersion": "0.0.2",
+            "kind": "intoto",
+            "spec": {
+                "content": {
+                    "envelope": {
+                        "payloadType": ptype.decode(),
+                        "signatures": [
+                            {"publicKey": b64(leaf_pem), "sig": b64(b64(sig).encode())}
+                        ],
+                    },
+                    "hash": {"algorithm": "sha256", "value": sha256(canonical(envelope)).hex()},
+                    "payloadHash": {"algorithm": "sha256", "value": sha256(payload).hex()},
+                }
+            },
+        }
+    ) if intoto else canonical(
         {
             "apiVersion": "0.0.1",
             "kind": "dsse",
@@ -229,7 +249,9 @@ def main():
                 {
                     "logIndex": str(log_index),
                     "logId": {"keyId": b64(log_id)},
-                    "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+                    "kindVersion": {"kind": "intoto", "version": "0.0.2"}
+                    if intoto
+                    else {"kind": "dsse", "version": "0.0.1"},
                     "integratedTime": str(integrated),
                     "inclusionPromise": {"signedEntryTimestamp": b64(set_sig)},
                     "inclusionProof": {

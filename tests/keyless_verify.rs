@@ -393,6 +393,17 @@ fn a_malformed_pinned_trust_root_is_bad_input() {
 /// A keyless bundle over an OMS statement for `bert`, from a private Sigstore made by
 /// tests/keyless_fixture.py (which also has sigstore-python verify it with its trust root).
 fn private_sigstore(w: &Work, expired: bool) {
+    private_sigstore_with(
+        w,
+        if expired {
+            &["--expired", "--check"]
+        } else {
+            &["--check"]
+        },
+    );
+}
+
+fn private_sigstore_with(w: &Work, flags: &[&str]) {
     w.hf_model("bert");
     w.keygen("k");
     w.expect(
@@ -421,11 +432,8 @@ fn private_sigstore(w: &Work, expired: bool) {
         "payload.json".into(),
         "alice@example.com".into(),
         "https://issuer.example".into(),
-        "--check".into(),
     ];
-    if expired {
-        args.push("--expired".into());
-    }
+    args.extend(flags.iter().map(|f| f.to_string()));
     let out = Command::new(common::venv_bin("python"))
         .args(&args)
         .current_dir(w.dir.path())
@@ -437,7 +445,10 @@ fn private_sigstore(w: &Work, expired: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("sigstore-python: OK"), "{text}");
+    assert!(
+        !flags.contains(&"--check") || text.contains("sigstore-python: OK"),
+        "{text}"
+    );
 }
 
 const ALICE: [&str; 7] = [
@@ -534,4 +545,27 @@ fn keyless_signature_attached_in_the_local_store_verifies_and_pulls() {
     let mut args = vec!["verify", "--model", "copy", "--signature", "copy.sig"];
     args.extend(ALICE);
     w.expect(0, &args);
+}
+
+#[test]
+fn an_intoto_0_0_2_entry_is_checked_against_the_envelope() {
+    let w = Work::new();
+    private_sigstore_with(&w, &["--intoto"]);
+    let mut args = vec!["verify", "--model", "bert", "--signature", "bundle.json"];
+    args.extend(ALICE);
+    let out = w.expect(0, &args);
+    assert!(
+        out.contains("intoto 0.0.2 entry records this payload"),
+        "{out}"
+    );
+    // Another signature over the same payload is not what the log recorded.
+    let mut b: Value =
+        serde_json::from_slice(&std::fs::read(w.path("bundle.json")).unwrap()).unwrap();
+    let sig = b["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap();
+    b["dsseEnvelope"]["signatures"][0]["sig"] = flip_b64(sig).into();
+    w.write("bad.json", &serde_json::to_vec(&b).unwrap());
+    let mut args = vec!["verify", "--model", "bert", "--signature", "bad.json"];
+    args.extend(ALICE);
+    let out = w.expect(1, &args);
+    assert!(out.contains("check `tlog-body`"), "{out}");
 }
