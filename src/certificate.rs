@@ -688,3 +688,39 @@ impl crate::signing::Signer for CertificateSigner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn sct_reader_refuses_truncated_input_without_panicking() {
+        // A declared length longer than what follows is an error, at every field.
+        for bytes in [&[][..], &[0x00], &[0x00, 0x05, 0x01], &[0xff, 0xff]] {
+            let mut r = Reader(bytes);
+            assert!(r.vec16().is_err() || r.u64().is_err());
+        }
+        let mut r = Reader(&[0x00, 0x02, 0xaa, 0xbb, 0x01]);
+        assert_eq!(r.vec16().unwrap(), &[0xaa, 0xbb]);
+        assert_eq!(r.u8().unwrap(), 1);
+        assert!(r.u8().is_err());
+    }
+
+    #[test]
+    fn identity_regexp_is_unanchored_like_cosign_and_exact_is_exact() {
+        let re = IdentityMatcher::Regex(regex::Regex::new("^https://github.com/org/").unwrap());
+        assert!(re.matches("https://github.com/org/repo/.github/workflows/x.yml@refs/heads/main"));
+        assert!(!re.matches("https://github.com/evil/org/"));
+        let exact = IdentityMatcher::Exact("alice@example.com".into());
+        assert!(!exact.matches("alice@example.com.evil"));
+    }
+
+    #[test]
+    fn rejects_a_certificate_that_is_not_der() {
+        assert!(matches!(
+            Certificate::from_base64("bm90IGEgY2VydA==", "x"),
+            Err(Error::Malformed { .. })
+        ));
+    }
+}

@@ -484,6 +484,12 @@ fn keyless_bundle_from_a_private_sigstore_verifies_end_to_end() {
         "alice@example.com (https://issuer.example)"
     );
     assert_eq!(v["report"]["metadata"]["author"], "alice");
+    // inspect names the claimed identity without verifying it.
+    let out = w.expect(0, &["inspect", "--manifest", "bundle.json"]);
+    assert!(
+        out.contains("NOT VERIFIED") && out.contains("alice@example.com (https://issuer.example)"),
+        "{out}"
+    );
     // A changed file is still caught, after all the keyless checks passed.
     w.write("bert/config.json", b"{\"tampered\": 1}");
     let mut args = vec!["verify", "--model", "bert", "--signature", "bundle.json"];
