@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod certificate;
 pub mod chain;
 pub mod cli;
 pub mod dsse;
@@ -18,6 +19,8 @@ pub mod oci;
 pub mod policy;
 pub mod signing;
 pub mod statement;
+pub mod tlog;
+pub mod trust_root;
 pub mod verification;
 
 /// What kind of failure an error is, which decides the process exit code (DESIGN section 2).

@@ -11,9 +11,12 @@ use p256::ecdsa::signature::Verifier as _;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
+use crate::certificate::{self, Certificate, IdentityPolicy, Usage};
 use crate::keys::PublicKey;
 use crate::model;
 use crate::statement::{Resource, SerializationMethod, Statement};
+use crate::tlog;
+use crate::trust_root::TrustRoot;
 
 /// Errors that stop verification before a verdict (bad input or environment).
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,9 @@ pub enum Error {
     /// The bundle needs a verifier this build does not have (e.g. a certificate bundle and no chain).
     #[error("{0}")]
     Unsupported(String),
+    /// The bundle's certificate cannot be parsed.
+    #[error(transparent)]
+    Certificate(#[from] certificate::Error),
     /// Verification ran and the artifact is not trusted; the report names the failed check.
     #[error("verification failed at `{}`: {}", .0.failed_check().map(|c| c.name.as_str()).unwrap_or("?"), .0.failed_check().map(|c| c.detail.as_str()).unwrap_or(""))]
     NotTrusted(Box<Report>),
@@ -39,7 +45,7 @@ impl Error {
         match self {
             Error::NotTrusted(_) => crate::Class::NotTrusted,
             Error::Model(e) => e.class(),
-            Error::Dsse(_) | Error::Unsupported(_) => crate::Class::Input,
+            Error::Dsse(_) | Error::Unsupported(_) | Error::Certificate(_) => crate::Class::Input,
         }
     }
 }
@@ -115,11 +121,234 @@ impl Report {
     }
 }
 
-/// Public keys trusted to sign.
+/// Who is trusted to sign: public keys, keyless (Sigstore) identities, private-PKI roots.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedKeys {
     /// The keys.
     pub keys: Vec<PublicKey>,
+    /// Keyless: the Sigstore trusted root and the identity that must have signed.
+    pub keyless: Option<KeylessTrust>,
+    /// Certificate method: the private PKI's roots (and an optional identity).
+    pub certificates: Option<PkiTrust>,
+}
+
+/// Trust for keyless (Fulcio certificate + Rekor entry) bundles.
+#[derive(Clone, Debug)]
+pub struct KeylessTrust {
+    /// Fulcio CAs, Rekor and CT log keys.
+    pub root: TrustRoot,
+    /// Identity and issuer the certificate must name.
+    pub policy: IdentityPolicy,
+}
+
+/// Trust for certificate-method (private PKI) bundles, as `model_signing verify certificate`.
+#[derive(Clone, Debug)]
+pub struct PkiTrust {
+    /// DER certificates trusted as roots (every certificate of `--certificate-chain`).
+    pub roots: Vec<Vec<u8>>,
+    /// Optional identity; the issuer is not checked (no Fulcio extension in a private PKI).
+    pub policy: IdentityPolicy,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The certificate path: chain (and, keyless, the tlog, SCT and identity), then the DSSE
+/// signature with the leaf's key. Returns the signer label on success.
+fn check_certificate(
+    bundle: &Bundle,
+    trust: &TrustedKeys,
+    pae: &[u8],
+    sigs: &[Vec<u8>],
+    report: &mut Report,
+) -> Result<Result<String, (&'static str, String)>, Error> {
+    let vm = &bundle.verification_material;
+    let mut ders: Vec<String> = Vec::new();
+    if let Some(c) = &vm.certificate {
+        ders.push(c.raw_bytes.clone());
+    }
+    if let Some(chain) = &vm.x509_certificate_chain {
+        ders.extend(chain.certificates.iter().map(|c| c.raw_bytes.clone()));
+    }
+    let Some((leaf_b64, rest)) = ders.split_first() else {
+        return Err(Error::Unsupported(
+            "the bundle has neither a public key hint nor a certificate; it cannot be verified"
+                .into(),
+        ));
+    };
+    let leaf = Certificate::from_base64(leaf_b64, "the bundle's signing certificate")?;
+    let extra = rest
+        .iter()
+        .map(|b| {
+            Certificate::from_base64(b, "the bundle's certificate chain").map(|c| c.der().to_vec())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let label;
+    if let Some(pki) = &trust.certificates {
+        // As model_signing: the chain is validated at the leaf's notBefore (a PKI signature
+        // carries no trusted time), and the leaf must allow signing.
+        let at = leaf.not_before();
+        if let Err(d) = certificate::verify_chain(&leaf, &pki.roots, &extra, at, Usage::Any) {
+            return Ok(Err(("certificate-chain", d)));
+        }
+        report.pass(
+            "certificate-chain",
+            format!(
+                "{} chains to a --certificate-chain root (validated at its issuance, {}, as model_signing does)",
+                leaf.subject(),
+                certificate::fmt_time(at)
+            ),
+        );
+        if !leaf.can_sign() {
+            return Ok(Err((
+                "key-usage",
+                "the signing certificate allows neither digitalSignature nor codeSigning".into(),
+            )));
+        }
+        report.pass("key-usage", "digitalSignature or codeSigning");
+        if pki.policy.identity.is_some() {
+            match pki.policy.check_identity(&leaf) {
+                Ok(d) => report.pass("identity", d),
+                Err(d) => return Ok(Err(("identity", d))),
+            }
+        }
+        let ids = leaf.identities();
+        label = if ids.is_empty() {
+            leaf.subject()
+        } else {
+            ids.join(", ")
+        };
+    } else if let Some(k) = &trust.keyless {
+        let root = &k.root;
+        let Some(first) = vm.tlog_entries.first() else {
+            let n = now();
+            let detail = if leaf.not_after() < n {
+                format!(
+                    "the bundle has no transparency-log entry, so nothing proves when the certificate (valid {} to {}, now expired) was used",
+                    certificate::fmt_time(leaf.not_before()),
+                    certificate::fmt_time(leaf.not_after())
+                )
+            } else {
+                "the bundle has no transparency-log entry; a keyless signature needs the log's signed integrated time".into()
+            };
+            return Ok(Err(("tlog", detail)));
+        };
+        let entry = match tlog::Entry::parse(first) {
+            Ok(e) => e,
+            Err(d) => return Ok(Err(("tlog", d))),
+        };
+        let log = match entry.log(root) {
+            Ok(l) => l,
+            Err(d) => return Ok(Err(("tlog", d))),
+        };
+        report.pass(
+            "tlog",
+            format!(
+                "{} {} entry {} in {} (trusted root: {})",
+                entry.kind, entry.version, entry.log_index, log.base_url, root.source
+            ),
+        );
+        match entry.verify_set(log) {
+            Ok(d) => report.pass("tlog-set", d),
+            Err(d) => return Ok(Err(("tlog-set", d))),
+        }
+        match entry.verify_inclusion(log) {
+            Ok(d) => report.pass("tlog-inclusion", d),
+            Err(d) => return Ok(Err(("tlog-inclusion", d))),
+        }
+        let t = entry.integrated_time;
+        let mut found = None;
+        let mut errors = Vec::new();
+        for ca in root
+            .certificate_authorities
+            .iter()
+            .filter(|ca| ca.valid_for.contains(t))
+        {
+            let Some((anchor, inter)) = ca.chain.split_last() else {
+                continue;
+            };
+            let mut inters = inter.to_vec();
+            inters.extend(extra.iter().cloned());
+            match certificate::verify_chain(
+                &leaf,
+                std::slice::from_ref(anchor),
+                &inters,
+                t,
+                Usage::CodeSigning,
+            ) {
+                Ok(spki) => {
+                    found = Some((spki, ca.uri.clone()));
+                    break;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let Some((issuer_spki, ca_uri)) = found else {
+            errors.dedup();
+            let detail = if errors.is_empty() {
+                format!(
+                    "no Fulcio CA of the trusted root was valid at the integrated time {}",
+                    certificate::fmt_time(t)
+                )
+            } else {
+                errors.join("; ")
+            };
+            return Ok(Err(("certificate-chain", detail)));
+        };
+        report.pass(
+            "certificate-chain",
+            format!(
+                "chains to Fulcio CA {ca_uri}, valid at the integrated time {} (certificate valid {} to {})",
+                certificate::fmt_time(t),
+                certificate::fmt_time(leaf.not_before()),
+                certificate::fmt_time(leaf.not_after())
+            ),
+        );
+        match certificate::verify_embedded_sct(&leaf, &issuer_spki, root) {
+            Ok(sct) => report.pass(
+                "sct",
+                format!(
+                    "embedded SCT from {} verifies ({})",
+                    sct.log,
+                    certificate::fmt_time(i64::try_from(sct.timestamp_ms / 1000).unwrap_or(0))
+                ),
+            ),
+            Err(d) => return Ok(Err(("sct", d))),
+        }
+        match entry.check_body(&bundle.dsse_envelope, &leaf) {
+            Ok(d) => report.pass("tlog-body", d),
+            Err(d) => return Ok(Err(("tlog-body", d))),
+        }
+        match k.policy.check_identity(&leaf) {
+            Ok(d) => report.pass("identity", d),
+            Err(d) => return Ok(Err(("identity", d))),
+        }
+        match k.policy.check_issuer(&leaf) {
+            Ok(d) => report.pass("issuer", d),
+            Err(d) => return Ok(Err(("issuer", d))),
+        }
+        label = format!(
+            "{} ({})",
+            leaf.identities().join(", "),
+            leaf.oidc_issuer().unwrap_or_else(|| "no issuer".into())
+        );
+    } else {
+        return Err(Error::Unsupported(
+            "this signature was made with a certificate; verify a keyless (Sigstore) signature with --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL, or a private-PKI signature with --certificate-chain CA.pem".into(),
+        ));
+    }
+    let spki = leaf.spki_der();
+    if !sigs
+        .iter()
+        .any(|s| certificate::verify_with_spki(&spki, s, pae).is_ok())
+    {
+        return Ok(Err((
+            "signature",
+            "the DSSE signature does not verify with the certificate's key: the signed payload or signature was altered".into(),
+        )));
+    }
+    Ok(Ok(label))
 }
 
 /// Checks the DSSE signature with the trusted keys, then parses the signed statement.
@@ -132,8 +361,17 @@ pub fn verify_bundle(
     let (pae, sigs) = bundle.dsse_envelope.signed_parts()?;
     let vm = &bundle.verification_material;
     if vm.public_key.is_none() {
+        let signer = match check_certificate(bundle, trust, &pae, &sigs, &mut report)? {
+            Ok(signer) => signer,
+            Err((check, detail)) => return Err(report.fail(check, detail)),
+        };
+        report.signer = Some(signer.clone());
+        report.pass("signature", format!("DSSE signature by {signer}"));
+        return parse_statement(bundle, report);
+    }
+    if trust.keys.is_empty() {
         return Err(Error::Unsupported(
-            "this signature was made with a certificate (keyless or PKI); verify it with --certificate-identity/--certificate-chain options, not --public-key".into(),
+            "this signature was made with a key; verify it with --public-key FILE".into(),
         ));
     }
     let hint = vm
@@ -179,6 +417,11 @@ pub fn verify_bundle(
         "signature",
         format!("ECDSA P-256 signature by key {signer}"),
     );
+    parse_statement(bundle, report)
+}
+
+/// The `statement` check: parse the signed payload (after its signature verified).
+fn parse_statement(bundle: &Bundle, mut report: Report) -> Result<(Statement, Report), Error> {
     let payload = bundle.dsse_envelope.payload_bytes()?;
     let st = match Statement::parse(&payload) {
         Ok(st) => st,

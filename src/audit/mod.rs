@@ -764,7 +764,10 @@ impl Ring {
             .cloned()
             .collect();
         keys.extend(self.keys.iter().filter(|k| k.id() != hint).cloned());
-        TrustedKeys { keys }
+        TrustedKeys {
+            keys,
+            ..TrustedKeys::default()
+        }
     }
 
     fn knows(&self, id: &str) -> bool {

@@ -123,6 +123,13 @@ pub struct SignArgs {
     /// Follow symbolic links that stay inside the model folder.
     #[arg(long)]
     pub allow_symlinks: bool,
+    /// Certificate method (private PKI): the signing certificate (PEM) for --private-key; the
+    /// bundle carries it and --certificate-chain, as `model_signing sign certificate` writes it.
+    #[arg(long, value_name = "FILE")]
+    pub signing_certificate: Option<PathBuf>,
+    /// With --signing-certificate: the certificates above it (PEM, repeatable), in order.
+    #[arg(long, value_name = "FILE", requires = "signing_certificate")]
+    pub certificate_chain: Vec<PathBuf>,
     /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
     pub shard_size: Option<u64>,
@@ -150,10 +157,47 @@ pub struct VerifyArgs {
     pub policy: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub certificates: CertificateTrustArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub registry: RegistryArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,
+}
+
+/// Trust for certificate-bearing signatures: keyless (Sigstore) identities and the trusted root,
+/// or a private PKI's roots.
+#[derive(Clone, Debug, Default, Args)]
+pub struct CertificateTrustArgs {
+    /// Keyless: the identity the signing certificate must name (SAN e-mail or URI), exactly.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    pub certificate_identity: Option<String>,
+    /// Keyless: a regular expression one SAN identity must match (unanchored, as cosign: use ^...$).
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer the certificate must name, e.g. https://token.actions.githubusercontent.com
+    #[arg(long, value_name = "URL")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Certificate method (private PKI): trusted CA certificates (PEM, repeatable); the signing
+    /// certificate must chain to one of them.
+    #[arg(long, value_name = "FILE")]
+    pub certificate_chain: Vec<PathBuf>,
+    /// Keyless: pin this Sigstore trusted_root.json (private deployment) instead of the embedded
+    /// public-good root; never refreshed.
+    #[arg(long, value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
+    /// Keyless: no TUF refresh of the public-good trusted root; use the cached or embedded copy.
+    #[arg(long)]
+    pub offline: bool,
+    /// Keyless: accept ANY Sigstore identity and issuer (the chain, log and signature are still
+    /// checked). Insecure: anyone can get a certificate.
+    #[arg(long)]
+    pub insecure_skip_identity_check: bool,
 }
 
 /// `inspect`.
@@ -232,6 +276,9 @@ pub struct PullArgs {
     /// Trust policy (YAML or JSON, docs/policy.md); nothing is written unless it passes.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub certificates: CertificateTrustArgs,
     /// Where to save the verified signature bundle (default `<DIR>.sig` beside the folder), so
     /// `provenance verify --model DIR` and `model_signing verify` work on the copy offline.
     #[arg(long, value_name = "FILE")]

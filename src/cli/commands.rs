@@ -6,16 +6,20 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::CliError;
-use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
+use super::args::{
+    CertificateTrustArgs, InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs,
+};
 use super::progress;
 use crate::bundle::Bundle;
+use crate::certificate::{self, Certificate, CertificateSigner, IdentityMatcher, IdentityPolicy};
 use crate::chain;
 use crate::keys;
 use crate::model;
 use crate::policy::{Policy, VerifiedSignature};
-use crate::signing::{self, KeySigner};
+use crate::signing::{self, KeySigner, Signer};
 use crate::statement::{self, SerializationMethod, Statement};
-use crate::verification::{self, Report, TrustedKeys};
+use crate::trust_root;
+use crate::verification::{self, KeylessTrust, PkiTrust, Report, TrustedKeys};
 
 /// Reads a passphrase from the environment variable named by `--password-env`.
 pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
@@ -145,12 +149,25 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
     let metadata = parse_metadata(&a.metadata)?;
     let password = password_from_env(a.password_env.as_deref())?;
-    let signer = KeySigner::new(keys::load_private_key(&a.private_key, password.as_deref())?)?;
+    let key = keys::load_private_key(&a.private_key, password.as_deref())?;
+    let (signer, signer_id): (Box<dyn Signer>, String) = match &a.signing_certificate {
+        Some(cert) => {
+            let s = CertificateSigner::new(key, cert, &a.certificate_chain)?;
+            let d = s.describe();
+            (Box::new(s), d)
+        }
+        None => {
+            let s = KeySigner::new(key)?;
+            let id = s.key_id().to_owned();
+            (Box::new(s), id)
+        }
+    };
     if let Some(reference) = &a.reference {
         return super::oci::sign_reference(
             reference,
             &a.registry,
-            &signer,
+            signer.as_ref(),
+            &signer_id,
             metadata,
             a.common.output,
             a.common.quiet,
@@ -172,7 +189,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         model::serialization_for(&listing, method),
         metadata,
     );
-    let bundle = signing::sign_statement(&st, &signer)?;
+    let bundle = signing::sign_statement(&st, signer.as_ref())?;
     bundle.write(&sig_path)?;
     match a.common.output {
         Output::Json => print_json(&json!({
@@ -181,16 +198,16 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
             "bytes": listing.total_bytes(),
-            "signer": signer.key_id(),
+            "signer": signer_id,
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
             println!(
-                "Signed {} ({} resources, {} bytes) with key {}",
+                "Signed {} ({} resources, {} bytes) with {}",
                 model_path.display(),
                 st.resources.len(),
                 listing.total_bytes(),
-                signer.key_id()
+                signer.describe()
             );
             println!("Signature written to {}", sig_path.display());
         }
@@ -198,17 +215,100 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(crate) fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliError> {
-    if paths.is_empty() {
-        return Err(CliError::input(
-            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`)",
-        ));
-    }
+/// Resolves every trust flag into [`TrustedKeys`]: public keys, a private PKI's roots, and
+/// keyless identity + trusted root (loaded, and maybe refreshed, only when keyless flags are given).
+pub(crate) fn load_trusted_keys(
+    paths: &[PathBuf],
+    c: &CertificateTrustArgs,
+    quiet: bool,
+) -> Result<TrustedKeys, CliError> {
     let keys = paths
         .iter()
         .map(|p| keys::load_public_key(p))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustedKeys { keys })
+    let trust = with_certificate_trust(keys, c, quiet)?;
+    if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
+        return Err(CliError::input(
+            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`), --certificate-identity ID --certificate-oidc-issuer URL for keyless signatures, or --certificate-chain CA.pem for certificate signatures",
+        ));
+    }
+    Ok(trust)
+}
+
+/// Adds the keyless (Sigstore trusted root + identity) and certificate-chain trust the options
+/// ask for to `keys`.
+fn with_certificate_trust(
+    keys: Vec<crate::keys::PublicKey>,
+    c: &CertificateTrustArgs,
+    quiet: bool,
+) -> Result<TrustedKeys, CliError> {
+    let identity = match (&c.certificate_identity, &c.certificate_identity_regexp) {
+        (Some(id), _) => Some(IdentityMatcher::Exact(id.clone())),
+        (None, Some(re)) => Some(IdentityMatcher::Regex(regex::Regex::new(re).map_err(|e| {
+            CliError::input(format!(
+                "--certificate-identity-regexp is not a valid regular expression: {e}; fix the pattern"
+            ))
+        })?)),
+        (None, None) => None,
+    };
+    let mut trust = TrustedKeys {
+        keys,
+        ..TrustedKeys::default()
+    };
+    if !c.certificate_chain.is_empty() {
+        let mut roots = Vec::new();
+        for p in &c.certificate_chain {
+            roots.extend(
+                Certificate::read_pem_file(p)?
+                    .iter()
+                    .map(|c| c.der().to_vec()),
+            );
+        }
+        trust.certificates = Some(PkiTrust {
+            roots,
+            policy: IdentityPolicy {
+                identity,
+                issuer: None,
+            },
+        });
+    } else if identity.is_some()
+        || c.certificate_oidc_issuer.is_some()
+        || c.insecure_skip_identity_check
+        || c.trust_root.is_some()
+    {
+        if !c.insecure_skip_identity_check
+            && (identity.is_none() || c.certificate_oidc_issuer.is_none())
+        {
+            return Err(CliError::input(
+                "keyless verification needs both --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL: who signed and who vouched for them (or --insecure-skip-identity-check, which accepts anyone)",
+            ));
+        }
+        if c.insecure_skip_identity_check && !quiet {
+            eprintln!(
+                "warning: --insecure-skip-identity-check: any Sigstore identity is accepted; anyone can obtain such a certificate"
+            );
+        }
+        let root = trust_root::load(
+            &trust_root::Options {
+                pinned: c.trust_root.clone(),
+                offline: c.offline,
+                cache_dir: None,
+            },
+            &|w| {
+                if !quiet {
+                    eprintln!("{w}");
+                }
+            },
+        )?;
+        trust.keyless = Some(KeylessTrust {
+            root,
+            policy: IdentityPolicy {
+                identity,
+                issuer: c.certificate_oidc_issuer.clone(),
+            },
+        });
+    }
+    Ok(trust)
 }
 
 /// Key material and trust for `verify`/`pull`: without a policy, the `--public-key` keys (at
@@ -216,10 +316,12 @@ pub(crate) fn load_trusted_keys(paths: &[PathBuf]) -> Result<TrustedKeys, CliErr
 /// command-line keys (the policy decides which are trusted).
 pub(crate) fn trust_material(
     paths: &[PathBuf],
+    certificates: &CertificateTrustArgs,
+    quiet: bool,
     policy: Option<&Policy>,
 ) -> Result<(TrustedKeys, BTreeSet<String>), CliError> {
     let Some(policy) = policy else {
-        let trust = load_trusted_keys(paths)?;
+        let trust = load_trusted_keys(paths, certificates, quiet)?;
         let ids = trust.keys.iter().map(|k| k.id().to_owned()).collect();
         return Ok((trust, ids));
     };
@@ -233,13 +335,14 @@ pub(crate) fn trust_material(
             keys.push(k);
         }
     }
-    if keys.is_empty() {
+    let trust = with_certificate_trust(keys, certificates, quiet)?;
+    if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
         return Err(CliError::input(format!(
             "policy {} lists no public keys and no --public-key was given, so no signature can be checked; add `public_key` entries to its trusted_signers or pass --public-key FILE",
             policy.path.display()
         )));
     }
-    Ok((TrustedKeys { keys }, ids))
+    Ok((trust, ids))
 }
 
 /// The policy scope of a model on disk: `local/<file or folder name>` (the name it is signed
@@ -315,7 +418,12 @@ fn render_report(
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     let policy = a.policy.as_deref().map(Policy::load).transpose()?;
     if let Some(reference) = &a.reference {
-        let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
+        let (trust, ids) = trust_material(
+            &a.public_key,
+            &a.certificates,
+            a.common.quiet,
+            policy.as_ref(),
+        )?;
         let check = policy.as_ref().map(|policy| chain::PolicyCheck {
             policy,
             command_line_keys: ids,
@@ -335,7 +443,12 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
             model_path.display()
         )));
     }
-    let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
+    let (trust, ids) = trust_material(
+        &a.public_key,
+        &a.certificates,
+        a.common.quiet,
+        policy.as_ref(),
+    )?;
     let bundle = Bundle::read(&sig_path)?;
     let size = model::list(
         &model_path,
@@ -375,6 +488,21 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     render_report(result, a.common.output, &model_path.display().to_string())
 }
 
+fn leaf_certificate(bundle: &Bundle) -> Option<Certificate> {
+    let vm = &bundle.verification_material;
+    let b64 = vm
+        .certificate
+        .as_ref()
+        .map(|c| c.raw_bytes.as_str())
+        .or_else(|| {
+            vm.x509_certificate_chain
+                .as_ref()
+                .and_then(|c| c.certificates.first())
+                .map(|c| c.raw_bytes.as_str())
+        })?;
+    Certificate::from_base64(b64, "certificate").ok()
+}
+
 /// `inspect`: shows the claims of a signature without verifying them.
 pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
     let bundle = Bundle::read(&a.manifest)?;
@@ -383,8 +511,15 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
     let vm = &bundle.verification_material;
     let signer = if let Some(pk) = &vm.public_key {
         json!({"type": "key", "key_id": pk.hint})
-    } else if vm.certificate.is_some() || vm.x509_certificate_chain.is_some() {
-        json!({"type": "certificate"})
+    } else if let Some(leaf) = leaf_certificate(&bundle) {
+        json!({
+            "type": if vm.certificate.is_some() { "keyless" } else { "certificate" },
+            "identities": leaf.identities(),
+            "oidc_issuer": leaf.oidc_issuer(),
+            "subject": leaf.subject(),
+            "not_before": certificate::fmt_time(leaf.not_before()),
+            "not_after": certificate::fmt_time(leaf.not_after()),
+        })
     } else {
         json!(null)
     };
@@ -417,7 +552,14 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
             println!("signature:      {}", a.manifest.display());
             match &vm.public_key {
                 Some(pk) => println!("signer key id:  {}", pk.hint),
-                None => println!("signer:         certificate"),
+                None => match leaf_certificate(&bundle) {
+                    Some(leaf) => println!(
+                        "signer:         certificate {} ({})",
+                        leaf.identities().join(", "),
+                        leaf.oidc_issuer().unwrap_or_else(|| leaf.subject())
+                    ),
+                    None => println!("signer:         certificate"),
+                },
             }
             println!("subject:        {} sha256:{}", st.name, st.root_digest);
             println!("predicate:      {}", st.predicate_type);

@@ -63,6 +63,8 @@ classified!(
     crate::statement::Error,
     crate::signing::Error,
     crate::verification::Error,
+    crate::certificate::Error,
+    crate::trust_root::Error,
 );
 
 impl From<crate::dsse::Error> for CliError {

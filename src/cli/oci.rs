@@ -15,7 +15,7 @@ use crate::chain::{self, ChainReport};
 use crate::keys;
 use crate::model;
 use crate::oci::{self, Reference, Store};
-use crate::signing::KeySigner;
+use crate::signing::{KeySigner, Signer};
 use crate::statement::SerializationMethod;
 use crate::verification::TrustedKeys;
 
@@ -246,7 +246,8 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
 pub fn sign_reference(
     reference: &str,
     registry: &RegistryArgs,
-    signer: &KeySigner,
+    signer: &dyn Signer,
+    signer_id: &str,
     metadata: std::collections::BTreeMap<String, String>,
     output: Output,
     quiet: bool,
@@ -259,17 +260,17 @@ pub fn sign_reference(
             "reference": r.to_string(),
             "digest": resolved.descriptor.digest,
             "signature_referrer": referrer.digest,
-            "signer": signer.key_id(),
+            "signer": signer_id,
             "resources": st.resources.len(),
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
             println!(
-                "Signed {}@{} ({} layers) with key {}",
+                "Signed {}@{} ({} layers) with {}",
                 r.repository(),
                 resolved.descriptor.digest,
                 st.resources.len(),
-                signer.key_id()
+                signer.describe()
             );
             println!("Signature attached as referrer {}", referrer.digest);
         }
@@ -311,7 +312,14 @@ fn render_chain(result: &Result<(ChainReport, chain::Resolved), chain::Error>, o
                     s.referrer.get(..19).unwrap_or(&s.referrer),
                     s.signer
                         .as_deref()
-                        .map(|k| k.get(..16).unwrap_or(k))
+                        .map(|k| {
+                            // Key ids are shortened; identities are shown whole.
+                            if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                k.get(..16).unwrap_or(k)
+                            } else {
+                                k
+                            }
+                        })
                         .unwrap_or("?"),
                     if s.verified {
                         "verified"
@@ -364,7 +372,12 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         .as_deref()
         .map(crate::policy::Policy::load)
         .transpose()?;
-    let (trust, ids) = trust_material(&a.public_key, policy.as_ref())?;
+    let (trust, ids) = trust_material(
+        &a.public_key,
+        &a.certificates,
+        a.common.quiet,
+        policy.as_ref(),
+    )?;
     let check = policy.as_ref().map(|policy| chain::PolicyCheck {
         policy,
         command_line_keys: ids,
