@@ -11,7 +11,7 @@ use super::progress;
 use crate::bundle::Bundle;
 use crate::keys;
 use crate::model;
-use crate::signing::{self, KeySigner};
+use crate::signing;
 use crate::statement::{self, SerializationMethod, Statement};
 use crate::verification::{self, Report, TrustedKeys};
 
@@ -142,8 +142,16 @@ fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
 pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
     let metadata = parse_metadata(&a.metadata)?;
-    let password = password_from_env(a.password_env.as_deref())?;
-    let signer = KeySigner::new(keys::load_private_key(&a.private_key, password.as_deref())?)?;
+    let Some(signer) = super::signer::choose(
+        a.private_key.as_deref(),
+        a.password_env.as_deref(),
+        &a.keyless,
+    )?
+    else {
+        return Err(CliError::input(
+            "no signer given: pass --private-key KEY (from `provenance keygen`) or --keyless (Sigstore, with an OIDC identity token)",
+        ));
+    };
     if let Some(reference) = &a.reference {
         return super::oci::sign_reference(
             reference,
@@ -170,7 +178,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         model::serialization_for(&listing, method),
         metadata,
     );
-    let bundle = signing::sign_statement(&st, &signer)?;
+    let bundle = signing::sign_statement(&st, signer.as_signer())?;
     bundle.write(&sig_path)?;
     match a.common.output {
         Output::Json => print_json(&json!({
@@ -179,17 +187,20 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
             "bytes": listing.total_bytes(),
-            "signer": signer.key_id(),
+            "signer": signer.json(),
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
             println!(
-                "Signed {} ({} resources, {} bytes) with key {}",
+                "Signed {} ({} resources, {} bytes) with {}",
                 model_path.display(),
                 st.resources.len(),
                 listing.total_bytes(),
-                signer.key_id()
+                signer.label()
             );
+            if let Some(note) = signer.log_note() {
+                println!("{note}");
+            }
             println!("Signature written to {}", sig_path.display());
         }
     }
