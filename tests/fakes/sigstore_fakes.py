@@ -322,12 +322,24 @@ def jwt_claims(header):
     for c in ("iss", "sub", "exp"):
         if c not in claims:
             raise ClientError(401, f"the token has no {c} claim")
+    if "untrusted" in str(claims["iss"]):
+        # Real Fulcio only accepts the issuers it is configured with.
+        raise ClientError(401, f"unsupported issuer {claims['iss']}")
     if claims["exp"] < time.time():
         raise ClientError(401, "the token has expired")
     aud = claims.get("aud")
     if aud != "sigstore" and not (isinstance(aud, list) and "sigstore" in aud):
         raise ClientError(401, "the token's audience is not sigstore")
     return claims
+
+
+GHA_REQUEST_TOKEN = "gha-request-token"
+
+
+def unsigned_jwt(claims):
+    """A JWT with a dummy signature: nothing here checks token signatures."""
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+    return enc({"alg": "RS256", "typ": "JWT"}) + "." + enc(claims) + ".c2lnbmF0dXJl"
 
 
 def identity_of(claims):
@@ -366,6 +378,23 @@ class Handler(BaseHTTPRequestHandler):
             base = f"http://127.0.0.1:{self.server.server_address[1]}/oidc"
             self.reply(200, {"issuer": base, "authorization_endpoint": base + "/auth",
                              "token_endpoint": base + "/token"})
+            return
+        if self.path.startswith("/gha/token"):
+            # The GitHub Actions OIDC token service, as runners see it through
+            # ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN; the audience comes from the query.
+            if self.headers.get("Authorization") != "Bearer " + GHA_REQUEST_TOKEN:
+                self.reply(401, {"message": "bad request token"})
+                return
+            query = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p)
+            claims = {
+                "iss": "https://token.actions.githubusercontent.com",
+                "sub": "repo:acme/models:ref:refs/heads/main",
+                "job_workflow_ref": "acme/models/.github/workflows/sign.yml@refs/heads/main",
+                "aud": query.get("audience", ""),
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 300,
+            }
+            self.reply(200, {"value": unsigned_jwt(claims)})
             return
         if self.path.rstrip("/") == "/api/v1/log":
             log = self.server.log
@@ -540,6 +569,8 @@ def main():
                 "rekor": rekor_url,
                 "trust_config": paths["trust_config.json"],
                 "trusted_root": paths["trusted_root.json"],
+                "gha_token_url": fulcio_url + "/gha/token?api-version=2.0",
+                "gha_request_token": GHA_REQUEST_TOKEN,
             }
         ),
         flush=True,
