@@ -312,12 +312,15 @@ fn token_comes_from_sigstore_id_token_or_github_actions() {
         v["signer"]["issuer"],
         "https://token.actions.githubusercontent.com"
     );
+    // As Fulcio does for GitHub: the certificate names the workflow, not the token's `sub`.
+    let workflow = "https://github.com/acme/models/.github/workflows/sign.yml@refs/heads/main";
+    assert_eq!(v["signer"]["identity"], workflow);
     let digest = root_digest(&json_of(&w.path("model.pt.sig")));
     let (ok, text) = sigstore_verify(
         &f,
         &w.path("model.pt.sig"),
         &digest,
-        "repo:acme/models:ref:refs/heads/main",
+        workflow,
         "https://token.actions.githubusercontent.com",
     );
     assert!(ok, "{text}");

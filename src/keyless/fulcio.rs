@@ -11,6 +11,10 @@ use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::EncodePublicKey as _;
 use serde::Deserialize;
 use serde_json::json;
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, Encode};
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
 
 use super::{Error, IdentityToken, MAX_RESPONSE, http_client, read_bounded, server_message};
 use crate::keys::PrivateKey;
@@ -49,12 +53,36 @@ fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     STANDARD.decode(b64).ok()
 }
 
-/// Requests a certificate for `key`'s public key; returns the leaf's DER.
+/// A certificate Fulcio issued for our key.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The leaf, DER.
+    pub der: Vec<u8>,
+    /// The identity it certifies (its first URI or email SAN), which is what verifiers match:
+    /// it can differ from the token's `sub` (GitHub Actions: the workflow URL).
+    pub identity: Option<String>,
+}
+
+/// The first URI or email subject alternative name of a certificate.
+fn san_identity(cert: &Certificate) -> Option<String> {
+    let (_, san) = cert
+        .tbs_certificate()
+        .get_extension::<SubjectAltName>()
+        .ok()
+        .flatten()?;
+    san.0.iter().find_map(|n| match n {
+        GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+        GeneralName::Rfc822Name(e) => Some(e.to_string()),
+        _ => None,
+    })
+}
+
+/// Requests a certificate for `key`'s public key.
 pub fn request_certificate(
     base_url: &str,
     token: &IdentityToken,
     key: &PrivateKey,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Issued, Error> {
     let public = key.public_key().map_err(|e| Error::Local(e.to_string()))?;
     let public_pem = public.to_pem().map_err(|e| Error::Local(e.to_string()))?;
     let proof: p256::ecdsa::Signature = key
@@ -113,16 +141,24 @@ pub fn request_certificate(
         .first()
         .ok_or_else(|| bad("an empty certificate chain"))?;
     let leaf = pem_to_der(leaf_pem).ok_or_else(|| bad("a leaf that is not PEM"))?;
-    // The leaf must certify our key: its SPKI appears verbatim in the DER.
+    let cert = Certificate::from_der(&leaf).map_err(|_| bad("a leaf that is not X.509 DER"))?;
+    // The leaf must certify our key, or the bundle would never verify.
     let spki = public
         .verifying_key()
         .to_public_key_der()
         .map_err(|e| Error::Local(e.to_string()))?;
-    let spki = spki.as_bytes();
-    if !leaf.windows(spki.len()).any(|w| w == spki) {
+    let theirs = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|_| bad("a leaf whose public key does not encode"))?;
+    if theirs != spki.as_bytes() {
         return Err(bad("a certificate for another public key"));
     }
-    Ok(leaf)
+    Ok(Issued {
+        identity: san_identity(&cert),
+        der: leaf,
+    })
 }
 
 #[cfg(test)]

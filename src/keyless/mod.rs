@@ -226,6 +226,8 @@ pub(crate) fn server_message(body: &[u8], secrets: &[&str]) -> String {
 /// What the keyless signer learned while signing, for the command's report.
 #[derive(Clone, Debug, Default)]
 pub struct Receipt {
+    /// The identity the Fulcio certificate names (its SAN).
+    pub certificate_identity: Option<String>,
     /// Rekor log index of the entry.
     pub log_index: Option<u64>,
     /// Rekor integrated time (Unix seconds).
@@ -241,7 +243,7 @@ pub struct KeylessSigner {
     config: Config,
     token: IdentityToken,
     key: PrivateKey,
-    cert_der: Mutex<Option<Vec<u8>>>,
+    cert: Mutex<Option<fulcio::Issued>>,
     receipt: Mutex<Receipt>,
 }
 
@@ -261,14 +263,17 @@ impl KeylessSigner {
             config,
             token,
             key,
-            cert_der: Mutex::new(None),
+            cert: Mutex::new(None),
             receipt: Mutex::new(Receipt::default()),
         })
     }
 
-    /// The identity Fulcio certifies (email or subject).
-    pub fn identity(&self) -> &str {
-        &self.token.identity
+    /// The identity the certificate names once signed (else the token's email or subject):
+    /// what `--certificate-identity` must match on verify.
+    pub fn identity(&self) -> String {
+        self.receipt()
+            .certificate_identity
+            .unwrap_or_else(|| self.token.identity.clone())
     }
 
     /// The token's issuer.
@@ -286,18 +291,22 @@ impl KeylessSigner {
         self.receipt.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    /// Fetches (once) the Fulcio certificate for the ephemeral key.
+    /// Fetches (once) the Fulcio certificate for the ephemeral key; returns its DER.
     fn certificate(&self) -> Result<Vec<u8>, Error> {
         let mut slot = self
-            .cert_der
+            .cert
             .lock()
             .map_err(|_| Error::Local("certificate lock poisoned".into()))?;
         if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
+            return Ok(c.der.clone());
         }
-        let cert = fulcio::request_certificate(&self.config.fulcio_url, &self.token, &self.key)?;
-        *slot = Some(cert.clone());
-        Ok(cert)
+        let issued = fulcio::request_certificate(&self.config.fulcio_url, &self.token, &self.key)?;
+        if let Ok(mut r) = self.receipt.lock() {
+            r.certificate_identity = issued.identity.clone();
+        }
+        let der = issued.der.clone();
+        *slot = Some(issued);
+        Ok(der)
     }
 }
 
@@ -339,6 +348,10 @@ impl signing::Signer for KeylessSigner {
     }
 
     fn describe(&self) -> String {
-        format!("{} (issuer {})", self.token.identity, self.token.issuer)
+        let identity = self
+            .receipt()
+            .certificate_identity
+            .unwrap_or_else(|| self.token.identity.clone());
+        format!("{identity} (issuer {})", self.token.issuer)
     }
 }

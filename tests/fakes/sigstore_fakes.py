@@ -343,8 +343,15 @@ def unsigned_jwt(claims):
 
 
 def identity_of(claims):
-    # As Fulcio: email-based issuers certify the email, others the subject.
+    """The proof-of-possession challenge, as Fulcio: the email where there is one, else `sub`."""
     return claims.get("email") or claims["sub"]
+
+
+def san_of(claims):
+    """What the certificate names, as Fulcio: GitHub Actions tokens certify the workflow URL."""
+    if claims["iss"] == "https://token.actions.githubusercontent.com" and "job_workflow_ref" in claims:
+        return "https://github.com/" + claims["job_workflow_ref"]
+    return identity_of(claims)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -441,7 +448,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ClientError(400, "the proof of possession does not verify")
         else:
             raise ClientError(400, "no certificateSigningRequest or publicKeyRequest")
-        leaf = self.server.ca.issue(public_key, identity, claims["iss"])
+        leaf = self.server.ca.issue(public_key, san_of(claims), claims["iss"])
         pems = [
             c.public_bytes(serialization.Encoding.PEM).decode()
             for c in (leaf, self.server.ca.inter, self.server.ca.root)
