@@ -92,8 +92,59 @@ fn proposed(envelope: &Envelope, cert_der: &[u8]) -> Result<Value, Error> {
     }))
 }
 
+/// What the logged body must record: the payload's SHA-256 (hex) and the envelope's signatures
+/// (base64), so a log that answers with another entry is caught before the bundle is written.
+struct Expected {
+    payload_sha256: String,
+    signatures: Vec<String>,
+}
+
+impl Expected {
+    fn of(envelope: &Envelope) -> Result<Self, Error> {
+        let payload = envelope
+            .payload_bytes()
+            .map_err(|e| Error::Local(e.to_string()))?;
+        Ok(Self {
+            payload_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&payload)),
+            signatures: envelope.signatures.iter().map(|s| s.sig.clone()).collect(),
+        })
+    }
+
+    fn check(&self, body: &Value) -> Result<(), Error> {
+        let spec = body
+            .get("spec")
+            .ok_or_else(|| bad("an entry without spec"))?;
+        let hash = spec
+            .pointer("/payloadHash/value")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if hash != self.payload_sha256 {
+            return Err(bad("an entry for another payload"));
+        }
+        let sigs: Vec<&str> = spec
+            .get("signatures")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.get("signature").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if sigs
+            != self
+                .signatures
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        {
+            return Err(bad("an entry with other signatures"));
+        }
+        Ok(())
+    }
+}
+
 /// Converts Rekor's answer (`{uuid: entry}`) into the bundle's tlog entry.
-fn to_bundle_entry(answer: &[u8]) -> Result<Logged, Error> {
+fn to_bundle_entry(answer: &[u8], expected: &Expected) -> Result<Logged, Error> {
     let map: std::collections::BTreeMap<String, LogEntry> =
         serde_json::from_slice(answer).map_err(|e| bad(format!("not a log entry answer: {e}")))?;
     let mut entries = map.into_values();
@@ -120,6 +171,7 @@ fn to_bundle_entry(answer: &[u8]) -> Result<Logged, Error> {
     if kind.get("kind").and_then(Value::as_str) != Some("dsse") {
         return Err(bad("an entry that is not of kind dsse"));
     }
+    expected.check(&kind)?;
     let hashes = proof
         .hashes
         .iter()
@@ -150,6 +202,7 @@ fn to_bundle_entry(answer: &[u8]) -> Result<Logged, Error> {
 /// Logs the envelope signed by the certificate's key; returns the bundle's tlog entry.
 pub fn log_dsse(base_url: &str, envelope: &Envelope, cert_der: &[u8]) -> Result<Logged, Error> {
     let body = proposed(envelope, cert_der)?;
+    let expected = Expected::of(envelope)?;
     let url = format!("{base_url}{ENTRIES_PATH}");
     let answer = super::block_on(async {
         let resp = http_client()?
@@ -171,7 +224,7 @@ pub fn log_dsse(base_url: &str, envelope: &Envelope, cert_der: &[u8]) -> Result<
         }
         Ok(bytes)
     })??;
-    to_bundle_entry(&answer)
+    to_bundle_entry(&answer, &expected)
 }
 
 #[cfg(test)]
@@ -179,8 +232,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
+    fn expected() -> Expected {
+        Expected {
+            payload_sha256: "aa".into(),
+            signatures: vec!["c2ln".into()],
+        }
+    }
+
     fn answer(proof: Value) -> Vec<u8> {
-        let body = STANDARD.encode(br#"{"kind":"dsse","apiVersion":"0.0.1","spec":{}}"#);
+        let body = STANDARD.encode(
+            br#"{"kind":"dsse","apiVersion":"0.0.1","spec":{"payloadHash":{"algorithm":"sha256","value":"aa"},"signatures":[{"signature":"c2ln","verifier":"x"}]}}"#,
+        );
         json!({"abc": {"body": body, "integratedTime": 1700000000, "logID": "00ff", "logIndex": 7,
             "verification": {"inclusionProof": proof, "signedEntryTimestamp": "c2V0"}}})
         .to_string()
@@ -193,7 +255,7 @@ mod tests {
             json!({"checkpoint": "cp\n", "hashes": ["0102"], "logIndex": 7,
             "rootHash": "ff", "treeSize": 9}),
         );
-        let l = to_bundle_entry(&a).unwrap();
+        let l = to_bundle_entry(&a, &expected()).unwrap();
         assert_eq!(l.log_index, 7);
         assert_eq!(l.entry["logId"]["keyId"], "AP8=");
         assert_eq!(l.entry["logIndex"], "7");
@@ -206,9 +268,26 @@ mod tests {
     fn refuses_entries_without_proof_or_with_an_index_outside_the_tree() {
         let a = answer(json!({"checkpoint": "cp\n", "hashes": [], "logIndex": 9,
             "rootHash": "ff", "treeSize": 9}));
-        assert!(to_bundle_entry(&a).is_err());
+        assert!(to_bundle_entry(&a, &expected()).is_err());
         let no_proof =
             json!({"x": {"body": "e30=", "integratedTime": 1, "logID": "00", "logIndex": 0}});
-        assert!(to_bundle_entry(no_proof.to_string().as_bytes()).is_err());
+        assert!(to_bundle_entry(no_proof.to_string().as_bytes(), &expected()).is_err());
+    }
+
+    #[test]
+    fn refuses_an_entry_for_another_payload_or_signature() {
+        let a = answer(json!({"checkpoint": "cp\n", "hashes": [], "logIndex": 0,
+            "rootHash": "ff", "treeSize": 1}));
+        let other_payload = Expected {
+            payload_sha256: "bb".into(),
+            ..expected()
+        };
+        assert!(to_bundle_entry(&a, &other_payload).is_err());
+        let other_sig = Expected {
+            signatures: vec!["b3RoZXI=".into()],
+            ..expected()
+        };
+        assert!(to_bundle_entry(&a, &other_sig).is_err());
+        assert!(to_bundle_entry(&a, &expected()).is_ok());
     }
 }
