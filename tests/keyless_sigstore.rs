@@ -601,3 +601,80 @@ fn sign_ref_and_push_sign_keyless_attach_bundles_sigstore_python_verifies() {
         );
     }
 }
+
+fn curl_json(url: &str, accept: &str) -> Value {
+    let out = Command::new("curl")
+        .args(["-sf", "-H", &format!("Accept: {accept}"), url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GET {url} failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn tags(host: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", &format!("http://{host}/v2/models/bert/tags/list")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// On the real docker-registry (distribution 2.8: tag-schema referrers): a dead Rekor leaves no
+/// referrer index; then push --sign --keyless attaches a bundle that sigstore-python verifies.
+#[test]
+fn push_sign_keyless_on_real_registry_attaches_a_verifiable_referrer() {
+    let (w, f) = setup();
+    let reg = common::registry::Registry::start(w.dir.path(), None);
+    let host = reg.host();
+    let r = format!("{host}/models/bert:v1");
+    let tok = token();
+    let tc = f.trust_config.to_str().unwrap();
+    let dead = dead_url();
+    w.expect(
+        3,
+        &[
+            "push",
+            "bert",
+            &r,
+            "--sign",
+            "--keyless",
+            "--identity-token",
+            &tok,
+            "--trust-config",
+            tc,
+            "--rekor-url",
+            &dead,
+        ],
+    );
+    assert!(
+        !tags(&host).contains("sha256-"),
+        "a referrer index exists after a failed signing"
+    );
+
+    let mut args = vec!["push", "bert", r.as_str(), "--sign", "-o", "json"];
+    args.extend(keyless_args(&f, &tok));
+    let out: Value = serde_json::from_str(&w.expect(0, &args)).unwrap();
+    let digest = out["digest"].as_str().unwrap();
+    let index = curl_json(
+        &format!(
+            "http://{host}/v2/models/bert/manifests/{}",
+            digest.replace(':', "-")
+        ),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    let referrer = index["manifests"][0]["digest"].as_str().unwrap();
+    let m = curl_json(
+        &format!("http://{host}/v2/models/bert/manifests/{referrer}"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(m["subject"]["digest"], digest);
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    let bundle = curl_json(
+        &format!("http://{host}/v2/models/bert/blobs/{layer}"),
+        "*/*",
+    );
+    let p = w.path("referrer.sig");
+    std::fs::write(&p, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let (ok, text) = sigstore_verify(&f, &p, &root_digest(&bundle), IDENTITY, ISSUER);
+    assert!(ok, "{text}");
+}
