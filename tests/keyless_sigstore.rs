@@ -312,6 +312,29 @@ fn token_comes_from_sigstore_id_token_or_github_actions() {
         v["signer"]["issuer"],
         "https://token.actions.githubusercontent.com"
     );
+    // A wrong request token: the token service refuses (3), and the secret is not echoed.
+    let text = w.expect_env(
+        3,
+        &[
+            "sign",
+            "--model",
+            "model.pt",
+            "--signature",
+            "x.sig",
+            "--keyless",
+            "--trust-config",
+            tc,
+        ],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", &f.gha_url),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong-request-secret"),
+        ],
+    );
+    assert!(
+        text.contains("GitHub Actions token service refused"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-request-secret") && !w.path("x.sig").exists());
     // As Fulcio does for GitHub: the certificate names the workflow, not the token's `sub`.
     let workflow = "https://github.com/acme/models/.github/workflows/sign.yml@refs/heads/main";
     assert_eq!(v["signer"]["identity"], workflow);
