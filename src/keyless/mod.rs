@@ -300,6 +300,14 @@ impl KeylessSigner {
         if let Some(c) = slot.as_ref() {
             return Ok(c.der.clone());
         }
+        // Hashing a big model can outlast a short-lived token: say so rather than relay a 401.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if self.token.expires <= now {
+            return Err(Error::ExpiredToken {
+                origin: self.token.source,
+                seconds_ago: now - self.token.expires,
+            });
+        }
         let issued = fulcio::request_certificate(&self.config.fulcio_url, &self.token, &self.key)?;
         if let Ok(mut r) = self.receipt.lock() {
             r.certificate_identity = issued.identity.clone();
@@ -353,5 +361,35 @@ impl signing::Signer for KeylessSigner {
             .certificate_identity
             .unwrap_or_else(|| self.token.identity.clone());
         format!("{identity} (issuer {})", self.token.issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::signing::Signer as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    #[test]
+    fn token_that_expires_while_hashing_is_reported_as_expired_before_any_request() {
+        let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
+        let claims = format!(r#"{{"iss":"https://i","sub":"s","aud":"sigstore","exp":{exp}}}"#);
+        let raw = format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(claims));
+        let token = IdentityToken::parse(&raw, token::Source::Env).unwrap();
+        // Port 9 (discard) on loopback: any request would fail as unreachable, not as expired.
+        let config = Config {
+            fulcio_url: "http://127.0.0.1:9".into(),
+            rekor_url: "http://127.0.0.1:9".into(),
+            oidc_issuer: None,
+        };
+        let signer = KeylessSigner::new(config, token).unwrap();
+        std::thread::sleep(Duration::from_millis(2100));
+        let e = signer.sign_pae(b"pae").unwrap_err();
+        assert!(
+            matches!(e, signing::Error::Keyless(Error::ExpiredToken { .. })),
+            "{e}"
+        );
+        assert_eq!(e.class(), crate::Class::Input);
     }
 }
