@@ -39,16 +39,33 @@ pub struct Request {
     pub trust_config: Option<PathBuf>,
 }
 
+/// An http(s) URL with a host; plain http only to loopback, since the identity token (Fulcio)
+/// and the signed statement (Rekor) would otherwise cross the network in clear.
 fn check_url(what: &'static str, url: &str) -> Result<String, Error> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(url.trim_end_matches('/').to_owned())
+    let bad = || Error::BadUrl {
+        what,
+        url: url.to_owned(),
+    };
+    let u = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let host = u.host_str().ok_or_else(bad)?;
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match u.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::InsecureUrl {
+                what,
+                url: url.to_owned(),
+            });
         }
-        _ => Err(Error::BadUrl {
-            what,
-            url: url.to_owned(),
-        }),
+        _ => return Err(bad()),
     }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 /// The first v1 service URL in a signingConfig list (`caUrls`, `rekorTlogUrls`, `oidcUrls`).
@@ -160,6 +177,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(e, Error::BadUrl { .. }));
+        let e = Config::resolve(&Request {
+            rekor_url: Some("http://rekor.corp.example".into()),
+            ..Request::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, Error::InsecureUrl { .. }), "{e}");
+        assert!(
+            Config::resolve(&Request {
+                rekor_url: Some("http://[::1]:3000".into()),
+                ..Request::default()
+            })
+            .is_ok()
+        );
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("tc.json");
         std::fs::write(&p, r#"{"trustedRoot":{}}"#).unwrap();

@@ -82,6 +82,16 @@ pub enum Error {
         /// The URL.
         url: String,
     },
+    /// Plain http to a host other than loopback.
+    #[error(
+        "{what} `{url}` is plain http to a remote host: the token or signature would travel in clear; use https"
+    )]
+    InsecureUrl {
+        /// Which flag or field.
+        what: &'static str,
+        /// The URL.
+        url: String,
+    },
     /// The trust config file could not be read or lacks what signing needs.
     #[error(
         "trust config {path}: {detail}; pass sigstore's ClientTrustConfig JSON (signingConfig with caUrls and rekorTlogUrls)"
@@ -140,6 +150,7 @@ impl Error {
             | Error::ExpiredToken { .. }
             | Error::WrongIssuer { .. }
             | Error::BadUrl { .. }
+            | Error::InsecureUrl { .. }
             | Error::TrustConfig { .. } => crate::Class::Input,
             _ => crate::Class::Environment,
         }
