@@ -13,6 +13,7 @@ pub mod cli;
 pub mod dsse;
 pub mod fsutil;
 pub mod hashing;
+pub mod keyless;
 pub mod keys;
 pub mod model;
 pub mod oci;

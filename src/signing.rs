@@ -18,6 +18,9 @@ pub enum Error {
     /// The signing operation failed.
     #[error("signing failed: {0}")]
     Sign(String),
+    /// Keyless signing (token, Fulcio, Rekor) failed.
+    #[error(transparent)]
+    Keyless(crate::keyless::Error),
 }
 
 impl Error {
@@ -26,6 +29,7 @@ impl Error {
         match self {
             Error::Key(e) => e.class(),
             Error::Sign(_) => crate::Class::Environment,
+            Error::Keyless(e) => e.class(),
         }
     }
 }

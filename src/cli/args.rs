@@ -103,8 +103,11 @@ pub struct SignArgs {
     #[allow(missing_docs)]
     pub model: ModelArgs,
     /// Private key (PKCS#8 or SEC1 PEM, P-256).
-    #[arg(long, short = 'k', value_name = "FILE")]
-    pub private_key: PathBuf,
+    #[arg(long, short = 'k', value_name = "FILE", conflicts_with = "keyless")]
+    pub private_key: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub keyless: KeylessArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub registry: RegistryArgs,
@@ -211,6 +214,30 @@ pub struct InspectArgs {
     pub common: Common,
 }
 
+/// Keyless signing with Sigstore (Fulcio certificate + Rekor entry) instead of a key file.
+#[derive(Clone, Debug, Default, Args)]
+pub struct KeylessArgs {
+    /// Sign with an OIDC identity: an ephemeral key, a Fulcio certificate, a Rekor entry.
+    #[arg(long)]
+    pub keyless: bool,
+    /// OIDC identity token (audience `sigstore`). Default: $SIGSTORE_ID_TOKEN, else GitHub
+    /// Actions' ambient token (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN).
+    #[arg(long, value_name = "TOKEN", requires = "keyless")]
+    pub identity_token: Option<String>,
+    /// Fulcio base URL (default https://fulcio.sigstore.dev, or the trust config's).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub fulcio_url: Option<String>,
+    /// Rekor base URL (default https://rekor.sigstore.dev, or the trust config's).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub rekor_url: Option<String>,
+    /// Refuse tokens from any other OIDC issuer (checked before anything is sent).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub oidc_issuer: Option<String>,
+    /// Sigstore ClientTrustConfig JSON of a private deployment (signingConfig service URLs).
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub trust_config: Option<PathBuf>,
+}
+
 /// How to reach a registry (ignored for the local store).
 #[derive(Clone, Debug, Default, Args)]
 pub struct RegistryArgs {
@@ -234,12 +261,15 @@ pub struct PushArgs {
     /// Where to push: `host[:port]/repo[:tag]`, or `repo[:tag]` for the local store.
     #[arg(value_name = "REF")]
     pub reference: String,
-    /// Sign in the same step (needs --private-key).
+    /// Sign in the same step (needs --private-key or --keyless).
     #[arg(long)]
     pub sign: bool,
     /// Private key for --sign.
-    #[arg(long, short = 'k', value_name = "FILE")]
+    #[arg(long, short = 'k', value_name = "FILE", conflicts_with = "keyless")]
     pub private_key: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub keyless: KeylessArgs,
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,

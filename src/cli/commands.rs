@@ -11,12 +11,12 @@ use super::args::{
 };
 use super::progress;
 use crate::bundle::Bundle;
-use crate::certificate::{self, Certificate, CertificateSigner, IdentityMatcher, IdentityPolicy};
+use crate::certificate::{self, Certificate, IdentityMatcher, IdentityPolicy};
 use crate::chain;
 use crate::keys;
 use crate::model;
 use crate::policy::{Policy, VerifiedSignature};
-use crate::signing::{self, KeySigner, Signer};
+use crate::signing;
 use crate::statement::{self, SerializationMethod, Statement};
 use crate::trust_root;
 use crate::verification::{self, KeylessTrust, PkiTrust, Report, TrustedKeys};
@@ -148,26 +148,23 @@ fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
 pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
     let metadata = parse_metadata(&a.metadata)?;
-    let password = password_from_env(a.password_env.as_deref())?;
-    let key = keys::load_private_key(&a.private_key, password.as_deref())?;
-    let (signer, signer_id): (Box<dyn Signer>, String) = match &a.signing_certificate {
-        Some(cert) => {
-            let s = CertificateSigner::new(key, cert, &a.certificate_chain)?;
-            let d = s.describe();
-            (Box::new(s), d)
-        }
-        None => {
-            let s = KeySigner::new(key)?;
-            let id = s.key_id().to_owned();
-            (Box::new(s), id)
-        }
+    let Some(signer) = super::signer::choose(
+        a.private_key.as_deref(),
+        a.password_env.as_deref(),
+        a.signing_certificate.as_deref(),
+        &a.certificate_chain,
+        &a.keyless,
+    )?
+    else {
+        return Err(CliError::input(
+            "no signer given: pass --private-key KEY (from `provenance keygen`) or --keyless (Sigstore, with an OIDC identity token)",
+        ));
     };
     if let Some(reference) = &a.reference {
         return super::oci::sign_reference(
             reference,
             &a.registry,
-            signer.as_ref(),
-            &signer_id,
+            &signer,
             metadata,
             a.common.output,
             a.common.quiet,
@@ -189,7 +186,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         model::serialization_for(&listing, method),
         metadata,
     );
-    let bundle = signing::sign_statement(&st, signer.as_ref())?;
+    let bundle = signing::sign_statement(&st, signer.as_signer())?;
     bundle.write(&sig_path)?;
     match a.common.output {
         Output::Json => print_json(&json!({
@@ -198,7 +195,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
             "bytes": listing.total_bytes(),
-            "signer": signer_id,
+            "signer": signer.json(),
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
@@ -207,8 +204,11 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
                 model_path.display(),
                 st.resources.len(),
                 listing.total_bytes(),
-                signer.describe()
+                signer.label()
             );
+            if let Some(note) = signer.log_note() {
+                println!("{note}");
+            }
             println!("Signature written to {}", sig_path.display());
         }
     }

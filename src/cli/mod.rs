@@ -6,6 +6,7 @@ pub mod audit;
 mod commands;
 pub(crate) mod oci;
 mod progress;
+mod signer;
 
 use std::fmt;
 

@@ -9,13 +9,12 @@ use serde_json::json;
 
 use super::CliError;
 use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
-use super::commands::{parse_metadata, password_from_env, print_json, trust_material};
+use super::commands::{parse_metadata, print_json, trust_material};
+use super::signer::AnySigner;
 use crate::bundle::Bundle;
 use crate::chain::{self, ChainReport};
-use crate::keys;
 use crate::model;
 use crate::oci::{self, Reference, Store};
-use crate::signing::{KeySigner, Signer};
 use crate::statement::SerializationMethod;
 use crate::verification::TrustedKeys;
 
@@ -126,21 +125,26 @@ fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
 /// `push MODEL REF`.
 pub fn push(a: PushArgs) -> Result<(), CliError> {
     let metadata = parse_metadata(&a.metadata)?;
-    let signer = match (&a.sign, &a.private_key) {
-        (true, Some(k)) => {
-            let pw = password_from_env(a.password_env.as_deref())?;
-            Some(KeySigner::new(keys::load_private_key(k, pw.as_deref())?)?)
-        }
-        (true, None) => {
-            return Err(CliError::input(
-                "--sign needs --private-key KEY (or drop --sign and run `provenance sign REF` later)",
-            ));
-        }
-        (false, _) => None,
+    let signer = match a.sign {
+        true => match super::signer::choose(
+            a.private_key.as_deref(),
+            a.password_env.as_deref(),
+            None,
+            &[],
+            &a.keyless,
+        )? {
+            Some(s) => Some(s),
+            None => {
+                return Err(CliError::input(
+                    "--sign needs --private-key KEY or --keyless (or drop --sign and run `provenance sign REF` later)",
+                ));
+            }
+        },
+        false => None,
     };
     if !metadata.is_empty() && signer.is_none() {
         return Err(CliError::input(
-            "--metadata is signed: add --sign --private-key KEY",
+            "--metadata is signed: add --sign --private-key KEY (or --sign --keyless)",
         ));
     }
     let disk_bundle = match &a.signature {
@@ -205,7 +209,8 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
         let by_digest = Reference::parse(&pinned)?;
         let resolved = chain::resolve(store.as_ref(), &by_digest)?;
         if let Some(s) = &signer {
-            let (_, referrer) = chain::sign_reference(store.as_ref(), &resolved, s, metadata)?;
+            let (_, referrer) =
+                chain::sign_reference(store.as_ref(), &resolved, s.as_signer(), metadata)?;
             signed = Some(referrer.digest);
         }
         if let Some(b) = &disk_bundle {
@@ -246,21 +251,21 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
 pub fn sign_reference(
     reference: &str,
     registry: &RegistryArgs,
-    signer: &dyn Signer,
-    signer_id: &str,
+    signer: &AnySigner,
     metadata: std::collections::BTreeMap<String, String>,
     output: Output,
     quiet: bool,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;
     let resolved = chain::resolve(store.as_ref(), &r)?;
-    let (st, referrer) = chain::sign_reference(store.as_ref(), &resolved, signer, metadata)?;
+    let (st, referrer) =
+        chain::sign_reference(store.as_ref(), &resolved, signer.as_signer(), metadata)?;
     match output {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),
             "digest": resolved.descriptor.digest,
             "signature_referrer": referrer.digest,
-            "signer": signer_id,
+            "signer": signer.json(),
             "resources": st.resources.len(),
             "metadata": st.user_metadata(),
         })),
@@ -270,8 +275,11 @@ pub fn sign_reference(
                 r.repository(),
                 resolved.descriptor.digest,
                 st.resources.len(),
-                signer.describe()
+                signer.label()
             );
+            if let Some(note) = signer.log_note() {
+                println!("{note}");
+            }
             println!("Signature attached as referrer {}", referrer.digest);
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod referrers_proxy;
 pub mod registry;
+pub mod sigstore;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,18 +31,33 @@ impl Work {
 
     /// Runs `provenance` with args in the work folder.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_provenance"))
-            .args(args)
+        self.run_env(args, &[])
+    }
+
+    /// Runs `provenance` with args and extra environment variables (ambient Sigstore and GitHub
+    /// Actions credentials are removed unless given here).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provenance"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("SIGSTORE_ID_TOKEN")
-            .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"))
-            .output()
-            .unwrap()
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
     }
 
     /// Runs and asserts the exit code; returns stdout+stderr text.
     pub fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.expect_env(code, args, &[])
+    }
+
+    /// As [`Work::expect`], with extra environment variables.
+    pub fn expect_env(&self, code: i32, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self.run_env(args, env);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
