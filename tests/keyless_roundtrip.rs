@@ -1,0 +1,171 @@
+//! Keyless signatures made against the local Fulcio and Rekor fakes, by us and by model_signing,
+//! verified by our own verifier with the fakes' trusted root pinned: the signing side (held to the
+//! protocol by sigstore-python in tests/keyless_sigstore.rs) and the verifying side (held to
+//! public-good bundles in tests/keyless_verify.rs) meet here, on disk and through the local store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+use common::sigstore::{Fakes, IDENTITY, ISSUER, token};
+use common::{Work, venv_bin};
+use serde_json::Value;
+use std::process::Command;
+
+fn keyless<'a>(f: &'a Fakes, tok: &'a str) -> Vec<&'a str> {
+    vec![
+        "--keyless",
+        "--identity-token",
+        tok,
+        "--trust-config",
+        f.trust_config.to_str().unwrap(),
+    ]
+}
+
+fn trust<'a>(f: &'a Fakes, identity: &'a str, issuer: &'a str) -> Vec<&'a str> {
+    vec![
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--trust-root",
+        f.trusted_root.to_str().unwrap(),
+    ]
+}
+
+/// Runs `verify ... --output json`, asserts the exit code and returns the report.
+fn verify_json(w: &Work, code: i32, args: &[&str]) -> Value {
+    let out = w.run_env(args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["report"].clone()
+}
+
+fn check_names(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn our_keyless_bundle_verifies_with_the_pinned_root_and_only_for_its_identity() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let f = Fakes::start();
+    let tok = token();
+    let mut sign = vec!["sign", "--model", "bert"];
+    sign.extend(keyless(&f, &tok));
+    w.expect(0, &sign);
+
+    let mut verify = vec!["verify", "--model", "bert", "--output", "json"];
+    verify.extend(trust(&f, IDENTITY, ISSUER));
+    let report = verify_json(&w, 0, &verify);
+    assert_eq!(report["verified"], true, "{report}");
+    let names = check_names(&report);
+    for step in ["signature", "statement", "model"] {
+        assert!(names.iter().any(|n| n == step), "no `{step}` in {names:?}");
+    }
+    assert!(
+        report["signer"].as_str().unwrap().contains(IDENTITY),
+        "{report}"
+    );
+
+    // Another identity, another issuer: not trusted.
+    let mut wrong = vec!["verify", "--model", "bert"];
+    wrong.extend(trust(&f, "https://github.com/evil/x", ISSUER));
+    w.expect(1, &wrong);
+    let mut wrong = vec!["verify", "--model", "bert"];
+    wrong.extend(trust(&f, IDENTITY, "https://issuer.example.test"));
+    w.expect(1, &wrong);
+    // The public-good root does not know the fakes' CA.
+    w.expect(
+        1,
+        &[
+            "verify",
+            "--model",
+            "bert",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--offline",
+        ],
+    );
+
+    // A changed file fails at the model check, after the certificate checks passed.
+    w.write("bert/config.json", b"{\"changed\": true}");
+    let mut verify = vec!["verify", "--model", "bert", "--output", "json"];
+    verify.extend(trust(&f, IDENTITY, ISSUER));
+    let report = verify_json(&w, 1, &verify);
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["name"], "model", "{report}");
+}
+
+#[test]
+fn model_signing_keyless_bundle_verifies_in_provenance() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let f = Fakes::start();
+    let tok = token();
+    let out = Command::new(venv_bin("model_signing"))
+        .args(["sign", "sigstore", "bert", "--signature", "ms.sig"])
+        .arg("--trust_config")
+        .arg(&f.trust_config)
+        .args(["--identity_token", &tok])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut verify = vec!["verify", "--model", "bert", "--signature", "ms.sig"];
+    verify.extend(trust(&f, IDENTITY, ISSUER));
+    w.expect(0, &verify);
+    let mut wrong = vec!["verify", "--model", "bert", "--signature", "ms.sig"];
+    wrong.extend(trust(&f, "someone@example.test", ISSUER));
+    w.expect(1, &wrong);
+}
+
+#[test]
+fn keyless_signature_on_the_local_store_verifies_and_pulls_by_identity() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let f = Fakes::start();
+    let tok = token();
+    w.expect(0, &["push", "bert", "models/bert:v1"]);
+    let mut sign = vec!["sign", "models/bert:v1"];
+    sign.extend(keyless(&f, &tok));
+    w.expect(0, &sign);
+
+    let mut verify = vec!["verify", "models/bert:v1"];
+    verify.extend(trust(&f, IDENTITY, ISSUER));
+    w.expect(0, &verify);
+    let mut wrong = vec!["verify", "models/bert:v1"];
+    wrong.extend(trust(&f, "https://github.com/evil/x", ISSUER));
+    w.expect(1, &wrong);
+
+    let mut pull = vec!["pull", "models/bert:v1", "--output", "out"];
+    pull.extend(trust(&f, IDENTITY, ISSUER));
+    w.expect(0, &pull);
+    assert_eq!(
+        std::fs::read(w.path("out/config.json")).unwrap(),
+        std::fs::read(w.path("bert/config.json")).unwrap()
+    );
+    let mut refused = vec!["pull", "models/bert:v1", "--output", "out2"];
+    refused.extend(trust(&f, "https://github.com/evil/x", ISSUER));
+    w.expect(1, &refused);
+    assert!(!w.path("out2").exists());
+}
