@@ -363,15 +363,19 @@ fn refresh(dir: &Path) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let work_path = work.path().to_owned();
-    rt.block_on(async {
+    let result = rt.block_on(async {
         tokio::time::timeout(
             REFRESH_TIMEOUT,
             sigstore::trust::sigstore::SigstoreTrustRoot::new(Some(&work_path)),
         )
         .await
-    })
-    .map_err(|_| format!("timed out after {} s", REFRESH_TIMEOUT.as_secs()))?
-    .map_err(|e| e.to_string())?;
+    });
+    // A DNS lookup stuck in a blocking thread must not hold the process: dropping a runtime
+    // waits for its blocking tasks, shutting it down in the background does not.
+    rt.shutdown_background();
+    result
+        .map_err(|_| format!("timed out after {} s", REFRESH_TIMEOUT.as_secs()))?
+        .map_err(|e| e.to_string())?;
     let bytes = std::fs::read(work.path().join("trusted_root.json"))
         .map_err(|e| format!("TUF wrote no trusted_root.json: {e}"))?;
     TrustRoot::from_json(&bytes, "TUF").map_err(|e| e.to_string())?;

@@ -575,3 +575,53 @@ fn an_intoto_0_0_2_entry_is_checked_against_the_envelope() {
     let out = w.expect(1, &args);
     assert!(out.contains("check `tlog-body`"), "{out}");
 }
+
+#[test]
+fn a_hanging_trust_root_refresh_is_cut_off_and_not_retried_at_once() {
+    // A proxy that accepts connections and never answers: the TUF refresh hangs, the timeout
+    // cuts it off with one warning, and the next verification within the hour does not wait.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = proxy.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in proxy.incoming() {
+            held.push(c);
+        }
+    });
+    let w = setup(&vector("bundle_v03.json"));
+    let run = || {
+        let start = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_provenance"))
+            .args([
+                "verify",
+                "--model",
+                "m.bin",
+                "--signature",
+                "b.json",
+                "--certificate-identity",
+                KW_ID,
+                "--certificate-oidc-issuer",
+                GH_ISSUER,
+            ])
+            .current_dir(w.dir.path())
+            .env("PROVENANCE_HOME", w.path("home"))
+            .env("HTTPS_PROXY", format!("http://{addr}"))
+            .env("https_proxy", format!("http://{addr}"))
+            .output()
+            .unwrap();
+        (
+            start.elapsed(),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (took, code, stderr) = run();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("check `statement`"), "{stderr}");
+    assert!(stderr.contains("timed out after 5 s"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let (took, code, stderr) = run();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+}
