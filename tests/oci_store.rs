@@ -443,6 +443,52 @@ fn referrers_api_registry_push_resolve_referrers_pull() {
     );
 }
 
+/// A blob over the monolithic limit goes up in PATCH requests of `upload_chunk` bytes with
+/// consecutive Content-Ranges, and the registry (which checks the digest on the final PUT)
+/// serves it back intact.
+#[test]
+fn registry_chunked_upload_sends_ranged_patches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start(tmp.path(), None);
+    let proxy = Proxy::start(reg.port, false);
+    let store = RegistryStore::new(
+        &proxy.host(),
+        RegistryOptions {
+            use_docker_config: false,
+            upload_chunk: 1024 * 1024,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let model = make_model(tmp.path(), 12);
+    let big = &model.files[0];
+    assert!(big.size > 9 * 1024 * 1024);
+    let desc = oci::push_model(
+        &store,
+        "models/chunks",
+        "v1",
+        &model.files,
+        &config(),
+        &PushOptions {
+            concurrency: 1,
+            progress: None,
+        },
+    )
+    .unwrap();
+    let patches = proxy
+        .log()
+        .iter()
+        .filter(|l| l.method == "PATCH" && l.status == 202)
+        .count() as u64;
+    assert_eq!(patches, big.size.div_ceil(1024 * 1024), "one PATCH per MiB");
+    let data = std::fs::read(reg.blob_path(&format!("sha256:{}", big.sha256_hex))).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&data)), big.sha256_hex);
+    assert_eq!(
+        store.resolve("models/chunks", "v1").unwrap().digest,
+        desc.digest
+    );
+}
+
 #[test]
 fn registry_refuses_oversized_and_unsafe_manifests() {
     let tmp = tempfile::tempdir().unwrap();

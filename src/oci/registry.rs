@@ -21,7 +21,7 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt as _;
 
@@ -38,8 +38,13 @@ use super::store::{
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
 /// from disk in [`UPLOAD_CHUNK`]-sized PATCH requests.
 pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
-/// Size of one chunked-upload PATCH (oci-client's own maximum).
-pub const UPLOAD_CHUNK: usize = 4 * 1024 * 1024;
+/// Size of one chunked-upload PATCH. Each PATCH is one request (and, in distribution, one saved
+/// hash state), so small chunks cost throughput: oci-client's 4 MiB chunks pushed at 0.69x of
+/// skopeo's single streamed PATCH. The body streams from disk in [`STREAM_PIECE`] reads, so
+/// memory does not grow with it.
+pub const UPLOAD_CHUNK: u64 = 256 * 1024 * 1024;
+/// Read size within one streamed request body.
+const STREAM_PIECE: usize = 1024 * 1024;
 /// How many times the referrers tag-schema index update is retried when another writer wins.
 const TAG_SCHEMA_ATTEMPTS: u32 = 5;
 
@@ -62,6 +67,9 @@ pub struct RegistryOptions {
     pub use_docker_config: bool,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// Bytes per PATCH of a chunked blob upload (default [`UPLOAD_CHUNK`]; 0 counts as the
+    /// default).
+    pub upload_chunk: u64,
 }
 
 impl Default for RegistryOptions {
@@ -71,6 +79,7 @@ impl Default for RegistryOptions {
             credentials: None,
             use_docker_config: true,
             connect_timeout: Duration::from_secs(10),
+            upload_chunk: UPLOAD_CHUNK,
         }
     }
 }
@@ -97,6 +106,7 @@ pub struct RegistryStore {
     http: reqwest::Client,
     auth: RegistryAuth,
     tokens: Mutex<HashMap<(String, bool), Option<String>>>,
+    upload_chunk: u64,
 }
 
 impl std::fmt::Debug for RegistryStore {
@@ -122,42 +132,55 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-enum FileState {
-    Start(PathBuf),
-    Open(tokio::fs::File),
-    Done,
-}
-
-/// A stream of up to [`UPLOAD_CHUNK`]-byte pieces of a file: memory stays at one chunk.
-fn file_stream(
+/// A stream of `len` bytes of the file at `path` from `offset`, in [`STREAM_PIECE`] reads:
+/// memory stays at one piece.
+fn file_range_stream(
     path: PathBuf,
-) -> impl Stream<Item = oci_client::errors::Result<Bytes>> + Send + 'static {
-    futures_util::stream::unfold(FileState::Start(path), |st| async move {
-        let mut f = match st {
-            FileState::Start(p) => match tokio::fs::File::open(&p).await {
-                Ok(f) => f,
-                Err(e) => return Some((Err(e.into()), FileState::Done)),
-            },
-            FileState::Open(f) => f,
-            FileState::Done => return None,
+    offset: u64,
+    len: u64,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    struct St {
+        path: PathBuf,
+        file: Option<tokio::fs::File>,
+        left: u64,
+    }
+    let st = St {
+        path,
+        file: None,
+        left: len,
+    };
+    futures_util::stream::try_unfold(st, move |mut st| async move {
+        if st.left == 0 {
+            return Ok(None);
+        }
+        let mut f = match st.file.take() {
+            Some(f) => f,
+            None => {
+                let mut f = tokio::fs::File::open(&st.path).await?;
+                tokio::io::AsyncSeekExt::seek(&mut f, std::io::SeekFrom::Start(offset)).await?;
+                f
+            }
         };
-        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        let want = usize::try_from(st.left.min(STREAM_PIECE as u64)).unwrap_or(STREAM_PIECE);
+        let mut buf = vec![0u8; want];
         let mut filled = 0;
         while let Some(rest) = buf.get_mut(filled..) {
             if rest.is_empty() {
                 break;
             }
-            match f.read(rest).await {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) => return Some((Err(e.into()), FileState::Done)),
+            match f.read(rest).await? {
+                0 => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("{} is shorter than when it was hashed", st.path.display()),
+                    ));
+                }
+                n => filled += n,
             }
         }
-        if filled == 0 {
-            return None;
-        }
-        buf.truncate(filled);
-        Some((Ok(Bytes::from(buf)), FileState::Open(f)))
+        st.left -= filled as u64;
+        st.file = Some(f);
+        Ok(Some((Bytes::from(buf), st)))
     })
 }
 
@@ -216,6 +239,11 @@ impl RegistryStore {
             http,
             auth,
             tokens: Mutex::new(HashMap::new()),
+            upload_chunk: if opts.upload_chunk == 0 {
+                UPLOAD_CHUNK
+            } else {
+                opts.upload_chunk
+            },
         })
     }
 
@@ -554,20 +582,89 @@ impl RegistryStore {
                 .map_err(|e| self.map_oci(e, repo, &what))?;
             return Ok(());
         }
-        let res = self
-            .chunked
-            .push_blob_stream(&oref, file_stream(path.to_path_buf()), digest, Some(size))
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(OciDistributionError::SpecViolationError(_)) => self
-                .mono
-                .push_blob_stream(&oref, file_stream(path.to_path_buf()), digest, Some(size))
-                .await
-                .map(|_| ())
-                .map_err(|e| self.map_oci(e, repo, &what)),
-            Err(e) => Err(self.map_oci(e, repo, &what)),
+        match self.push_blob_chunked(repo, path, digest, size).await {
+            // A registry that refuses chunked uploads: one streamed PUT instead.
+            Err(Error::Registry { .. }) => {
+                let body = futures_util::TryStreamExt::map_err(
+                    file_range_stream(path.to_path_buf(), 0, size),
+                    OciDistributionError::from,
+                );
+                self.mono
+                    .push_blob_stream(&oref, body, digest, Some(size))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.map_oci(e, repo, &what))
+            }
+            other => other,
         }
+    }
+
+    /// Where the registry says an upload continues (`Location`, absolute or relative).
+    fn upload_location(&self, res: &reqwest::Response, what: &str) -> Result<String> {
+        let loc = header_str(res.headers(), "location").ok_or_else(|| Error::Registry {
+            registry: self.registry.clone(),
+            operation: what.to_string(),
+            reason: format!("{} without a Location header", res.status()),
+        })?;
+        if loc.starts_with("http://") || loc.starts_with("https://") {
+            Ok(loc.to_string())
+        } else {
+            Ok(format!("{}://{}{loc}", self.scheme, self.registry))
+        }
+    }
+
+    /// A chunked upload (distribution spec "pushing a blob in chunks"): POST, then PATCH requests
+    /// of `upload_chunk` bytes streamed from disk, then PUT `?digest=`; the registry checks the
+    /// digest before it stores the blob.
+    async fn push_blob_chunked(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let what = format!("upload blob {digest}");
+        let start = self.url(repo, "blobs/uploads/");
+        let res = self
+            .send(repo, true, |c| c.post(&start).header(CONTENT_LENGTH, 0))
+            .await?;
+        if res.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let mut location = self.upload_location(&res, &what)?;
+        let mut offset = 0u64;
+        while offset < size {
+            let len = self.upload_chunk.min(size - offset);
+            let range = format!("{offset}-{}", offset + len - 1);
+            let (loc, file) = (location.clone(), path.to_path_buf());
+            let res = self
+                .send(repo, true, |c| {
+                    c.patch(&loc)
+                        .header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_LENGTH, len)
+                        .header("Content-Range", range.as_str())
+                        .body(reqwest::Body::wrap_stream(file_range_stream(
+                            file.clone(),
+                            offset,
+                            len,
+                        )))
+                })
+                .await?;
+            if res.status() != StatusCode::ACCEPTED {
+                return Err(self.status_error(res, repo, &what).await);
+            }
+            location = self.upload_location(&res, &what)?;
+            offset += len;
+        }
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let done = format!("{location}{sep}digest={digest}");
+        let res = self
+            .send(repo, true, |c| c.put(&done).header(CONTENT_LENGTH, 0))
+            .await?;
+        if res.status() != StatusCode::CREATED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        Ok(())
     }
 }
 
