@@ -333,35 +333,8 @@ fn registry_credentials_good_bad_and_from_docker_config() {
     w.hf_model("bert");
     let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret-pass")));
     let r = format!("{}/models/bert:v1", reg.host());
-    let run_with_stdin = |args: &[&str], stdin: &str, envs: &[(&str, String)]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_provenance"));
-        c.args(args)
-            .current_dir(w.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c.env("DOCKER_CONFIG", w.path("nodocker"));
-        for (k, v) in envs {
-            c.env(k, v);
-        }
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
+    let run_with_stdin =
+        |args: &[&str], stdin: &str, envs: &[(&str, String)]| run_env(&w, args, stdin, envs);
     // No credentials, then wrong ones: environment error, password never printed.
     let (code, _) = run_with_stdin(&["push", "bert", &r], "", &[]);
     assert_eq!(code, Some(3));
@@ -548,18 +521,29 @@ fn model_signing_verifies_a_pulled_model_with_the_bundle_from_the_registry() {
     );
 }
 
-/// Runs the binary with extra environment variables; returns (exit code, stdout+stderr).
-fn run_env(w: &Work, args: &[&str], envs: &[(&str, String)]) -> (Option<i32>, String) {
+/// Runs the binary with `stdin` and extra environment variables (no docker config unless one is
+/// given); returns (exit code, stdout+stderr).
+fn run_env(w: &Work, args: &[&str], stdin: &str, envs: &[(&str, String)]) -> (Option<i32>, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_provenance"));
     c.args(args)
         .current_dir(w.dir.path())
         .env("PROVENANCE_HOME", w.path(".provenance-home"))
         .env("DOCKER_CONFIG", w.path("nodocker"))
-        .stdin(Stdio::null());
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in envs {
         c.env(k, v);
     }
-    let out = c.output().unwrap();
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
     (
         out.status.code(),
         format!(
@@ -769,6 +753,7 @@ fi"#,
         run_env(
             &w,
             args,
+            "",
             &[
                 ("DOCKER_CONFIG", w.path("docker").display().to_string()),
                 ("PATH", path.clone()),

@@ -489,6 +489,39 @@ fn registry_chunked_upload_sends_ranged_patches() {
     );
 }
 
+/// A registry that refuses chunked uploads (405 on PATCH) gets the big blob in one streamed PUT.
+#[test]
+fn registry_without_chunked_uploads_gets_one_streamed_put() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start(tmp.path(), None);
+    let proxy = Proxy::start(reg.port, false);
+    proxy.refuse_chunked_uploads();
+    let store = client(&proxy.host());
+    let model = make_model(tmp.path(), 13);
+    let big = &model.files[0];
+    oci::push_model(
+        &store,
+        "models/mono",
+        "v1",
+        &model.files,
+        &config(),
+        &Default::default(),
+    )
+    .unwrap();
+    let log = proxy.log();
+    assert!(log.iter().any(|l| l.method == "PATCH" && l.status == 405));
+    assert!(
+        log.iter().any(|l| l.method == "PUT"
+            && l.status == 201
+            && l.query
+                .as_deref()
+                .is_some_and(|q| q.contains(&big.sha256_hex))),
+        "{log:#?}"
+    );
+    let data = std::fs::read(reg.blob_path(&format!("sha256:{}", big.sha256_hex))).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&data)), big.sha256_hex);
+}
+
 #[test]
 fn registry_refuses_oversized_and_unsafe_manifests() {
     let tmp = tempfile::tempdir().unwrap();

@@ -51,6 +51,7 @@ struct State {
     referrers: Mutex<BTreeMap<(String, String), BTreeMap<String, Value>>>,
     hook: Mutex<Option<Hook>>,
     stop: AtomicBool,
+    refuse_patch: AtomicBool,
 }
 
 pub struct Proxy {
@@ -70,6 +71,7 @@ impl Proxy {
             referrers: Mutex::new(BTreeMap::new()),
             hook: Mutex::new(None),
             stop: AtomicBool::new(false),
+            refuse_patch: AtomicBool::new(false),
         });
         let st = state.clone();
         std::thread::spawn(move || {
@@ -91,6 +93,11 @@ impl Proxy {
 
     pub fn set_hook(&self, hook: Hook) {
         *self.state.hook.lock().unwrap() = Some(hook);
+    }
+
+    /// Answer every PATCH with 405, as a registry without chunked uploads does.
+    pub fn refuse_chunked_uploads(&self) {
+        self.state.refuse_patch.store(true, Ordering::SeqCst);
     }
 
     /// Every request so far.
@@ -407,6 +414,13 @@ fn serve(st: &State, conn: TcpStream) {
             Some((name, subject)) if st.referrers_api && req.method == "GET" => {
                 referrers_answer(st, name, subject, query.as_deref())
             }
+            _ if req.method == "PATCH" && st.refuse_patch.load(Ordering::SeqCst) => Response {
+                status_line: "HTTP/1.1 405 Method Not Allowed".into(),
+                status: 405,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: br#"{"errors":[{"code":"UNSUPPORTED","message":"chunked uploads are off"}]}"#
+                    .to_vec(),
+            },
             _ => match forward(st.upstream, &req) {
                 Ok(r) => r,
                 // The registry is gone: so is the answer (the client sees a dropped connection,
