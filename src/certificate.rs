@@ -556,6 +556,9 @@ pub struct IdentityPolicy {
     pub identity: Option<IdentityMatcher>,
     /// The exact OIDC issuer URL.
     pub issuer: Option<String>,
+    /// Identity and issuer are left to a trust policy's rule (which names keyless signers as
+    /// `IDENTITY (ISSUER)`), not skipped: the report says so instead of "NOT CHECKED".
+    pub decided_by_policy: bool,
 }
 
 impl IdentityPolicy {
@@ -563,6 +566,12 @@ impl IdentityPolicy {
     pub fn check_identity(&self, cert: &Certificate) -> Result<String, String> {
         let ids = cert.identities();
         let Some(m) = &self.identity else {
+            if self.decided_by_policy {
+                return Ok(format!(
+                    "certificate names {}; the policy rule decides whether it is trusted",
+                    ids.join(", ")
+                ));
+            }
             return Ok(format!(
                 "NOT CHECKED (--insecure-skip-identity-check); certificate names {}",
                 ids.join(", ")
@@ -585,6 +594,12 @@ impl IdentityPolicy {
     pub fn check_issuer(&self, cert: &Certificate) -> Result<String, String> {
         let got = cert.oidc_issuer();
         let Some(want) = &self.issuer else {
+            if self.decided_by_policy {
+                return Ok(format!(
+                    "certificate issuer {}; the policy rule decides whether it is trusted",
+                    got.as_deref().unwrap_or("<none>")
+                ));
+            }
             return Ok(format!(
                 "NOT CHECKED (--insecure-skip-identity-check); certificate issuer {}",
                 got.as_deref().unwrap_or("<none>")

@@ -16,6 +16,8 @@
 //!           -----BEGIN PUBLIC KEY-----
 //!           ...
 //!       - key_id: 3f5a...         # or a key id: hex SHA-256 of the PEM (the bundle `hint`)
+//!       - identity: https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main
+//!         issuer: https://token.actions.githubusercontent.com   # or a keyless (Sigstore) signer
 //!     required_metadata: [author, training_data_hash]  # optional signed metadata keys
 //!     min_signatures: 1           # optional, default 1: distinct trusted signers that verified
 //!     revoked: [9c1e...]          # optional key ids whose signatures are never trusted
@@ -100,6 +102,16 @@ pub enum TrustedSigner {
     Key(PublicKey),
     /// A key id only: identifies keys given elsewhere (command line) as trusted for this rule.
     KeyId(String),
+    /// A keyless (Sigstore) signer: the certificate's SAN identity and OIDC issuer, both exact.
+    /// Its id is `IDENTITY (ISSUER)`, as verification reports a keyless signer.
+    Identity {
+        /// SAN identity (e-mail or URI).
+        identity: String,
+        /// OIDC issuer URL.
+        issuer: String,
+        /// `IDENTITY (ISSUER)`.
+        id: String,
+    },
 }
 
 impl TrustedSigner {
@@ -108,6 +120,7 @@ impl TrustedSigner {
         match self {
             TrustedSigner::Key(k) => k.id(),
             TrustedSigner::KeyId(id) => id,
+            TrustedSigner::Identity { id, .. } => id,
         }
     }
 }
@@ -264,6 +277,8 @@ struct RawRule {
 struct RawSigner {
     public_key: Option<String>,
     key_id: Option<String>,
+    identity: Option<String>,
+    issuer: Option<String>,
 }
 
 /// True for a 64-character hex key id.
@@ -417,8 +432,8 @@ impl Policy {
             let mut trusted_signers = Vec::new();
             for (j, s) in r.trusted_signers.into_iter().enumerate() {
                 let f = format!("{}[{j}]", at("trusted_signers"));
-                match (s.public_key, s.key_id) {
-                    (Some(pk), None) => {
+                match (s.public_key, s.key_id, s.identity, s.issuer) {
+                    (Some(pk), None, None, None) => {
                         let loaded = if pk.contains("-----BEGIN") {
                             keys::public_key_from_pem(&pk)
                         } else {
@@ -439,7 +454,7 @@ impl Policy {
                         })?;
                         trusted_signers.push(TrustedSigner::Key(key));
                     }
-                    (None, Some(id)) => {
+                    (None, Some(id), None, None) => {
                         if !is_key_id(&id) {
                             return Err(invalid(
                                 format!("{f}.key_id"),
@@ -451,11 +466,35 @@ impl Policy {
                         }
                         trusted_signers.push(TrustedSigner::KeyId(id.to_ascii_lowercase()));
                     }
+                    (None, None, Some(identity), Some(issuer)) => {
+                        for (field, v) in [("identity", &identity), ("issuer", &issuer)] {
+                            if v.trim().is_empty() || v.trim() != v {
+                                return Err(invalid(
+                                    format!("{f}.{field}"),
+                                    field,
+                                    "is empty or has surrounding spaces".into(),
+                                ));
+                            }
+                        }
+                        let id = format!("{identity} ({issuer})");
+                        trusted_signers.push(TrustedSigner::Identity {
+                            identity,
+                            issuer,
+                            id,
+                        });
+                    }
+                    (None, None, Some(_), None) | (None, None, None, Some(_)) => {
+                        return Err(invalid(
+                            f,
+                            "trusted_signers",
+                            "a keyless signer needs both `identity` and `issuer`: who signed and who vouched for them".into(),
+                        ));
+                    }
                     _ => {
                         return Err(invalid(
                             f,
                             "trusted_signers",
-                            "needs exactly one of `public_key` or `key_id`".into(),
+                            "needs exactly one of `public_key`, `key_id`, or `identity` with `issuer`".into(),
                         ));
                     }
                 }
@@ -534,9 +573,19 @@ impl Policy {
             .flat_map(|r| r.trusted_signers.iter())
             .filter_map(|s| match s {
                 TrustedSigner::Key(k) => Some(k.clone()),
-                TrustedSigner::KeyId(_) => None,
+                TrustedSigner::KeyId(_) | TrustedSigner::Identity { .. } => None,
             })
             .collect()
+    }
+
+    /// True when some rule trusts a keyless (Sigstore) identity, so keyless bundles must be
+    /// checked against a trusted root even when no `--certificate-identity` was given.
+    pub fn has_identity_signers(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.trusted_signers
+                .iter()
+                .any(|s| matches!(s, TrustedSigner::Identity { .. }))
+        })
     }
 
     /// Every key id any rule revokes.

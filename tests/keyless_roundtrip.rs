@@ -2,7 +2,12 @@
 //! verified by our own verifier with the fakes' trusted root pinned: the signing side (held to the
 //! protocol by sigstore-python in tests/keyless_sigstore.rs) and the verifying side (held to
 //! public-good bundles in tests/keyless_verify.rs) meet here, on disk and through the local store.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 use common::sigstore::{Fakes, IDENTITY, ISSUER, token};
@@ -168,4 +173,173 @@ fn keyless_signature_on_the_local_store_verifies_and_pulls_by_identity() {
     refused.extend(trust(&f, "https://github.com/evil/x", ISSUER));
     w.expect(1, &refused);
     assert!(!w.path("out2").exists());
+}
+
+fn identity_policy(w: &Work, name: &str, identity: &str) {
+    w.write(
+        name,
+        format!(
+            "version: 1\npolicies:\n  - name: release\n    scopes: [\"*\"]\n    trusted_signers:\n      - identity: {identity}\n        issuer: {ISSUER}\n    required_metadata: [stage]\n"
+        )
+        .as_bytes(),
+    );
+}
+
+#[test]
+fn a_policy_trusts_keyless_signers_by_identity_and_issuer() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let f = Fakes::start();
+    let tok = token();
+    let mut sign = vec!["sign", "--model", "bert", "--metadata", "stage=release"];
+    sign.extend(keyless(&f, &tok));
+    w.expect(0, &sign);
+    identity_policy(&w, "ours.yaml", IDENTITY);
+    identity_policy(
+        &w,
+        "theirs.yaml",
+        "https://github.com/other/repo/.github/workflows/x.yml@refs/heads/main",
+    );
+    let root = f.trusted_root.to_str().unwrap();
+
+    // No identity flags: the policy names the signer, and says so in the identity check.
+    let report = verify_json(
+        &w,
+        0,
+        &[
+            "verify",
+            "--model",
+            "bert",
+            "--policy",
+            "ours.yaml",
+            "--trust-root",
+            root,
+            "-o",
+            "json",
+        ],
+    );
+    let checks = report["checks"].as_array().unwrap();
+    let by_name = |n: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("no {n} in {report}"))
+    };
+    assert_eq!(by_name("policy:min_signatures")["passed"], true, "{report}");
+    assert_eq!(
+        by_name("policy:required_metadata")["passed"],
+        true,
+        "{report}"
+    );
+    assert!(
+        by_name("identity")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("policy rule decides"),
+        "{report}"
+    );
+
+    // A rule naming someone else: every certificate check passes, the policy does not.
+    let report = verify_json(
+        &w,
+        1,
+        &[
+            "verify",
+            "--model",
+            "bert",
+            "--policy",
+            "theirs.yaml",
+            "--trust-root",
+            root,
+            "-o",
+            "json",
+        ],
+    );
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    // No trusted statement is left to read the required metadata from, either.
+    assert_eq!(
+        failed,
+        ["policy:min_signatures", "policy:required_metadata"],
+        "{report}"
+    );
+
+    // Through the local store: verify REF and pull with the policy.
+    w.expect(0, &["push", "bert", "models/bert:v1"]);
+    let mut sign = vec!["sign", "models/bert:v1", "--metadata", "stage=release"];
+    sign.extend(keyless(&f, &tok));
+    w.expect(0, &sign);
+    w.expect(
+        0,
+        &[
+            "verify",
+            "models/bert:v1",
+            "--policy",
+            "ours.yaml",
+            "--trust-root",
+            root,
+        ],
+    );
+    w.expect(
+        1,
+        &[
+            "verify",
+            "models/bert:v1",
+            "--policy",
+            "theirs.yaml",
+            "--trust-root",
+            root,
+        ],
+    );
+    w.expect(
+        1,
+        &[
+            "pull",
+            "models/bert:v1",
+            "-o",
+            "out",
+            "--policy",
+            "theirs.yaml",
+            "--trust-root",
+            root,
+        ],
+    );
+    assert!(!w.path("out").exists());
+    w.expect(
+        0,
+        &[
+            "pull",
+            "models/bert:v1",
+            "-o",
+            "out",
+            "--policy",
+            "ours.yaml",
+            "--trust-root",
+            root,
+        ],
+    );
+
+    // A keyless signer needs both halves.
+    w.write(
+        "half.yaml",
+        format!("version: 1\npolicies:\n  - name: r\n    scopes: [\"*\"]\n    trusted_signers:\n      - identity: {IDENTITY}\n").as_bytes(),
+    );
+    let out = w.expect(
+        2,
+        &[
+            "verify",
+            "--model",
+            "bert",
+            "--policy",
+            "half.yaml",
+            "--trust-root",
+            root,
+        ],
+    );
+    assert!(out.contains("needs both `identity` and `issuer`"), "{out}");
 }

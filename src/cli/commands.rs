@@ -226,7 +226,7 @@ pub(crate) fn load_trusted_keys(
         .iter()
         .map(|p| keys::load_public_key(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let trust = with_certificate_trust(keys, c, quiet)?;
+    let trust = with_certificate_trust(keys, c, quiet, false)?;
     if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
         return Err(CliError::input(
             "no trust given: pass --public-key FILE (the key from `provenance keygen --public`), --certificate-identity ID --certificate-oidc-issuer URL for keyless signatures, or --certificate-chain CA.pem for certificate signatures",
@@ -236,11 +236,14 @@ pub(crate) fn load_trusted_keys(
 }
 
 /// Adds the keyless (Sigstore trusted root + identity) and certificate-chain trust the options
-/// ask for to `keys`.
+/// ask for to `keys`. With `policy_identities` (a trust policy names keyless signers), keyless
+/// bundles are checked against the trusted root even without identity flags, and the policy
+/// rule, not the flags, decides which identity is trusted.
 fn with_certificate_trust(
     keys: Vec<crate::keys::PublicKey>,
     c: &CertificateTrustArgs,
     quiet: bool,
+    policy_identities: bool,
 ) -> Result<TrustedKeys, CliError> {
     let identity = match (&c.certificate_identity, &c.certificate_identity_regexp) {
         (Some(id), _) => Some(IdentityMatcher::Exact(id.clone())),
@@ -269,14 +272,19 @@ fn with_certificate_trust(
             policy: IdentityPolicy {
                 identity,
                 issuer: None,
+                decided_by_policy: false,
             },
         });
     } else if identity.is_some()
         || c.certificate_oidc_issuer.is_some()
         || c.insecure_skip_identity_check
         || c.trust_root.is_some()
+        || policy_identities
     {
+        let by_policy =
+            policy_identities && identity.is_none() && c.certificate_oidc_issuer.is_none();
         if !c.insecure_skip_identity_check
+            && !by_policy
             && (identity.is_none() || c.certificate_oidc_issuer.is_none())
         {
             return Err(CliError::input(
@@ -305,6 +313,7 @@ fn with_certificate_trust(
             policy: IdentityPolicy {
                 identity,
                 issuer: c.certificate_oidc_issuer.clone(),
+                decided_by_policy: by_policy,
             },
         });
     }
@@ -335,7 +344,7 @@ pub(crate) fn trust_material(
             keys.push(k);
         }
     }
-    let trust = with_certificate_trust(keys, certificates, quiet)?;
+    let trust = with_certificate_trust(keys, certificates, quiet, policy.has_identity_signers())?;
     if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
         return Err(CliError::input(format!(
             "policy {} lists no public keys and no --public-key was given, so no signature can be checked; add `public_key` entries to its trusted_signers or pass --public-key FILE",
