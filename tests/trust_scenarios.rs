@@ -441,6 +441,10 @@ fn audit_of_a_missing_or_unreachable_repository_is_an_input_or_environment_error
         &["audit", "models/nothing-here", "--public-key", "train.pub"],
     );
     assert!(out.contains("local store has no repository"), "{out}");
+    assert!(
+        !s.path(".provenance-home/store").exists(),
+        "a typo must not create a local store"
+    );
     let mut reg = Registry::start(&s.path("reg2"), None);
     let host = reg.host();
     reg.kill();

@@ -96,51 +96,71 @@ pub fn fetch_repository(
             models
         }
     };
-    let mut out = Vec::with_capacity(targets.len());
-    for (target, shown) in targets {
-        let descriptor = match store.resolve(repo, &target) {
-            Ok(d) => d,
-            Err(e) => {
-                let detail = per_entry(e)?;
-                out.push(AuditSource::Repository(Box::new(FetchedModel {
-                    reference: shown,
-                    subject_digest: String::new(),
-                    manifest: Err(format!("cannot resolve: {detail}")),
-                    signatures: Vec::new(),
-                })));
-                continue;
-            }
-        };
-        let reference = format!("{shown}@{}", descriptor.digest);
-        let manifest = match store.fetch_manifest(repo, &descriptor.digest) {
-            Ok(f) => oci::parse_model_manifest(&f.bytes)
-                .map_err(|e| format!("not a ModelPack model manifest: {e}")),
-            Err(e) => Err(per_entry(e)?),
-        };
-        let mut signatures = Vec::new();
-        if manifest.is_ok() {
-            let referrers = store
-                .referrers(repo, &descriptor.digest, Some(BUNDLE_ARTIFACT_TYPE))
-                .map_err(store_error)?;
-            for r in referrers {
-                let bytes = match chain::fetch_bundle_bytes(store, repo, &r) {
-                    Ok(b) => b,
-                    Err(e) => Err(per_entry(e)?),
-                };
-                signatures.push(FetchedBundle {
-                    referrer: r.digest,
-                    bytes,
-                });
-            }
+    // Each tag costs a few round trips (resolve, manifest, referrers, referrer manifest, bundle):
+    // fetch tags on a few threads, keeping tag order.
+    let fetch = |(target, shown): &(String, String)| fetch_tag(store, repo, target, shown);
+    let fetched: Vec<Result<AuditSource, Error>> = match rayon::ThreadPoolBuilder::new()
+        .num_threads(FETCH_THREADS)
+        .build()
+    {
+        Ok(pool) => pool.install(|| {
+            use rayon::prelude::*;
+            targets.par_iter().map(fetch).collect()
+        }),
+        Err(_) => targets.iter().map(fetch).collect(),
+    };
+    fetched.into_iter().collect()
+}
+
+/// Tags fetched at once (the work is round trips, not CPU).
+const FETCH_THREADS: usize = 4;
+
+fn fetch_tag(
+    store: &dyn Store,
+    repo: &str,
+    target: &str,
+    shown: &str,
+) -> Result<AuditSource, Error> {
+    let descriptor = match store.resolve(repo, target) {
+        Ok(d) => d,
+        Err(e) => {
+            let detail = per_entry(e)?;
+            return Ok(AuditSource::Repository(Box::new(FetchedModel {
+                reference: shown.to_owned(),
+                subject_digest: String::new(),
+                manifest: Err(format!("cannot resolve: {detail}")),
+                signatures: Vec::new(),
+            })));
         }
-        out.push(AuditSource::Repository(Box::new(FetchedModel {
-            reference,
-            subject_digest: descriptor.digest,
-            manifest,
-            signatures,
-        })));
+    };
+    let reference = format!("{shown}@{}", descriptor.digest);
+    let manifest = match store.fetch_manifest(repo, &descriptor.digest) {
+        Ok(f) => oci::parse_model_manifest(&f.bytes)
+            .map_err(|e| format!("not a ModelPack model manifest: {e}")),
+        Err(e) => Err(per_entry(e)?),
+    };
+    let mut signatures = Vec::new();
+    if manifest.is_ok() {
+        let referrers = store
+            .referrers(repo, &descriptor.digest, Some(BUNDLE_ARTIFACT_TYPE))
+            .map_err(store_error)?;
+        for r in referrers {
+            let bytes = match chain::fetch_bundle_bytes(store, repo, &r) {
+                Ok(b) => b,
+                Err(e) => Err(per_entry(e)?),
+            };
+            signatures.push(FetchedBundle {
+                referrer: r.digest,
+                bytes,
+            });
+        }
     }
-    Ok(out)
+    Ok(AuditSource::Repository(Box::new(FetchedModel {
+        reference,
+        subject_digest: descriptor.digest,
+        manifest,
+        signatures,
+    })))
 }
 
 #[cfg(test)]

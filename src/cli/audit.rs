@@ -113,6 +113,20 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
             sources.push(AuditSource::from_path(p)?);
             continue;
         };
+        let not_found = |detail: &str| {
+            CliError::input(format!(
+                "cannot read audit input {}: it is not a file or folder, and the local store has no repository `{}` ({detail}); check the path, or push the model with `provenance push`",
+                p.display(),
+                reference.repository()
+            ))
+        };
+        if reference.registry().is_none() {
+            // A typo'd path must not create an empty local store as a side effect.
+            let store = crate::oci::default_store_dir()?;
+            if !store.join("index.json").is_file() {
+                return Err(not_found(&format!("no local store at {}", store.display())));
+            }
+        }
         if !credentials_read && reference.registry().is_some() {
             credentials = super::oci::credentials(&a.registry)?;
             credentials_read = true;
@@ -121,11 +135,7 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
         match audit::repository::fetch_repository(store.as_ref(), &reference) {
             Ok(found) => sources.extend(found),
             Err(audit::Error::Repository { detail, .. }) if reference.registry().is_none() => {
-                return Err(CliError::input(format!(
-                    "cannot read audit input {}: it is not a file or folder, and the local store has no repository `{}` ({detail}); check the path, or push the model with `provenance push`",
-                    p.display(),
-                    reference.repository()
-                )));
+                return Err(not_found(&detail));
             }
             Err(e) => return Err(e.into()),
         }
