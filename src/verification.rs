@@ -68,6 +68,10 @@ pub struct Report {
     pub verified: bool,
     /// The checks, in order.
     pub checks: Vec<CheckOutcome>,
+    /// When the signature was made, by a trusted clock (the transparency log's signed integrated
+    /// time, RFC 3339); key-only signatures have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
     /// Key id (or identity) that produced the signature, once the signature check passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
@@ -253,6 +257,7 @@ fn check_certificate(
             Ok(d) => report.pass("tlog-set", d),
             Err(d) => return Ok(Err(("tlog-set", d))),
         }
+        report.signed_at = Some(certificate::fmt_time(entry.integrated_time));
         match entry.verify_inclusion(log) {
             Ok(d) => report.pass("tlog-inclusion", d),
             Err(d) => return Ok(Err(("tlog-inclusion", d))),

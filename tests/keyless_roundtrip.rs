@@ -343,3 +343,65 @@ fn a_policy_trusts_keyless_signers_by_identity_and_issuer() {
     );
     assert!(out.contains("needs both `identity` and `issuer`"), "{out}");
 }
+
+#[test]
+fn audit_verifies_keyless_bundles_with_a_policy_naming_their_identity() {
+    let w = Work::new();
+    w.hf_model("bert");
+    let f = Fakes::start();
+    let tok = token();
+    let mut sign = vec!["sign", "--model", "bert", "--metadata", "stage=release"];
+    sign.extend(keyless(&f, &tok));
+    w.expect(0, &sign);
+    identity_policy(&w, "ours.yaml", IDENTITY);
+    identity_policy(
+        &w,
+        "theirs.yaml",
+        "https://github.com/other/repo/.github/workflows/x.yml@refs/heads/main",
+    );
+    let root = f.trusted_root.to_str().unwrap();
+    let audit = |code: i32, policy: &str| -> Value {
+        let out = w.run_env(
+            &[
+                "audit",
+                "bert",
+                "--policy",
+                policy,
+                "--trust-root",
+                root,
+                "-o",
+                "json",
+            ],
+            &[],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
+        v["entries"][0].clone()
+    };
+
+    let e = audit(0, "ours.yaml");
+    assert_eq!(e["status"], "verified", "{e}");
+    assert_eq!(e["signer"], format!("{IDENTITY} ({ISSUER})"), "{e}");
+    // The log's signed integrated time is the trusted signing time.
+    assert!(e["signed_at"].as_str().unwrap().starts_with("20"), "{e}");
+    assert_eq!(e["metadata"]["stage"], "release", "{e}");
+
+    let e = audit(1, "theirs.yaml");
+    assert_eq!(e["status"], "unknown-signer", "{e}");
+
+    // Without a trusted root the bundle is only claimed.
+    let out = w.run_env(&["audit", "bert", "-o", "json"], &[]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entries"][0]["status"], "unknown-signer", "{v}");
+
+    // A changed file: the model check fails after the keyless signature verified.
+    w.write("bert/config.json", b"{\"changed\": true}");
+    let e = audit(1, "ours.yaml");
+    assert_eq!(e["status"], "failed", "{e}");
+}

@@ -22,9 +22,11 @@
 //! - `verified`: everything checked.
 //!
 //! Limitations (documented, not hidden): key age comes from the public key file's modification
-//! time, the only creation time a bare PEM key has; keyless (certificate) bundles are reported as
-//! `unknown-signer` because this build does not verify Fulcio chains or Rekor entries; symlinks are
-//! not followed when scanning folders.
+//! time, the only creation time a bare PEM key has; keyless (Sigstore) bundles are verified only
+//! when a trusted root is configured (`--trust-root`, or a policy naming `identity`/`issuer`
+//! signers) and are `unknown-signer` otherwise; private-PKI certificate bundles are always
+//! `unknown-signer`; revocation applies to keys, not to identities; symlinks are not followed
+//! when scanning folders.
 
 pub mod graph;
 pub mod repository;
@@ -210,6 +212,10 @@ pub struct AuditConfig {
     pub now: SystemTime,
     /// Rehash models that have their signature beside them.
     pub check_models: bool,
+    /// Keyless (Sigstore) bundles are verified against this trusted root when set; the policy's
+    /// `identity`/`issuer` signers decide which identities are trusted. Unset, they are
+    /// `unknown-signer` (claimed, not verified).
+    pub keyless: Option<verification::KeylessTrust>,
 }
 
 impl Default for AuditConfig {
@@ -222,6 +228,7 @@ impl Default for AuditConfig {
             max_key_age: None,
             now: SystemTime::now(),
             check_models: true,
+            keyless: None,
         }
     }
 }
@@ -729,8 +736,14 @@ impl Ring {
             }
             for r in &p.rules {
                 for s in &r.trusted_signers {
-                    if let crate::policy::TrustedSigner::KeyId(id) = s {
-                        ring.ids_only.insert(id.clone());
+                    match s {
+                        crate::policy::TrustedSigner::KeyId(id) => {
+                            ring.ids_only.insert(id.clone());
+                        }
+                        crate::policy::TrustedSigner::Identity { id, .. } => {
+                            ring.trusted.insert(id.clone());
+                        }
+                        crate::policy::TrustedSigner::Key(_) => {}
                     }
                 }
                 for id in &r.revoked {
@@ -885,7 +898,11 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
     };
     let mut e = Entry::new(origin.clone(), Status::Failed);
     let vm = &bundle.verification_material;
-    let Some(pk) = &vm.public_key else {
+    let keyless = match (&vm.public_key, &cfg.keyless) {
+        (None, Some(k)) => Some(k),
+        _ => None,
+    };
+    if vm.public_key.is_none() && keyless.is_none() {
         e.status = Status::UnknownSigner;
         e.signer = Some("certificate".into());
         if let Some(st) = claimed_statement(&bundle) {
@@ -893,18 +910,43 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
         }
         e.find(
             FindingKind::Keyless,
-            "signed with a certificate (keyless or PKI); this build does not verify certificate chains or transparency log entries, so subject and metadata are claimed, not verified",
+            "signed with a certificate (keyless or PKI); keyless bundles are verified only with a trusted root (--trust-root, or a policy naming identity/issuer signers), so subject and metadata are claimed, not verified",
         );
         return Evaluated::Entry(Box::new(e));
-    };
-    let hint = pk.hint.to_ascii_lowercase();
+    }
+    let hint = vm
+        .public_key
+        .as_ref()
+        .map(|pk| pk.hint.to_ascii_lowercase())
+        .unwrap_or_default();
     e.signer = Some(hint.clone()).filter(|h| !h.is_empty());
-    match verification::verify_bundle(&bundle, &ring.ordered_for(&hint), Report::default()) {
+    let verified = match keyless {
+        Some(k) => verification::verify_bundle(
+            &bundle,
+            &TrustedKeys {
+                keyless: Some(k.clone()),
+                ..TrustedKeys::default()
+            },
+            Report::default(),
+        ),
+        None => verification::verify_bundle(&bundle, &ring.ordered_for(&hint), Report::default()),
+    };
+    match verified {
         Ok((st, report)) => {
             let signer = report.signer.unwrap_or(hint);
             e.absorb(&st);
             e.signature_verified = true;
             e.signer = Some(signer.clone());
+            if report.signed_at.is_some() {
+                e.signed_at = report.signed_at.clone();
+            }
+            if keyless.is_some() && !ring.trusted.contains(&signer) {
+                e.status = Status::UnknownSigner;
+                e.find(
+                    FindingKind::UnknownSigner,
+                    format!("keyless signer {signer} verified, but no policy rule lists it as a trusted identity/issuer"),
+                );
+            }
             if let Some(r) = ring.revoked.get(&signer) {
                 e.status = Status::Revoked;
                 revoked_findings(&mut e, r, true);
@@ -981,6 +1023,20 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
             e.find(
                 FindingKind::SignatureFailed,
                 format!("signed statement rejected: {detail}"),
+            );
+        }
+        Err(verification::Error::NotTrusted(report)) if keyless.is_some() => {
+            if let Some(st) = claimed_statement(&bundle) {
+                e.absorb(&st);
+            }
+            e.signer = Some("certificate".into());
+            let (name, detail) = report
+                .failed_check()
+                .map(|c| (c.name.clone(), c.detail.clone()))
+                .unwrap_or_default();
+            e.find(
+                FindingKind::SignatureFailed,
+                format!("keyless signature fails at `{name}`: {detail}; subject and metadata are claimed, not verified"),
             );
         }
         Err(verification::Error::NotTrusted(_)) => {

@@ -57,6 +57,14 @@ pub struct AuditArgs {
     /// Flag signing keys older than DAYS (by the public key file's modification time).
     #[arg(long, value_name = "DAYS")]
     pub max_key_age: Option<u64>,
+    /// Verify keyless (Sigstore) bundles against this trusted_root.json instead of the embedded
+    /// public-good root. Keyless bundles are verified when this is given or when --policy names
+    /// `identity`/`issuer` signers; the policy decides which identities are trusted.
+    #[arg(long, value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
+    /// No TUF refresh of the public-good trusted root.
+    #[arg(long)]
+    pub offline: bool,
     /// Report format.
     #[arg(long, short = 'o', value_enum, default_value_t = AuditOutput::Text)]
     pub output: AuditOutput,
@@ -154,6 +162,32 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
         revoked.extend(audit::revocation::read_list(list)?);
     }
     let policy = a.policy.as_deref().map(Policy::load).transpose()?;
+    let keyless =
+        if a.trust_root.is_some() || policy.as_ref().is_some_and(Policy::has_identity_signers) {
+            let quiet = a.quiet;
+            let root = crate::trust_root::load(
+                &crate::trust_root::Options {
+                    pinned: a.trust_root.clone(),
+                    offline: a.offline,
+                    cache_dir: None,
+                },
+                &|w| {
+                    if !quiet {
+                        eprintln!("{w}");
+                    }
+                },
+            )?;
+            Some(crate::verification::KeylessTrust {
+                root,
+                policy: crate::certificate::IdentityPolicy {
+                    identity: None,
+                    issuer: None,
+                    decided_by_policy: true,
+                },
+            })
+        } else {
+            None
+        };
     Ok((
         sources,
         AuditConfig {
@@ -164,6 +198,7 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
             max_key_age: a
                 .max_key_age
                 .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
+            keyless,
             ..AuditConfig::default()
         },
     ))
