@@ -15,6 +15,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    quiet_broken_pipe();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -22,4 +23,23 @@ fn main() -> ExitCode {
             ExitCode::from(e.class.exit_code())
         }
     }
+}
+
+/// `provenance inspect | head`: Rust ignores SIGPIPE, so a closed stdout makes `println!` panic.
+/// Stop quietly instead, with the environment exit code (3), never 0: under `set -o pipefail` a
+/// report cut short must not read as a pass.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(3);
+        }
+        default(info);
+    }));
 }

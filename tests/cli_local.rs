@@ -595,3 +595,20 @@ fn disk_full_when_writing_signature_leaves_no_partial_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No space left"));
     assert!(listing.is_empty(), "partial files left: {listing:?}");
 }
+
+#[test]
+fn closed_stdout_is_a_quiet_environment_error_not_a_panic() {
+    let w = guide();
+    // The reader is gone before provenance writes a byte: `provenance inspect | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+        .args(["inspect", "--manifest", "manifest.json"])
+        .current_dir(w.dir.path())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
