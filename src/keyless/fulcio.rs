@@ -16,7 +16,7 @@ use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use super::{Error, IdentityToken, MAX_RESPONSE, http_client, read_bounded, server_message};
+use super::{Error, IdentityToken};
 use crate::keys::PrivateKey;
 
 const SERVICE: &str = "Fulcio";
@@ -95,28 +95,13 @@ pub fn request_certificate(
             "proofOfPossession": STANDARD.encode(proof.to_der().as_bytes()),
         }
     });
-    let url = format!("{base_url}{SIGNING_CERT_PATH}");
-    let answer = super::block_on(async {
-        let resp = http_client()?
-            .post(&url)
-            .bearer_auth(token.bearer())
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| Error::unreachable(SERVICE, base_url, &e))?;
-        let status = resp.status();
-        let bytes = read_bounded(resp, MAX_RESPONSE, SERVICE).await?;
-        if !status.is_success() {
-            return Err(Error::Refused {
-                service: SERVICE,
-                status: status.as_u16(),
-                message: server_message(&bytes, &[token.bearer()]),
-            });
-        }
-        Ok(bytes)
-    })??;
+    let answer = super::post_json(
+        SERVICE,
+        base_url,
+        SIGNING_CERT_PATH,
+        Some(token.bearer()),
+        &body,
+    )?;
     let bad = |detail: &str| Error::BadResponse {
         service: SERVICE,
         detail: detail.to_owned(),

@@ -183,6 +183,42 @@ pub(crate) fn http_client() -> Result<reqwest::Client, Error> {
         .map_err(|e| Error::Local(format!("HTTP client: {e}")))
 }
 
+/// POSTs JSON to `base_url` + `path` and returns the bounded answer body; a refusal carries the
+/// server's message with `bearer` (the token, if sent) redacted. Fulcio and Rekor share it.
+pub(crate) fn post_json(
+    service: &'static str,
+    base_url: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<Vec<u8>, Error> {
+    let url = format!("{base_url}{path}");
+    block_on(async {
+        let mut req = http_client()?
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(body.to_string());
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::unreachable(service, base_url, &e))?;
+        let status = resp.status();
+        let bytes = read_bounded(resp, MAX_RESPONSE, service).await?;
+        if !status.is_success() {
+            return Err(Error::Refused {
+                service,
+                status: status.as_u16(),
+                message: server_message(&bytes, bearer.as_slice()),
+            });
+        }
+        Ok(bytes)
+    })?
+}
+
 /// Runs a future on a private current-thread runtime (signing is otherwise sync).
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Error, MAX_RESPONSE, http_client, read_bounded, server_message};
+use super::Error;
 use crate::dsse::Envelope;
 
 const SERVICE: &str = "Rekor";
@@ -203,27 +203,7 @@ fn to_bundle_entry(answer: &[u8], expected: &Expected) -> Result<Logged, Error> 
 pub fn log_dsse(base_url: &str, envelope: &Envelope, cert_der: &[u8]) -> Result<Logged, Error> {
     let body = proposed(envelope, cert_der)?;
     let expected = Expected::of(envelope)?;
-    let url = format!("{base_url}{ENTRIES_PATH}");
-    let answer = super::block_on(async {
-        let resp = http_client()?
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| Error::unreachable(SERVICE, base_url, &e))?;
-        let status = resp.status();
-        let bytes = read_bounded(resp, MAX_RESPONSE, SERVICE).await?;
-        if !status.is_success() {
-            return Err(Error::Refused {
-                service: SERVICE,
-                status: status.as_u16(),
-                message: server_message(&bytes, &[]),
-            });
-        }
-        Ok(bytes)
-    })??;
+    let answer = super::post_json(SERVICE, base_url, ENTRIES_PATH, None, &body)?;
     to_bundle_entry(&answer, &expected)
 }
 
