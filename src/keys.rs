@@ -144,6 +144,21 @@ impl PublicKey {
         &self.key
     }
 
+    /// True when `sig` (DER, or the fixed-size `r || s` form) is this key's ECDSA signature
+    /// over `msg`. Verification code calls this, never a curve crate, so the curves a key may
+    /// use are decided here.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        use p256::ecdsa::signature::Verifier as _;
+        let parsed = p256::ecdsa::Signature::from_der(sig)
+            .or_else(|_| p256::ecdsa::Signature::from_slice(sig));
+        parsed.is_ok_and(|s| self.key.verify(msg, &s).is_ok())
+    }
+
+    /// The signature algorithm, for reports (`ECDSA P-256`).
+    pub fn algorithm(&self) -> &'static str {
+        "ECDSA P-256"
+    }
+
     /// Hex SHA-256 of the canonical SPKI PEM (model_signing's `hint`).
     pub fn id(&self) -> &str {
         &self.id
