@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use provenance::audit::{self, AuditConfig, AuditSource, Revocation, TrustedKey};
+use provenance::audit::{self, AuditConfig, AuditSource, Revocation};
 use provenance::keys::PrivateKey;
 use provenance::signing::{KeySigner, sign_statement};
 use provenance::statement::{Resource, Serialization, SerializationMethod, Statement};
+use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
 
 const MANIFESTS: usize = 1_000;
 
@@ -60,22 +61,18 @@ fn setup() -> (tempfile::TempDir, AuditConfig) {
             .write(&dir.path().join(format!("model-{i}.json")))
             .unwrap();
     }
-    let cfg = AuditConfig {
-        trusted: keys[..2]
+    let policy = TrustPolicy::from_command_line(CommandLineTrust {
+        signers: keys[..2]
             .iter()
-            .map(|k| TrustedKey {
-                key: k.public_key().unwrap(),
-                created: None,
-            })
+            .map(|k| TrustedSigner::Key(k.public_key().unwrap()))
             .collect(),
-        revoked: vec![Revocation {
-            key_id: keys[2].public_key().unwrap().id().to_owned(),
-            key: Some(keys[2].public_key().unwrap()),
-            revoked_at: None,
-            source: "bench".into(),
-        }],
-        ..AuditConfig::default()
-    };
+    });
+    let cfg = AuditConfig::new(Evaluator::new(policy, None)).with_revocations(vec![Revocation {
+        key_id: keys[2].public_key().unwrap().id().to_owned(),
+        key: Some(keys[2].public_key().unwrap()),
+        revoked_at: None,
+        source: "bench".into(),
+    }]);
     (dir, cfg)
 }
 

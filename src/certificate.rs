@@ -531,7 +531,8 @@ pub enum IdentityMatcher {
 }
 
 impl IdentityMatcher {
-    fn matches(&self, s: &str) -> bool {
+    /// True when `s` is an identity this matcher accepts.
+    pub fn matches(&self, s: &str) -> bool {
         match self {
             IdentityMatcher::Exact(e) => e == s,
             IdentityMatcher::Regex(r) => r.is_match(s),

@@ -17,12 +17,12 @@ pub mod keyless;
 pub mod keys;
 pub mod model;
 pub mod oci;
-pub mod policy;
 pub mod signing;
 pub mod statement;
 pub mod tlog;
+pub mod trust;
 pub mod trust_root;
-pub mod verification;
+pub mod verify;
 
 /// What kind of failure an error is, which decides the process exit code (DESIGN section 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use assert_cmd::Command;
-use provenance::audit::{self, AuditConfig, AuditSource, FetchedSignature, Status, TrustedKey};
+use provenance::audit::{self, AuditConfig, AuditSource, FetchedSignature, Status};
 use provenance::keys::PrivateKey;
 use provenance::signing::{KeySigner, sign_statement};
 use provenance::statement::{self, Resource, Serialization, SerializationMethod, Statement};
+use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_provenance"))
@@ -230,13 +231,12 @@ fn fetched_registry_signature_must_bind_its_manifest() {
             subject_digest: other,
         }),
     ];
-    let cfg = AuditConfig {
-        trusted: vec![TrustedKey {
-            key: key.public_key().unwrap(),
-            created: None,
-        }],
-        ..AuditConfig::default()
-    };
+    let cfg = AuditConfig::new(Evaluator::new(
+        TrustPolicy::from_command_line(CommandLineTrust {
+            signers: vec![TrustedSigner::Key(key.public_key().unwrap())],
+        }),
+        None,
+    ));
     let report = audit::audit(&sources, &cfg).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(
@@ -244,7 +244,10 @@ fn fetched_registry_signature_must_bind_its_manifest() {
         format!("localhost:5000/models/bert@{good}")
     );
     assert_eq!(report.entries[0].status, Status::Verified);
-    assert_eq!(report.entries[0].scope(), "localhost:5000/models/bert");
+    assert_eq!(
+        report.entries[0].scope(),
+        Some("localhost:5000/models/bert")
+    );
     assert_eq!(report.entries[1].status, Status::Failed);
     assert_eq!(
         json["entries"][1]["findings"][0]["kind"],

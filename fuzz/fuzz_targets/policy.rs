@@ -6,6 +6,10 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = provenance::policy::Policy::from_str(s, Path::new("/nonexistent/policy.yaml"));
+        let _ = provenance::trust::TrustPolicy::from_str(
+            s,
+            Path::new("/nonexistent/policy.yaml"),
+            &provenance::trust::CommandLineTrust::default(),
+        );
     }
 });

@@ -41,9 +41,9 @@ use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
 use crate::keys::{self, PublicKey};
-use crate::policy::{Policy, VerifiedSignature};
-use crate::statement::{self, Statement};
-use crate::verification::{self, ModelTarget, Report, TrustedKeys};
+use crate::statement::Statement;
+use crate::trust::{Evaluator, Scope, SignatureStatus, SignatureVerdict, Target};
+use crate::verify::check::Check;
 
 pub use revocation::Revocation;
 
@@ -97,7 +97,7 @@ pub enum Error {
     Key(#[from] keys::Error),
     /// The policy could not be loaded.
     #[error(transparent)]
-    Policy(#[from] crate::policy::Error),
+    Policy(#[from] crate::trust::policy::Error),
     /// A repository given to audit cannot be listed (it does not exist, or has no tags).
     #[error(
         "cannot audit repository {reference}: {detail}; check the reference, or push a model to it first"
@@ -198,12 +198,17 @@ impl TrustedKey {
 /// What to trust and what to look for.
 #[derive(Clone, Debug)]
 pub struct AuditConfig {
-    /// Keys trusted to sign (command line); policy keys are added from `policy`.
-    pub trusted: Vec<TrustedKey>,
-    /// Revoked keys (command line, revocation lists); policy revocations are added from `policy`.
+    /// The one evaluator: trust policy (a file, or the command-line keys as a one-rule policy)
+    /// and the Sigstore trusted root. Every verdict of the audit is its verdict.
+    pub evaluator: Evaluator,
+    /// True when the policy came from a file: its rule thresholds (`min_signatures`,
+    /// `required_metadata`) are then applied over the signatures of each model.
+    pub policy_file: bool,
+    /// Creation times of trusted keys (their public key files' modification times), by key id.
+    pub key_created: BTreeMap<String, SystemTime>,
+    /// Revocations with their times and sources (command line, revocation lists), for findings;
+    /// their ids are revoked in the evaluator's policy too.
     pub revoked: Vec<Revocation>,
-    /// Optional trust policy: more trusted keys and revocations, and per-scope rules.
-    pub policy: Option<Policy>,
     /// `KEY=VALUE` pairs every kept entry's signed metadata must match (plus their descendants).
     pub matches: Vec<(String, String)>,
     /// Flag keys older than this (by key file modification time).
@@ -212,24 +217,34 @@ pub struct AuditConfig {
     pub now: SystemTime,
     /// Rehash models that have their signature beside them.
     pub check_models: bool,
-    /// Keyless (Sigstore) bundles are verified against this trusted root when set; the policy's
-    /// `identity`/`issuer` signers decide which identities are trusted. Unset, they are
-    /// `unknown-signer` (claimed, not verified).
-    pub keyless: Option<verification::KeylessTrust>,
 }
 
-impl Default for AuditConfig {
-    fn default() -> Self {
+impl AuditConfig {
+    /// A configuration over an evaluator, with every other option at its default.
+    pub fn new(evaluator: Evaluator) -> Self {
         Self {
-            trusted: Vec::new(),
+            evaluator,
+            policy_file: false,
+            key_created: BTreeMap::new(),
             revoked: Vec::new(),
-            policy: None,
             matches: Vec::new(),
             max_key_age: None,
             now: SystemTime::now(),
             check_models: true,
-            keyless: None,
         }
+    }
+
+    /// Revokes the revocations' keys in the evaluator (and makes their key files material for
+    /// attributing signatures), keeping them for findings.
+    pub fn with_revocations(mut self, revoked: Vec<Revocation>) -> Self {
+        self.evaluator
+            .policy
+            .revoke(revoked.iter().map(|r| r.key_id.clone()));
+        self.evaluator
+            .policy
+            .add_key_material(revoked.iter().filter_map(|r| r.key.clone()));
+        self.revoked = revoked;
+        self
     }
 }
 
@@ -368,9 +383,12 @@ pub struct Entry {
     /// Nesting under its base model in the report order (0 = top level).
     #[serde(skip)]
     pub depth: usize,
-    /// The signature itself verified with the signer key (even if the key is revoked).
+    /// The evaluator's verdict on the signature, and the rule that covered it.
     #[serde(skip)]
-    pub signature_verified: bool,
+    pub verdict: Option<(String, SignatureVerdict)>,
+    /// The policy scope the entry was matched under.
+    #[serde(skip)]
+    pub scope: Option<Scope>,
 }
 
 impl Entry {
@@ -385,7 +403,8 @@ impl Entry {
             findings: Vec::new(),
             root_digest: None,
             depth: 0,
-            signature_verified: false,
+            verdict: None,
+            scope: None,
         }
     }
 
@@ -403,14 +422,9 @@ impl Entry {
             Some(format!("sha256:{}", st.root_digest)).filter(|_| !st.root_digest.is_empty());
     }
 
-    /// The policy scope: the repository for registry inputs, `local/<subject>` for files.
-    pub fn scope(&self) -> String {
-        match &self.origin {
-            Origin::Reference(r) => repository_of(r),
-            Origin::Manifest(_) | Origin::Model(_) => {
-                format!("local/{}", self.subject.as_deref().unwrap_or_default())
-            }
-        }
+    /// The policy scope the entry was matched under (normalised host, repository).
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_ref().map(Scope::as_str)
     }
 
     /// The dataset name this entry declares (`training_data` or `dataset` metadata).
@@ -698,96 +712,6 @@ fn walk(dir: &Path, items: &mut Vec<Item>, skipped: &mut Vec<Skipped>) {
     }
 }
 
-/// Every key the audit can check signatures with, and what it knows about each.
-struct Ring {
-    keys: Vec<PublicKey>,
-    trusted: BTreeSet<String>,
-    created: BTreeMap<String, SystemTime>,
-    revoked: BTreeMap<String, Revocation>,
-    /// Key ids a policy trusts without giving the key (it must come from `--public-key`).
-    ids_only: BTreeSet<String>,
-}
-
-impl Ring {
-    fn new(cfg: &AuditConfig) -> Self {
-        let mut ring = Ring {
-            keys: Vec::new(),
-            trusted: BTreeSet::new(),
-            created: BTreeMap::new(),
-            revoked: BTreeMap::new(),
-            ids_only: BTreeSet::new(),
-        };
-        let add = |ring: &mut Ring, key: &PublicKey| {
-            if !ring.keys.iter().any(|k| k.id() == key.id()) {
-                ring.keys.push(key.clone());
-            }
-        };
-        for t in &cfg.trusted {
-            add(&mut ring, &t.key);
-            ring.trusted.insert(t.key.id().to_owned());
-            if let Some(c) = t.created {
-                ring.created.insert(t.key.id().to_owned(), c);
-            }
-        }
-        if let Some(p) = &cfg.policy {
-            for k in p.public_keys() {
-                add(&mut ring, &k);
-                ring.trusted.insert(k.id().to_owned());
-            }
-            for r in &p.rules {
-                for s in &r.trusted_signers {
-                    match s {
-                        crate::policy::TrustedSigner::KeyId(id) => {
-                            ring.ids_only.insert(id.clone());
-                        }
-                        crate::policy::TrustedSigner::Identity { id, .. } => {
-                            ring.trusted.insert(id.clone());
-                        }
-                        crate::policy::TrustedSigner::Key(_) => {}
-                    }
-                }
-                for id in &r.revoked {
-                    ring.revoked
-                        .entry(id.clone())
-                        .or_insert_with(|| Revocation {
-                            key_id: id.clone(),
-                            key: None,
-                            revoked_at: None,
-                            source: format!("policy rule `{}`", r.name),
-                        });
-                }
-            }
-        }
-        for r in &cfg.revoked {
-            // A revoked key given as a file identifies its signatures even if not trusted.
-            if let Some(k) = &r.key {
-                add(&mut ring, k);
-            }
-            ring.revoked.insert(r.key_id.clone(), r.clone());
-        }
-        ring
-    }
-
-    /// The keys with the one the bundle names first (the common case verifies on the first try).
-    fn ordered_for(&self, hint: &str) -> TrustedKeys {
-        let mut keys: Vec<PublicKey> = self
-            .keys
-            .iter()
-            .filter(|k| k.id() == hint)
-            .cloned()
-            .collect();
-        keys.extend(self.keys.iter().filter(|k| k.id() != hint).cloned());
-        TrustedKeys {
-            keys,
-            ..TrustedKeys::default()
-        }
-    }
-
-    fn knows(&self, id: &str) -> bool {
-        self.keys.iter().any(|k| k.id() == id)
-    }
-}
-
 fn short(id: &str) -> &str {
     id.get(..16).unwrap_or(id)
 }
@@ -828,12 +752,33 @@ fn claimed_statement(b: &Bundle) -> Option<Statement> {
         .and_then(|p| Statement::parse(&p).ok())
 }
 
+/// The revocation behind a revoked key id: a listed one, else the policy rule that revokes it.
+fn revocation_for(key_id: &str, cfg: &AuditConfig) -> Revocation {
+    if let Some(r) = cfg.revoked.iter().find(|r| r.key_id == key_id) {
+        return r.clone();
+    }
+    let rule = cfg
+        .evaluator
+        .policy
+        .rules
+        .iter()
+        .find(|r| r.revoked.contains(key_id))
+        .map(|r| format!("policy rule `{}`", r.name))
+        .unwrap_or_else(|| "policy".into());
+    Revocation {
+        key_id: key_id.to_owned(),
+        key: None,
+        revoked_at: None,
+        source: rule,
+    }
+}
+
 enum Evaluated {
     Entry(Box<Entry>),
     Skipped(Skipped),
 }
 
-fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
+fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
     let (origin, bytes, claimed, model, oci_subject, layers) = match item {
         Item::Unsigned(model) => {
             let mut e = Entry::new(Origin::Model(model.clone()), Status::Unsigned);
@@ -897,181 +842,136 @@ fn evaluate(item: &Item, ring: &Ring, cfg: &AuditConfig) -> Evaluated {
         }
     };
     let mut e = Entry::new(origin.clone(), Status::Failed);
-    let vm = &bundle.verification_material;
-    let keyless = match (&vm.public_key, &cfg.keyless) {
-        (None, Some(k)) => Some(k),
-        _ => None,
+    // The claims, shown (as claims) until the evaluator has verified them.
+    let claims = claimed_statement(&bundle);
+    if let Some(st) = &claims {
+        e.absorb(st);
+    }
+    // The scope comes from where the signature was found: the repository, the model beside it,
+    // and only for a lone signature file the subject it claims (it can then vouch for nothing
+    // but its own claims).
+    let scope = match origin {
+        Origin::Reference(r) => match crate::oci::Reference::parse(r) {
+            Ok(parsed) => Scope::of_reference(&parsed),
+            Err(_) => Scope::local_store(&repository_of(r)),
+        },
+        _ => match model {
+            Some(m) => crate::verify::disk_scope(m),
+            None => Scope::on_disk(e.subject.as_deref().unwrap_or_default()),
+        },
     };
-    if vm.public_key.is_none() && keyless.is_none() {
-        e.status = Status::UnknownSigner;
-        e.signer = Some("certificate".into());
-        if let Some(st) = claimed_statement(&bundle) {
-            e.absorb(&st);
-        }
-        e.find(
-            FindingKind::Keyless,
-            "signed with a certificate (keyless or PKI); keyless bundles are verified only with a trusted root (--trust-root, or a policy naming identity/issuer signers), so subject and metadata are claimed, not verified",
-        );
+    let (rule, scope_check) = cfg.evaluator.rule_for(&scope);
+    e.scope = Some(scope.clone());
+    let Some(rule) = rule else {
+        e.signer = crate::verify::crypto::claimed_key(&bundle)
+            .or_else(|| crate::verify::crypto::claimed_certificate(&bundle));
+        e.find(FindingKind::Policy, scope_check.detail);
         return Evaluated::Entry(Box::new(e));
-    }
-    let hint = vm
-        .public_key
-        .as_ref()
-        .map(|pk| pk.hint.to_ascii_lowercase())
-        .unwrap_or_default();
-    e.signer = Some(hint.clone()).filter(|h| !h.is_empty());
-    let verified = match keyless {
-        Some(k) => verification::verify_bundle(
-            &bundle,
-            &TrustedKeys {
-                keyless: Some(k.clone()),
-                ..TrustedKeys::default()
-            },
-            Report::default(),
-        ),
-        None => verification::verify_bundle(&bundle, &ring.ordered_for(&hint), Report::default()),
     };
-    match verified {
-        Ok((st, report)) => {
-            let signer = report.signer.unwrap_or(hint);
-            e.absorb(&st);
-            e.signature_verified = true;
-            e.signer = Some(signer.clone());
-            if report.signed_at.is_some() {
-                e.signed_at = report.signed_at.clone();
-            }
-            if keyless.is_some() && !ring.trusted.contains(&signer) {
-                e.status = Status::UnknownSigner;
-                e.find(
-                    FindingKind::UnknownSigner,
-                    format!("keyless signer {signer} verified, but no policy rule lists it as a trusted identity/issuer"),
-                );
-            }
-            if let Some(r) = ring.revoked.get(&signer) {
-                e.status = Status::Revoked;
-                revoked_findings(&mut e, r, true);
-            } else if ring.trusted.contains(&signer) {
-                e.status = Status::Verified;
-            }
-            if let Some(want) = oci_subject {
-                match st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST) {
-                    Some(bound) if bound == want => {}
-                    Some(bound) => {
-                        e.status = Status::Failed;
-                        e.find(
-                            FindingKind::ManifestBinding,
-                            format!("the statement binds manifest {bound}, but the signature is attached to {want}"),
-                        );
-                    }
-                    None => e.find(
-                        FindingKind::ManifestBinding,
-                        "the statement binds the model's files, not this manifest (signed on disk before the push)",
-                    ),
-                }
-            }
-            if let Some(manifest) = layers
-                && let Err(detail) = crate::chain::check_layers(&st, manifest)
-            {
-                e.status = Status::Failed;
-                e.find(
-                    FindingKind::ModelMismatch,
-                    format!("the manifest's layers differ from the signed files: {detail}"),
-                );
-            }
-            if let (Some(model), true, Status::Verified) = (model, cfg.check_models, e.status) {
-                let sig_path = match origin {
-                    Origin::Manifest(p) => Some(p.clone()),
-                    _ => None,
-                };
-                let target = ModelTarget {
-                    model,
-                    signature_path: sig_path,
-                };
-                match verification::check_model_files(&st, &target, Report::default(), &|_| {}) {
-                    Ok(_) => {}
-                    Err(verification::Error::NotTrusted(r)) => {
-                        e.status = Status::Failed;
-                        let detail = r
-                            .failed_check()
-                            .map(|c| c.detail.clone())
-                            .unwrap_or_default();
-                        e.find(
-                            FindingKind::ModelMismatch,
-                            format!(
-                                "model {} differs from its signature: {detail}",
-                                model.display()
-                            ),
-                        );
-                    }
-                    Err(err) => {
-                        e.status = Status::Failed;
-                        e.find(
-                            FindingKind::ModelMismatch,
-                            format!("model {} could not be checked: {err}", model.display()),
-                        );
-                    }
-                }
-            }
-        }
-        Err(verification::Error::NotTrusted(report)) if report.signer.is_some() => {
-            // The signature verified but the statement did not parse or is inconsistent.
-            e.signer = report.signer.clone();
-            let detail = report
-                .failed_check()
-                .map(|c| c.detail.clone())
-                .unwrap_or_default();
-            e.find(
-                FindingKind::SignatureFailed,
-                format!("signed statement rejected: {detail}"),
-            );
-        }
-        Err(verification::Error::NotTrusted(report)) if keyless.is_some() => {
-            if let Some(st) = claimed_statement(&bundle) {
-                e.absorb(&st);
-            }
-            e.signer = Some("certificate".into());
-            let (name, detail) = report
-                .failed_check()
-                .map(|c| (c.name.clone(), c.detail.clone()))
-                .unwrap_or_default();
-            e.find(
-                FindingKind::SignatureFailed,
-                format!("keyless signature fails at `{name}`: {detail}; subject and metadata are claimed, not verified"),
-            );
-        }
-        Err(verification::Error::NotTrusted(_)) => {
-            if let Some(st) = claimed_statement(&bundle) {
-                e.absorb(&st);
-            }
-            if ring.knows(&hint) {
-                e.find(
-                    FindingKind::SignatureFailed,
-                    format!("the signature does not verify with key {hint}, which the bundle names: the signed payload or signature was altered; subject and metadata are claimed, not verified"),
-                );
-            } else if let Some(r) = ring.revoked.get(&hint) {
-                e.status = Status::Revoked;
-                revoked_findings(&mut e, r, false);
-            } else if ring.ids_only.contains(&hint) {
-                e.status = Status::UnknownSigner;
-                e.find(
-                    FindingKind::UnknownSigner,
-                    format!("key {hint} is trusted by id in the policy, but no public key for it was given, so the signature was not checked; pass --public-key with that key"),
-                );
-            } else {
-                e.status = Status::UnknownSigner;
-                e.find(
-                    FindingKind::UnknownSigner,
-                    format!("signed by key {} which is not trusted (pass --public-key or list it in the policy); subject and metadata are claimed, not verified", if hint.is_empty() { "<none>" } else { &hint }),
-                );
-            }
-        }
+    let source = origin.display();
+    let target = match (model, layers, oci_subject) {
+        (Some(m), _, _) if cfg.check_models => Target::Files {
+            model: m,
+            signature_path: match origin {
+                Origin::Manifest(p) => Some(p.clone()),
+                _ => None,
+            },
+            progress: &|_| {},
+        },
+        (_, manifest, Some(digest)) => Target::Manifest {
+            digest,
+            manifest: manifest.as_deref(),
+        },
+        _ => Target::Claims,
+    };
+    let v = match cfg
+        .evaluator
+        .check_signature(rule, &source, &bundle, &target)
+    {
+        Ok(v) => v,
         Err(err) => {
-            if let Some(st) = claimed_statement(&bundle) {
-                e.absorb(&st);
-            }
-            e.find(FindingKind::SignatureFailed, err.to_string());
+            e.signer = crate::verify::crypto::claimed_key(&bundle);
+            e.find(
+                FindingKind::ModelMismatch,
+                format!(
+                    "model {} could not be checked: {err}",
+                    model
+                        .as_deref()
+                        .map(|m| m.display().to_string())
+                        .unwrap_or_default()
+                ),
+            );
+            return Evaluated::Entry(Box::new(e));
         }
+    };
+    if v.subject.is_some() {
+        e.subject = v.subject.clone();
+        e.metadata = v.metadata.clone();
+        e.root_digest = v.root_digest.clone();
     }
+    e.signer = v.signer_label();
+    e.signed_at = v.signed_at.clone();
+    let failed = v.checks.failed().cloned();
+    e.status = match v.status {
+        SignatureStatus::Trusted => Status::Verified,
+        SignatureStatus::UntrustedSigner => Status::UnknownSigner,
+        SignatureStatus::Revoked => Status::Revoked,
+        SignatureStatus::Failed => Status::Failed,
+    };
+    match (v.status, failed) {
+        (SignatureStatus::Revoked, _) => {
+            let id = v
+                .signer
+                .as_ref()
+                .and_then(|s| s.key_id().map(str::to_owned))
+                .or_else(|| v.claimed_signer.clone())
+                .unwrap_or_default();
+            revoked_findings(&mut e, &revocation_for(&id, cfg), v.revoked_verified);
+        }
+        (SignatureStatus::UntrustedSigner, Some(c)) => e.find(
+            FindingKind::UnknownSigner,
+            format!(
+                "{}; subject and metadata are claimed, not verified",
+                c.detail
+            ),
+        ),
+        (_, Some(c)) => {
+            let kind = match c.name {
+                Check::Binding => FindingKind::ManifestBinding,
+                Check::Layers => FindingKind::ModelMismatch,
+                Check::Model => FindingKind::ModelMismatch,
+                _ => FindingKind::SignatureFailed,
+            };
+            let detail = match c.name {
+                Check::Layers => format!(
+                    "the manifest's layers differ from the signed files: {}",
+                    c.detail
+                ),
+                Check::Model => format!(
+                    "model {} differs from its signature: {}",
+                    model
+                        .as_deref()
+                        .map(|m| m.display().to_string())
+                        .unwrap_or_default(),
+                    c.detail
+                ),
+                Check::Statement => format!("signed statement rejected: {}", c.detail),
+                name => format!(
+                    "`{name}` failed: {}; subject and metadata are claimed, not verified",
+                    c.detail
+                ),
+            };
+            e.find(kind, detail);
+        }
+        (_, None) => {}
+    }
+    if v.binding.as_deref() == Some("files") {
+        e.find(
+            FindingKind::ManifestBinding,
+            "the statement binds the model's files, not this manifest (signed on disk before the push)",
+        );
+    }
+    e.verdict = Some((rule.name.clone(), v));
     Evaluated::Entry(Box::new(e))
 }
 
@@ -1083,8 +983,7 @@ pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, 
     for s in sources {
         discover(s, &mut items, &mut skipped);
     }
-    let ring = Ring::new(cfg);
-    let evaluated: Vec<Evaluated> = items.par_iter().map(|i| evaluate(i, &ring, cfg)).collect();
+    let evaluated: Vec<Evaluated> = items.par_iter().map(|i| evaluate(i, cfg)).collect();
     let mut entries = Vec::with_capacity(evaluated.len());
     for ev in evaluated {
         match ev {
@@ -1093,10 +992,10 @@ pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, 
         }
     }
     key_reuse(&mut entries);
-    key_age(&mut entries, &ring, cfg);
+    key_age(&mut entries, cfg);
     dataset_conflicts(&mut entries);
-    if let Some(policy) = &cfg.policy {
-        apply_policy(&mut entries, policy);
+    if cfg.policy_file {
+        apply_thresholds(&mut entries, &cfg.evaluator);
     }
     let examined = entries.len();
     let entries = lineage(entries, &cfg.matches);
@@ -1154,12 +1053,12 @@ fn key_reuse(entries: &mut [Entry]) {
     }
 }
 
-fn key_age(entries: &mut [Entry], ring: &Ring, cfg: &AuditConfig) {
+fn key_age(entries: &mut [Entry], cfg: &AuditConfig) {
     let Some(max) = cfg.max_key_age else {
         return;
     };
     for e in entries.iter_mut() {
-        let Some(created) = e.signer.as_ref().and_then(|k| ring.created.get(k)) else {
+        let Some(created) = e.signer.as_ref().and_then(|k| cfg.key_created.get(k)) else {
             continue;
         };
         let age = cfg.now.duration_since(*created).unwrap_or_default();
@@ -1199,66 +1098,35 @@ fn dataset_conflicts(entries: &mut [Entry]) {
     }
 }
 
-fn apply_policy(entries: &mut [Entry], policy: &Policy) {
+/// The rule thresholds of a policy file over the signatures of each model (same rule, same
+/// subject), decided by the evaluator; a revoked signature is reported on its own entry and does
+/// not fail the others.
+fn apply_thresholds(entries: &mut [Entry], evaluator: &Evaluator) {
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, e) in entries.iter_mut().enumerate() {
-        if e.status == Status::Unsigned {
-            continue;
-        }
-        let scope = e.scope();
-        let Some(rule) = policy.for_scope(&scope) else {
-            if e.status == Status::Verified {
-                e.status = Status::Failed;
-            }
-            e.find(
-                FindingKind::Policy,
-                format!(
-                    "no rule of policy {} covers scope `{scope}`",
-                    policy.path.display()
-                ),
-            );
+    for (i, e) in entries.iter().enumerate() {
+        let Some((rule, _)) = &e.verdict else {
             continue;
         };
-        if e.status == Status::Verified && !rule.trusts(e.signer.as_deref().unwrap_or_default()) {
-            e.status = Status::UnknownSigner;
-            e.find(
-                FindingKind::Policy,
-                format!(
-                    "policy rule `{}` does not list key {} among its trusted signers",
-                    rule.name,
-                    e.signer.as_deref().unwrap_or_default()
-                ),
-            );
-        }
         let subject = e
             .root_digest
             .clone()
             .or_else(|| e.subject.clone())
             .unwrap_or_default();
-        groups
-            .entry((rule.name.clone(), subject))
-            .or_default()
-            .push(i);
+        groups.entry((rule.clone(), subject)).or_default().push(i);
     }
     for ((rule_name, _), idx) in groups {
-        let Some(rule) = policy.rules.iter().find(|r| r.name == rule_name) else {
+        let Some(rule) = evaluator.policy.rules.iter().find(|r| r.name == rule_name) else {
             continue;
         };
-        let sigs: Vec<VerifiedSignature> = idx
+        let verdicts: Vec<&SignatureVerdict> = idx
             .iter()
             .filter_map(|i| entries.get(*i))
-            .map(|e| VerifiedSignature {
-                key_id: e.signer.clone().unwrap_or_default(),
-                verified: e.signature_verified
-                    && matches!(e.status, Status::Verified | Status::Revoked),
-                metadata: e.metadata.clone(),
-            })
+            .filter_map(|e| e.verdict.as_ref().map(|(_, v)| v))
             .collect();
-        // A revoked signature is reported on its own entry; it does not fail the others.
-        let failed: Vec<_> = rule
-            .evaluate(&sigs)
+        let failed: Vec<_> = evaluator
+            .decide(rule, &verdicts)
             .into_iter()
-            .filter(|o| !o.passed && o.name != "revoked")
+            .filter(|o| !o.passed && o.name != Check::PolicyRevoked)
             .collect();
         for i in idx {
             let Some(e) = entries.get_mut(i) else {
@@ -1269,7 +1137,8 @@ fn apply_policy(entries: &mut [Entry], policy: &Policy) {
                     FindingKind::Policy,
                     format!(
                         "policy rule `{rule_name}`: {} not met: {}",
-                        o.name, o.detail
+                        o.name.as_str().trim_start_matches("policy:"),
+                        o.detail
                     ),
                 );
                 if e.status == Status::Verified {

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::Error;
 use crate::keys::{self, PublicKey};
-use crate::policy::is_key_id;
+use crate::trust::policy::is_key_id;
 
 /// Revocation lists are small; larger files are refused before parsing.
 pub const MAX_REVOCATION_LIST_SIZE: u64 = 4 * 1024 * 1024;

@@ -12,7 +12,6 @@ use super::CliError;
 use crate::Class;
 use crate::audit::graph::{self, EdgeKind, NodeKind};
 use crate::audit::{self, AuditConfig, AuditReport, AuditSource, Revocation, Status, TrustedKey};
-use crate::policy::Policy;
 
 /// Report format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -78,15 +77,6 @@ pub struct AuditArgs {
 
 impl From<audit::Error> for CliError {
     fn from(e: audit::Error) -> Self {
-        Self {
-            class: e.class(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<crate::policy::Error> for CliError {
-    fn from(e: crate::policy::Error) -> Self {
         Self {
             class: e.class(),
             message: e.to_string(),
@@ -161,47 +151,29 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
     for list in &a.revocation_list {
         revoked.extend(audit::revocation::read_list(list)?);
     }
-    let policy = a.policy.as_deref().map(Policy::load).transpose()?;
-    let keyless =
-        if a.trust_root.is_some() || policy.as_ref().is_some_and(Policy::has_identity_signers) {
-            let quiet = a.quiet;
-            let root = crate::trust_root::load(
-                &crate::trust_root::Options {
-                    pinned: a.trust_root.clone(),
-                    offline: a.offline,
-                    cache_dir: None,
-                },
-                &|w| {
-                    if !quiet {
-                        eprintln!("{w}");
-                    }
-                },
-            )?;
-            Some(crate::verification::KeylessTrust {
-                root,
-                policy: crate::certificate::IdentityPolicy {
-                    identity: None,
-                    issuer: None,
-                    decided_by_policy: true,
-                },
-            })
-        } else {
-            None
-        };
-    Ok((
-        sources,
-        AuditConfig {
-            trusted,
-            revoked,
-            policy,
-            matches,
-            max_key_age: a
-                .max_key_age
-                .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
-            keyless,
-            ..AuditConfig::default()
-        },
-    ))
+    let certificates = crate::cli::args::CertificateTrustArgs {
+        trust_root: a.trust_root.clone(),
+        offline: a.offline,
+        ..Default::default()
+    };
+    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
+        public_keys: &a.public_key,
+        certificates: &certificates,
+        policy: a.policy.as_deref(),
+        quiet: a.quiet,
+        require: false,
+    })?;
+    let mut cfg = AuditConfig::new(evaluator).with_revocations(revoked);
+    cfg.policy_file = a.policy.is_some();
+    cfg.key_created = trusted
+        .into_iter()
+        .filter_map(|t| t.created.map(|c| (t.key.id().to_owned(), c)))
+        .collect();
+    cfg.matches = matches;
+    cfg.max_key_age = a
+        .max_key_age
+        .map(|d| Duration::from_secs(d.saturating_mul(86_400)));
+    Ok((sources, cfg))
 }
 
 /// Runs `audit`: exit 0 when every entry verifies, 1 otherwise, 2 on bad input.
@@ -229,7 +201,7 @@ pub fn run(a: AuditArgs) -> Result<(), CliError> {
         AuditOutput::Html => render_html(&report),
     };
     print!("{out}");
-    if !a.quiet && cfg.trusted.is_empty() && cfg.policy.is_none() {
+    if !a.quiet && a.public_key.is_empty() && a.policy.is_none() {
         eprintln!("note: no --public-key or --policy given, so no signer is trusted");
     }
     if report.all_verified() {

@@ -1,25 +1,20 @@
 //! Command bodies: resolve raw arguments into library objects, call the library, render output.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::CliError;
-use super::args::{
-    CertificateTrustArgs, InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs,
-};
+use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
 use super::progress;
+use super::render::{self, esc};
 use crate::bundle::Bundle;
-use crate::certificate::{self, Certificate, IdentityMatcher, IdentityPolicy};
-use crate::chain;
+use crate::certificate::{self, Certificate};
 use crate::keys;
 use crate::model;
-use crate::policy::{Policy, VerifiedSignature};
 use crate::signing;
 use crate::statement::{self, SerializationMethod, Statement};
-use crate::trust_root;
-use crate::verification::{self, KeylessTrust, PkiTrust, Report, TrustedKeys};
 
 /// Reads a passphrase from the environment variable named by `--password-env`.
 pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
@@ -215,250 +210,19 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Resolves every trust flag into [`TrustedKeys`]: public keys, a private PKI's roots, and
-/// keyless identity + trusted root (loaded, and maybe refreshed, only when keyless flags are given).
-pub(crate) fn load_trusted_keys(
-    paths: &[PathBuf],
-    c: &CertificateTrustArgs,
-    quiet: bool,
-) -> Result<TrustedKeys, CliError> {
-    let keys = paths
-        .iter()
-        .map(|p| keys::load_public_key(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let trust = with_certificate_trust(keys, c, quiet, false)?;
-    if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
-        return Err(CliError::input(
-            "no trust given: pass --public-key FILE (the key from `provenance keygen --public`), --certificate-identity ID --certificate-oidc-issuer URL for keyless signatures, or --certificate-chain CA.pem for certificate signatures",
-        ));
-    }
-    Ok(trust)
-}
-
-/// Adds the keyless (Sigstore trusted root + identity) and certificate-chain trust the options
-/// ask for to `keys`. With `policy_identities` (a trust policy names keyless signers), keyless
-/// bundles are checked against the trusted root even without identity flags, and the policy
-/// rule, not the flags, decides which identity is trusted.
-fn with_certificate_trust(
-    keys: Vec<crate::keys::PublicKey>,
-    c: &CertificateTrustArgs,
-    quiet: bool,
-    policy_identities: bool,
-) -> Result<TrustedKeys, CliError> {
-    let identity = match (&c.certificate_identity, &c.certificate_identity_regexp) {
-        (Some(id), _) => Some(IdentityMatcher::Exact(id.clone())),
-        (None, Some(re)) => Some(IdentityMatcher::Regex(regex::Regex::new(re).map_err(|e| {
-            CliError::input(format!(
-                "--certificate-identity-regexp is not a valid regular expression: {e}; fix the pattern"
-            ))
-        })?)),
-        (None, None) => None,
-    };
-    let mut trust = TrustedKeys {
-        keys,
-        ..TrustedKeys::default()
-    };
-    if !c.certificate_chain.is_empty() {
-        let mut roots = Vec::new();
-        for p in &c.certificate_chain {
-            roots.extend(
-                Certificate::read_pem_file(p)?
-                    .iter()
-                    .map(|c| c.der().to_vec()),
-            );
-        }
-        trust.certificates = Some(PkiTrust {
-            roots,
-            policy: IdentityPolicy {
-                identity,
-                issuer: None,
-                decided_by_policy: false,
-            },
-        });
-    } else if identity.is_some()
-        || c.certificate_oidc_issuer.is_some()
-        || c.insecure_skip_identity_check
-        || c.trust_root.is_some()
-        || policy_identities
-    {
-        let by_policy =
-            policy_identities && identity.is_none() && c.certificate_oidc_issuer.is_none();
-        if !c.insecure_skip_identity_check
-            && !by_policy
-            && (identity.is_none() || c.certificate_oidc_issuer.is_none())
-        {
-            return Err(CliError::input(
-                "keyless verification needs both --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL: who signed and who vouched for them (or --insecure-skip-identity-check, which accepts anyone)",
-            ));
-        }
-        if c.insecure_skip_identity_check && !quiet {
-            eprintln!(
-                "warning: --insecure-skip-identity-check: any Sigstore identity is accepted; anyone can obtain such a certificate"
-            );
-        }
-        let root = trust_root::load(
-            &trust_root::Options {
-                pinned: c.trust_root.clone(),
-                offline: c.offline,
-                cache_dir: None,
-            },
-            &|w| {
-                if !quiet {
-                    eprintln!("{w}");
-                }
-            },
-        )?;
-        trust.keyless = Some(KeylessTrust {
-            root,
-            policy: IdentityPolicy {
-                identity,
-                issuer: c.certificate_oidc_issuer.clone(),
-                decided_by_policy: by_policy,
-            },
-        });
-    }
-    Ok(trust)
-}
-
-/// Key material and trust for `verify`/`pull`: without a policy, the `--public-key` keys (at
-/// least one); with one, those keys plus every public key the policy lists, and the ids of the
-/// command-line keys (the policy decides which are trusted).
-pub(crate) fn trust_material(
-    paths: &[PathBuf],
-    certificates: &CertificateTrustArgs,
-    quiet: bool,
-    policy: Option<&Policy>,
-) -> Result<(TrustedKeys, BTreeSet<String>), CliError> {
-    let Some(policy) = policy else {
-        let trust = load_trusted_keys(paths, certificates, quiet)?;
-        let ids = trust.keys.iter().map(|k| k.id().to_owned()).collect();
-        return Ok((trust, ids));
-    };
-    let mut keys = paths
-        .iter()
-        .map(|p| keys::load_public_key(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let ids: BTreeSet<String> = keys.iter().map(|k| k.id().to_owned()).collect();
-    for k in policy.public_keys() {
-        if !keys.iter().any(|have| have.id() == k.id()) {
-            keys.push(k);
-        }
-    }
-    let trust = with_certificate_trust(keys, certificates, quiet, policy.has_identity_signers())?;
-    if trust.keys.is_empty() && trust.keyless.is_none() && trust.certificates.is_none() {
-        return Err(CliError::input(format!(
-            "policy {} lists no public keys and no --public-key was given, so no signature can be checked; add `public_key` entries to its trusted_signers or pass --public-key FILE",
-            policy.path.display()
-        )));
-    }
-    Ok((trust, ids))
-}
-
-/// The policy scope of a model on disk: `local/<file or folder name>` (the name it is signed
-/// under), taken from the path being verified, not from the signature's claims.
-pub(crate) fn local_scope(model: &Path) -> String {
-    let name = default_signature_path(model)
-        .file_name()
-        .map(|n| {
-            let n = n.to_string_lossy();
-            n.strip_suffix(".sig").unwrap_or(&n).to_owned()
-        })
-        .unwrap_or_default();
-    format!("local/{name}")
-}
-
-/// Prints a verification report (text or JSON); returns the error for a failed one.
-fn render_report(
-    result: Result<Report, verification::Error>,
-    output: Output,
-    target: &str,
-) -> Result<(), CliError> {
-    match result {
-        Ok(report) => {
-            match output {
-                Output::Json => print_json(&json!({"target": target, "report": report})),
-                Output::Text => {
-                    println!("Provenance verified successfully");
-                    for c in &report.checks {
-                        println!("  ok  {:<10} {}", c.name, c.detail);
-                    }
-                    if !report.metadata.is_empty() {
-                        println!("  metadata:");
-                        for (k, v) in &report.metadata {
-                            println!("    {k} = {v}");
-                        }
-                    }
-                }
-            }
-            Ok(())
-        }
-        Err(verification::Error::NotTrusted(report)) => {
-            match output {
-                Output::Json => print_json(&json!({"target": target, "report": report})),
-                Output::Text => {
-                    // Policy rules are all reported (they are independent), so show them.
-                    if report.checks.iter().any(|c| c.name.starts_with("policy:")) {
-                        for c in &report.checks {
-                            println!(
-                                "  {}  {:<24} {}",
-                                if c.passed { "ok  " } else { "FAIL" },
-                                c.name,
-                                c.detail
-                            );
-                        }
-                    }
-                }
-            }
-            let failed = report.failed_check();
-            Err(CliError {
-                class: crate::Class::NotTrusted,
-                message: format!(
-                    "verification FAILED for {target} at check `{}`: {}; do not use this model",
-                    failed.map(|c| c.name.as_str()).unwrap_or("?"),
-                    failed.map(|c| c.detail.as_str()).unwrap_or("")
-                ),
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `verify`.
+/// `verify`: the flags become a trust policy, the library decides, the verdict is rendered.
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
-    let policy = a.policy.as_deref().map(Policy::load).transpose()?;
+    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
+        public_keys: &a.public_key,
+        certificates: &a.certificates,
+        policy: a.policy.as_deref(),
+        quiet: a.common.quiet,
+        require: true,
+    })?;
     if let Some(reference) = &a.reference {
-        let (trust, ids) = trust_material(
-            &a.public_key,
-            &a.certificates,
-            a.common.quiet,
-            policy.as_ref(),
-        )?;
-        let check = policy.as_ref().map(|policy| chain::PolicyCheck {
-            policy,
-            command_line_keys: ids,
-        });
-        return super::oci::verify_reference(
-            reference,
-            &a.registry,
-            &trust,
-            check.as_ref(),
-            a.common.output,
-        );
+        return super::oci::verify_reference(reference, &a.registry, &evaluator, a.common.output);
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
-    if !model_path.exists() {
-        return Err(CliError::input(format!(
-            "model {} does not exist; check the --model path",
-            model_path.display()
-        )));
-    }
-    let (trust, ids) = trust_material(
-        &a.public_key,
-        &a.certificates,
-        a.common.quiet,
-        policy.as_ref(),
-    )?;
-    let bundle = Bundle::read(&sig_path)?;
     let size = model::list(
         &model_path,
         &model::Options {
@@ -469,32 +233,15 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     .map(|l| l.total_bytes())
     .unwrap_or(0);
     let bar = progress::bytes_bar(size, a.common.quiet, "verifying");
-    let target = verification::ModelTarget {
-        model: &model_path,
-        signature_path: Some(sig_path),
-    };
-    let mut result = verification::verify_model(&bundle, &trust, &target, &|n| bar.inc(n));
+    let verdict = crate::verify::files(&evaluator, &model_path, &sig_path, &|n| bar.inc(n));
     bar.finish_and_clear();
-    if let (Some(policy), Ok(report)) = (&policy, &result) {
-        // One signature file on disk: min_signatures above 1 needs the registry, where each
-        // signer attaches a referrer.
-        let sig = VerifiedSignature {
-            key_id: report.signer.clone().unwrap_or_default(),
-            verified: true,
-            metadata: report.metadata.clone(),
-        };
-        let decision = policy.decide(&local_scope(&model_path), &ids, &[sig]);
-        let mut report = report.clone();
-        let passed = decision.passed();
-        report.checks.extend(decision.checks);
-        report.verified = passed;
-        result = if passed {
-            Ok(report)
-        } else {
-            Err(verification::Error::NotTrusted(Box::new(report)))
-        };
+    let verdict = verdict?;
+    render::verdict(&verdict, a.common.output);
+    if verdict.verified {
+        Ok(())
+    } else {
+        Err(render::not_trusted(&verdict, "do not use this model"))
     }
-    render_report(result, a.common.output, &model_path.display().to_string())
 }
 
 fn leaf_certificate(bundle: &Bundle) -> Option<Certificate> {
@@ -558,27 +305,31 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
             println!(
                 "NOT VERIFIED: inspect shows what the signature claims; run `provenance verify` to check it"
             );
-            println!("signature:      {}", a.manifest.display());
+            println!("signature:      {}", esc(&a.manifest.display().to_string()));
             match &vm.public_key {
-                Some(pk) => println!("signer key id:  {}", pk.hint),
+                Some(pk) => println!("signer key id:  {}", esc(&pk.hint)),
                 None => match leaf_certificate(&bundle) {
                     Some(leaf) => println!(
                         "signer:         certificate {} ({})",
-                        leaf.identities().join(", "),
-                        leaf.oidc_issuer().unwrap_or_else(|| leaf.subject())
+                        esc(&leaf.identities().join(", ")),
+                        esc(&leaf.oidc_issuer().unwrap_or_else(|| leaf.subject()))
                     ),
                     None => println!("signer:         certificate"),
                 },
             }
-            println!("subject:        {} sha256:{}", st.name, st.root_digest);
-            println!("predicate:      {}", st.predicate_type);
+            println!(
+                "subject:        {} sha256:{}",
+                esc(&st.name),
+                esc(&st.root_digest)
+            );
+            println!("predicate:      {}", esc(&st.predicate_type));
             println!("method:         {method}");
             println!("resources:      {}", st.resources.len());
             if let Some(d) = binding {
-                println!("oci manifest:   {d}");
+                println!("oci manifest:   {}", esc(d));
             }
             for (k, v) in st.user_metadata() {
-                println!("metadata:       {k} = {v}");
+                println!("metadata:       {} = {}", esc(&k), esc(&v));
             }
         }
     }

@@ -6,7 +6,9 @@ pub mod audit;
 mod commands;
 pub(crate) mod oci;
 mod progress;
+pub mod render;
 mod signer;
+mod trust;
 
 use std::fmt;
 
@@ -63,7 +65,6 @@ classified!(
     crate::hashing::Error,
     crate::statement::Error,
     crate::signing::Error,
-    crate::verification::Error,
     crate::certificate::Error,
     crate::trust_root::Error,
 );

@@ -9,14 +9,15 @@ use serde_json::json;
 
 use super::CliError;
 use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
-use super::commands::{parse_metadata, print_json, trust_material};
+use super::commands::{parse_metadata, print_json};
+use super::render;
 use super::signer::AnySigner;
 use crate::bundle::Bundle;
-use crate::chain::{self, ChainReport};
+use crate::chain;
 use crate::model;
 use crate::oci::{self, Reference, Store};
 use crate::statement::SerializationMethod;
-use crate::verification::TrustedKeys;
+use crate::trust::Evaluator;
 
 impl From<oci::Error> for CliError {
     fn from(e: oci::Error) -> Self {
@@ -42,6 +43,18 @@ impl From<chain::Error> for CliError {
     fn from(e: chain::Error) -> Self {
         match e {
             chain::Error::Oci(e) => e.into(),
+            other => Self {
+                class: other.class(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<crate::verify::Error> for CliError {
+    fn from(e: crate::verify::Error) -> Self {
+        match e {
+            crate::verify::Error::Oci(e) => e.into(),
             other => Self {
                 class: other.class(),
                 message: other.to_string(),
@@ -294,108 +307,48 @@ pub fn sign_reference(
     Ok(())
 }
 
-fn render_chain(result: &Result<(ChainReport, chain::Resolved), chain::Error>, output: Output) {
-    let report = match result {
-        Ok((r, _)) => r,
-        Err(chain::Error::NotTrusted(r)) => r.as_ref(),
-        Err(_) => return,
-    };
-    match output {
-        Output::Json => print_json(&json!(report)),
-        Output::Text => {
-            if report.verified {
-                println!("Provenance verified successfully");
-            }
-            for c in &report.checks {
-                println!(
-                    "  {}  {:<24} {}",
-                    if c.passed { "ok  " } else { "FAIL" },
-                    c.name,
-                    c.detail
-                );
-            }
-            for s in &report.signatures {
-                println!(
-                    "  signature {} by {}: {}{}",
-                    s.referrer.get(..19).unwrap_or(&s.referrer),
-                    s.signer
-                        .as_deref()
-                        .map(|k| {
-                            // Key ids are shortened; identities are shown whole.
-                            if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
-                                k.get(..16).unwrap_or(k)
-                            } else {
-                                k
-                            }
-                        })
-                        .unwrap_or("?"),
-                    if s.verified {
-                        "verified"
-                    } else {
-                        "not verified"
-                    },
-                    if s.verified && s.binding == "files" {
-                        " (binds the files only: it was signed on disk before the push)"
-                    } else {
-                        ""
-                    }
-                );
-                if s.verified {
-                    for (k, v) in &s.metadata {
-                        println!("    {k} = {v}");
-                    }
-                } else if let Some(c) = s.checks.iter().find(|c| !c.passed) {
-                    println!("    {} failed: {}", c.name, c.detail);
-                }
-            }
-        }
-    }
-}
-
 /// `verify REF`.
 pub fn verify_reference(
     reference: &str,
     registry: &RegistryArgs,
-    trust: &TrustedKeys,
-    policy: Option<&chain::PolicyCheck<'_>>,
+    evaluator: &Evaluator,
     output: Output,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;
-    let result = chain::verify_reference_with(store.as_ref(), &r, trust, policy);
-    render_chain(&result, output);
-    result.map(|_| ()).map_err(|e| {
-        let mut err = CliError::from(e);
-        if err.class == crate::Class::NotTrusted {
-            err.message.push_str("; do not deploy this model");
-        }
-        err
-    })
+    let (verdict, _) = crate::verify::reference(evaluator, store.as_ref(), &r)?;
+    render::verdict(&verdict, output);
+    if verdict.verified {
+        Ok(())
+    } else {
+        Err(render::not_trusted(&verdict, "do not deploy this model"))
+    }
 }
 
 /// `pull REF --output DIR`: verify first, then stream every blob through SHA-256 into a temp folder
 /// beside DIR and rename it into place only when every digest and path checks out.
 pub fn pull(a: PullArgs) -> Result<(), CliError> {
-    let policy = a
-        .policy
-        .as_deref()
-        .map(crate::policy::Policy::load)
-        .transpose()?;
-    let (trust, ids) = trust_material(
-        &a.public_key,
-        &a.certificates,
-        a.common.quiet,
-        policy.as_ref(),
-    )?;
-    let check = policy.as_ref().map(|policy| chain::PolicyCheck {
-        policy,
-        command_line_keys: ids,
-    });
+    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
+        public_keys: &a.public_key,
+        certificates: &a.certificates,
+        policy: a.policy.as_deref(),
+        quiet: a.common.quiet,
+        require: true,
+    })?;
     let (r, store) = open(&a.reference, &a.registry)?;
-    let result = chain::verify_reference_with(store.as_ref(), &r, &trust, check.as_ref());
-    if a.common.format == Output::Text && result.is_err() {
-        render_chain(&result, a.common.format);
-    }
-    let (report, resolved) = result?;
+    let (verdict, resolved) = crate::verify::reference(&evaluator, store.as_ref(), &r)?;
+    let resolved = match resolved {
+        Some(resolved) if verdict.verified => resolved,
+        _ => {
+            if a.common.format == Output::Text {
+                render::verdict(&verdict, a.common.format);
+            } else {
+                print_json(&json!({"reference": r.to_string(), "verification": verdict}));
+            }
+            return Err(render::not_trusted(&verdict, "nothing was pulled"));
+        }
+    };
+    // The signature saved beside the model is one the decision rests on: a counted one.
+    let saved = verdict.counted().find_map(|s| s.bundle.as_ref());
     let total = resolved.manifest.layers.iter().map(|l| l.size).sum();
     let opts = oci::PullOptions {
         concurrency: a.concurrency,
@@ -412,20 +365,13 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         .signature
         .clone()
         .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
-    // Save a signature the trust decision rests on: with a policy, one that counts for its rule.
-    let scope = chain::policy_scope(&r);
-    let saved = report.signatures.iter().filter(|s| s.verified).find(|s| {
-        check.as_ref().is_none_or(|c| {
-            c.policy.counts(
-                &scope,
-                &c.command_line_keys,
-                s.signer.as_deref().unwrap_or_default(),
-            )
-        })
-    });
-    if let Some(bundle) = saved.and_then(|s| s.bundle.as_ref()) {
-        bundle.write(&sig_path)?;
-    }
+    let written = match saved {
+        Some(bundle) => {
+            bundle.write(&sig_path)?;
+            Some(sig_path)
+        }
+        None => None,
+    };
     match a.common.format {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),
@@ -433,8 +379,8 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
             "output": a.dir,
             "files": resolved.manifest.layers.len(),
             "bytes": total,
-            "signature": sig_path,
-            "verification": report,
+            "signature": written,
+            "verification": verdict,
         })),
         Output::Text => {
             println!(
@@ -445,7 +391,10 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
                 resolved.descriptor.digest,
                 a.dir.display()
             );
-            println!("Signature saved to {}", sig_path.display());
+            match &written {
+                Some(p) => println!("Signature saved to {}", p.display()),
+                None => println!("No signature saved: no counted signature carried a bundle"),
+            }
         }
     }
     Ok(())

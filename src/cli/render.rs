@@ -1,0 +1,130 @@
+//! Text rendering of verification verdicts, and the escaping every untrusted string passes
+//! through before it reaches a terminal (metadata, subject and file names, key hints,
+//! identities and registry strings are all attacker-controlled).
+
+use std::borrow::Cow;
+
+use serde_json::json;
+
+use super::args::Output;
+use super::commands::print_json;
+use crate::trust::{SignatureStatus, SignatureVerdict, Verdict};
+use crate::verify::check::CheckOutcome;
+
+/// `s` with control characters (C0, DEL, C1) and Unicode line/paragraph separators and bidi
+/// overrides escaped (`\e`, `\n`, `\u{..}`), so untrusted text cannot move the cursor, clear
+/// the screen or forge a line of output.
+pub fn esc(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\x1b' => out.push_str("\\e"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn check_line(indent: &str, c: &CheckOutcome) {
+    println!(
+        "{indent}{}  {:<24} {}",
+        if c.passed { "ok  " } else { "FAIL" },
+        c.name.as_str(),
+        esc(&c.detail)
+    );
+}
+
+fn status_word(s: &SignatureVerdict) -> &'static str {
+    match s.status {
+        SignatureStatus::Trusted => "verified",
+        SignatureStatus::UntrustedSigner => "untrusted-signer",
+        SignatureStatus::Revoked => "revoked",
+        SignatureStatus::Failed => "not verified",
+    }
+}
+
+/// Prints a verdict as text or JSON (stdout).
+pub fn verdict(v: &Verdict, output: Output) {
+    match output {
+        Output::Json => print_json(&json!(v)),
+        Output::Text => {
+            if v.verified {
+                println!("Provenance verified successfully");
+            }
+            let (chain, policy): (Vec<&CheckOutcome>, Vec<&CheckOutcome>) =
+                v.checks.0.iter().partition(|c| !c.name.is_policy());
+            for c in chain {
+                check_line("  ", c);
+            }
+            for s in &v.signatures {
+                let by = s.signer_label().unwrap_or_else(|| "?".into());
+                println!(
+                    "  signature {} by {}: {}{}",
+                    esc(s.source.get(..19).unwrap_or(&s.source)),
+                    esc(&by),
+                    status_word(s),
+                    if s.status == SignatureStatus::Trusted && s.binding.as_deref() == Some("files")
+                    {
+                        " (binds the files only: it was signed on disk before the push)"
+                    } else {
+                        ""
+                    }
+                );
+                for c in &s.checks.0 {
+                    check_line("    ", c);
+                }
+                if s.status == SignatureStatus::Trusted {
+                    for (k, val) in &s.metadata {
+                        println!("    metadata {} = {}", esc(k), esc(val));
+                    }
+                }
+            }
+            for c in policy {
+                check_line("  ", c);
+            }
+            if v.truncated {
+                println!("  note: more signature referrers exist than were examined");
+            }
+        }
+    }
+}
+
+/// The error for a verdict that is not verified: names the failed check.
+pub fn not_trusted(v: &Verdict, what_not_to_do: &str) -> super::CliError {
+    let failed = v.failed_check();
+    super::CliError {
+        class: crate::Class::NotTrusted,
+        message: format!(
+            "verification FAILED for {} at check `{}`: {}; {what_not_to_do}",
+            esc(&v.target),
+            failed.map(|c| c.name.as_str()).unwrap_or("?"),
+            esc(failed.map(|c| c.detail.as_str()).unwrap_or(""))
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            esc("eve\x1b[2J\nverified FAKE"),
+            "eve\\e[2J\\nverified FAKE"
+        );
+        assert_eq!(esc("a\u{202e}b\u{7f}"), "a\\u{202e}b\\u{7f}");
+        assert!(matches!(esc("plain ünïcode"), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,607 @@
+//! The one evaluator: every trust decision of `verify` (disk and REF), `pull` and `audit` is made
+//! here. Per signature it runs the ordered checks: attribute the signer cryptographically, decide
+//! whether the covering rule trusts that signer (and that it is not revoked) **before** anything
+//! the signed statement asks for, then the statement and the artifact. Over all signatures of one
+//! artifact the rule's thresholds decide.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::policy::{Rule, TrustPolicy};
+use super::scope::Scope;
+use super::signer::{SignerId, TrustedSigner};
+use crate::bundle::Bundle;
+use crate::oci::ModelManifest;
+use crate::statement::{self, Statement};
+use crate::trust_root::TrustRoot;
+use crate::verify::check::{Check, CheckOutcome, Checks};
+use crate::verify::crypto::{self, Identified, Material};
+use crate::verify::{Error, artifact};
+
+/// What a signature is checked against once its signer is trusted.
+pub enum Target<'a> {
+    /// A model on disk: its files are hashed as the statement's serialization says.
+    Files {
+        /// The model file or folder.
+        model: &'a Path,
+        /// The signature file (never a resource).
+        signature_path: Option<PathBuf>,
+        /// Called with byte counts as the model is hashed.
+        progress: &'a (dyn Fn(u64) + Sync),
+    },
+    /// A model manifest: the statement must bind its digest, its layers must be the resources.
+    Manifest {
+        /// The resolved manifest digest.
+        digest: &'a str,
+        /// The manifest, when it was fetched (audit of a lone referrer may have only its digest).
+        manifest: Option<&'a ModelManifest>,
+    },
+    /// Nothing to compare with (a signature audited without its model): the statement's claims
+    /// are reported as signed by the signer, nothing more.
+    Claims,
+}
+
+/// The verdict on one signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureStatus {
+    /// Every check passed and the covering rule trusts the signer: it counts.
+    Trusted,
+    /// The signer is not one the covering rule trusts (or cannot be attributed at all).
+    UntrustedSigner,
+    /// Made (or claimed to be made) by a revoked key.
+    Revoked,
+    /// A check failed: the bundle, statement or artifact is not intact.
+    Failed,
+}
+
+/// One signature and what came of checking it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureVerdict {
+    /// Where the signature came from (a file path or a referrer digest).
+    pub source: String,
+    /// The verdict.
+    pub status: SignatureStatus,
+    /// The signer, as verification established it.
+    pub signer: Option<SignerId>,
+    /// What the bundle claims about its signer when it could not be attributed (unverified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_signer: Option<String>,
+    /// For a revoked key: whether its signature verified (a claim alone proves nothing).
+    #[serde(skip)]
+    pub revoked_verified: bool,
+    /// The trusted signing time (the log's integrated time, RFC 3339); none for keys.
+    pub signed_at: Option<String>,
+    /// `manifest` (the statement binds the manifest digest) or `files` (signed on disk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
+    /// The statement subject name (signed, once the statement check ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The subject's root digest, `sha256:<hex>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_digest: Option<String>,
+    /// The predicate type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// Signed metadata (only from statements whose signer is trusted).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Resources signed.
+    pub resources: usize,
+    /// The checks, in order; the first failure ends the run.
+    pub checks: Checks,
+    /// The statement, when it was read.
+    #[serde(skip)]
+    pub statement: Option<Statement>,
+    /// The bundle, so `pull` can save the one the decision rests on.
+    #[serde(skip)]
+    pub bundle: Option<Bundle>,
+}
+
+impl SignatureVerdict {
+    fn new(source: &str) -> Self {
+        Self {
+            source: source.to_owned(),
+            status: SignatureStatus::Failed,
+            signer: None,
+            claimed_signer: None,
+            revoked_verified: false,
+            signed_at: None,
+            binding: None,
+            subject: None,
+            root_digest: None,
+            predicate_type: None,
+            metadata: Default::default(),
+            resources: 0,
+            checks: Checks::default(),
+            statement: None,
+            bundle: None,
+        }
+    }
+
+    /// The signer's label, or the claim for an unattributed signature.
+    pub fn signer_label(&self) -> Option<String> {
+        self.signer
+            .as_ref()
+            .map(SignerId::label)
+            .or_else(|| self.claimed_signer.clone())
+    }
+
+    fn absorb(&mut self, st: &Statement) {
+        self.subject = Some(st.name.clone());
+        self.root_digest =
+            Some(format!("sha256:{}", st.root_digest)).filter(|_| !st.root_digest.is_empty());
+        self.predicate_type = Some(st.predicate_type.clone());
+        self.metadata = st.user_metadata();
+        self.resources = st.resources.len();
+    }
+}
+
+/// The verdict on one artifact: chain-level checks, each signature, then the rule's checks.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// What was verified (a path or a reference).
+    pub target: String,
+    /// The scope it was matched under.
+    pub scope: Scope,
+    /// The rule that covers it.
+    pub rule: Option<String>,
+    /// Where the rule came from (a policy file, or the command line).
+    pub policy: String,
+    /// The resolved manifest digest (OCI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// True when every chain check and every rule check passed.
+    pub verified: bool,
+    /// Chain-level checks (`resolve`, `manifest`, `referrers`) then the rule checks.
+    pub checks: Checks,
+    /// Every signature found, trusted or not.
+    pub signatures: Vec<SignatureVerdict>,
+    /// True when more signatures existed than were examined (the cap was hit).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl Verdict {
+    /// The first failed check: chain or rule level, else the first failed signature's.
+    pub fn failed_check(&self) -> Option<&CheckOutcome> {
+        self.checks
+            .failed()
+            .or_else(|| self.signatures.iter().find_map(|s| s.checks.failed()))
+    }
+
+    /// The signatures that count for the rule.
+    pub fn counted(&self) -> impl Iterator<Item = &SignatureVerdict> {
+        self.signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::Trusted)
+    }
+}
+
+/// The evaluator: a trust policy plus the trusted material it needs.
+#[derive(Clone, Debug)]
+pub struct Evaluator {
+    /// The policy (from a file or from command-line flags).
+    pub policy: TrustPolicy,
+    /// The Sigstore trusted root, when some rule trusts keyless signers.
+    pub sigstore_root: Option<TrustRoot>,
+}
+
+impl Evaluator {
+    /// An evaluator over a policy and, for keyless signers, a trusted root.
+    pub fn new(policy: TrustPolicy, sigstore_root: Option<TrustRoot>) -> Self {
+        Self {
+            policy,
+            sigstore_root,
+        }
+    }
+
+    /// The rule covering `scope`, and the `policy:scope` check saying which (or that none does).
+    pub fn rule_for(&self, scope: &Scope) -> (Option<&Rule>, CheckOutcome) {
+        match self.policy.rule_for(scope) {
+            Some((rule, pattern)) => (
+                Some(rule),
+                CheckOutcome::pass(
+                    Check::PolicyScope,
+                    format!(
+                        "rule `{}` (scope `{pattern}`) of {} covers `{scope}`; trusted signers: {}",
+                        rule.name,
+                        self.policy.origin,
+                        rule.signers_summary()
+                    ),
+                ),
+            ),
+            None => (
+                None,
+                CheckOutcome::fail(
+                    Check::PolicyScope,
+                    format!(
+                        "no rule of policy {} covers scope `{scope}`; add a rule whose scopes match it (or `*`)",
+                        self.policy.origin
+                    ),
+                ),
+            ),
+        }
+    }
+
+    fn material(&self) -> Material<'_> {
+        Material {
+            keyring: &self.policy.keyring,
+            sigstore: self.sigstore_root.as_ref(),
+            pki: self.policy.pki_anchors(),
+        }
+    }
+
+    /// Checks one signature for the artifact `target` under `rule`. `Err` only for failures of
+    /// the environment (a model file that cannot be read); every verdict about the signature
+    /// itself is in the result.
+    pub fn check_signature(
+        &self,
+        rule: &Rule,
+        source: &str,
+        bundle: &Bundle,
+        target: &Target<'_>,
+    ) -> Result<SignatureVerdict, Error> {
+        let mut v = SignatureVerdict::new(source);
+        let (pae, sigs) = match bundle.dsse_envelope.signed_parts() {
+            Ok(p) => p,
+            Err(e) => {
+                v.checks.fail(Check::Bundle, e.to_string());
+                return Ok(v);
+            }
+        };
+        let (id, leaf_spki) = match crypto::identify(
+            bundle,
+            &self.material(),
+            &pae,
+            &sigs,
+            &mut v.checks,
+        ) {
+            Identified::Failed => return Ok(v),
+            Identified::Unattributed { claimed, detail } => {
+                let revoked =
+                    crypto::claimed_key(bundle).filter(|k| self.policy.revoked.contains(k));
+                if let Some(k) = revoked {
+                    v.status = SignatureStatus::Revoked;
+                    v.checks.fail(
+                        Check::Revoked,
+                        format!("the bundle names revoked key {k}; its signature was not checked (no key material for it)"),
+                    );
+                } else {
+                    v.status = SignatureStatus::UntrustedSigner;
+                    v.checks.fail(
+                        Check::Signer,
+                        format!("{detail}; not counted by rule `{}`", rule.name),
+                    );
+                }
+                v.claimed_signer = Some(claimed);
+                return Ok(v);
+            }
+            Identified::Signer {
+                id,
+                leaf_spki,
+                signed_at,
+            } => {
+                v.signed_at = signed_at.map(crate::certificate::fmt_time);
+                (id, leaf_spki)
+            }
+        };
+        v.signer = Some(id.clone());
+        // Revocation and trust are decided before the statement is read.
+        if let Some(key_id) = id.key_id()
+            && self.policy.revoked.contains(key_id)
+        {
+            v.status = SignatureStatus::Revoked;
+            v.revoked_verified = true;
+            v.checks.fail(
+                Check::Revoked,
+                format!(
+                    "key {key_id} is revoked (policy {}); its signatures are never trusted",
+                    self.policy.origin
+                ),
+            );
+            return Ok(v);
+        }
+        if !self.trust_check(rule, &id, &mut v.checks) {
+            v.status = SignatureStatus::UntrustedSigner;
+            return Ok(v);
+        }
+        if let Some(spki) = leaf_spki {
+            if !sigs
+                .iter()
+                .any(|s| crate::certificate::verify_with_spki(&spki, s, &pae).is_ok())
+            {
+                v.checks.fail(
+                    Check::Signature,
+                    "the DSSE signature does not verify with the certificate's key: the signed payload or signature was altered",
+                );
+                return Ok(v);
+            }
+            v.checks.pass(
+                Check::Signature,
+                format!("DSSE signature by {}", id.label()),
+            );
+        }
+        let payload = match bundle.dsse_envelope.payload_bytes() {
+            Ok(p) => p,
+            Err(e) => {
+                v.checks.fail(Check::Statement, e.to_string());
+                return Ok(v);
+            }
+        };
+        let st = match Statement::parse(&payload) {
+            Ok(st) => st,
+            Err(e) => {
+                v.checks.fail(Check::Statement, e.to_string());
+                return Ok(v);
+            }
+        };
+        v.absorb(&st);
+        v.checks.pass(
+            Check::Statement,
+            format!(
+                "{} with {} resources, subject {}",
+                st.predicate_type,
+                st.resources.len(),
+                st.name
+            ),
+        );
+        let intact = match target {
+            Target::Files {
+                model,
+                signature_path,
+                progress,
+            } => {
+                artifact::check_files(&st, model, signature_path.clone(), progress, &mut v.checks)?
+            }
+            Target::Manifest { digest, manifest } => {
+                let b = artifact::check_binding(&st, digest, &mut v.checks);
+                v.binding = b.map(str::to_owned);
+                b.is_some()
+                    && manifest.is_none_or(|m| artifact::check_layers(&st, m, &mut v.checks))
+            }
+            Target::Claims => true,
+        };
+        if intact {
+            v.status = SignatureStatus::Trusted;
+            v.bundle = Some(bundle.clone());
+        }
+        v.statement = Some(st);
+        Ok(v)
+    }
+
+    /// The trust decision for an attributed signer; records `identity`/`issuer` (keyless) or
+    /// `signer`, and returns whether the rule trusts it.
+    fn trust_check(&self, rule: &Rule, id: &SignerId, checks: &mut Checks) -> bool {
+        if let SignerId::Keyless { identity, issuer } = id {
+            if rule
+                .trusted_signers
+                .iter()
+                .any(|t| matches!(t, TrustedSigner::AnyKeylessInsecure))
+            {
+                checks.pass(
+                    Check::Identity,
+                    format!(
+                        "NOT CHECKED (--insecure-skip-identity-check); certificate names {identity}"
+                    ),
+                );
+                checks.pass(
+                    Check::Issuer,
+                    format!(
+                        "NOT CHECKED (--insecure-skip-identity-check); certificate issuer {issuer}"
+                    ),
+                );
+                return true;
+            }
+            let by_identity: Vec<&TrustedSigner> = rule
+                .trusted_signers
+                .iter()
+                .filter(|t| match t {
+                    TrustedSigner::Keyless { identity: m, .. } => m.matches(identity),
+                    _ => false,
+                })
+                .collect();
+            let Some(first) = by_identity.first() else {
+                let wanted: Vec<String> = rule
+                    .trusted_signers
+                    .iter()
+                    .filter_map(|t| match t {
+                        TrustedSigner::Keyless { identity, .. } => Some(identity.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                checks.fail(
+                    Check::Identity,
+                    if wanted.is_empty() {
+                        format!("certificate identity {identity} ({issuer}) is not trusted: rule `{}` trusts no keyless signer", rule.name)
+                    } else {
+                        format!(
+                            "certificate identity {identity} does not match {} (rule `{}`)",
+                            wanted.join(" or "),
+                            rule.name
+                        )
+                    },
+                );
+                return false;
+            };
+            let matched = by_identity.iter().find(|t| t.trusts(id)).unwrap_or(first);
+            if let TrustedSigner::Keyless { identity: m, .. } = matched {
+                checks.pass(
+                    Check::Identity,
+                    format!(
+                        "certificate identity {identity} matches {m} (rule `{}`)",
+                        rule.name
+                    ),
+                );
+            }
+            if matched.trusts(id) {
+                checks.pass(Check::Issuer, format!("OIDC issuer {issuer}"));
+                return true;
+            }
+            let wanted = match matched {
+                TrustedSigner::Keyless { issuer, .. } => issuer.as_str(),
+                _ => "",
+            };
+            checks.fail(
+                Check::Issuer,
+                format!("OIDC issuer is {issuer}, expected {wanted}"),
+            );
+            return false;
+        }
+        match rule.trusting(id) {
+            Some(t) => {
+                checks.pass(
+                    Check::Signer,
+                    format!("{id} is trusted by rule `{}` ({})", rule.name, t.describe()),
+                );
+                true
+            }
+            None => {
+                checks.fail(
+                    Check::Signer,
+                    format!(
+                        "{id} made this signature, but rule `{}` does not trust it (trusted: {})",
+                        rule.name,
+                        rule.signers_summary()
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    /// The rule's checks over every signature of one artifact: `policy:revoked`,
+    /// `policy:min_signatures` (distinct trusted signers whose signature fully verified) and
+    /// `policy:required_metadata` (on every counted statement).
+    pub fn decide(&self, rule: &Rule, signatures: &[&SignatureVerdict]) -> Vec<CheckOutcome> {
+        let mut out = Vec::new();
+        let revoked: BTreeSet<String> = signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::Revoked && s.revoked_verified)
+            .filter_map(|s| s.signer.as_ref().map(SignerId::label))
+            .collect();
+        out.push(if revoked.is_empty() {
+            CheckOutcome::pass(Check::PolicyRevoked, "no signature by a revoked key")
+        } else {
+            CheckOutcome::fail(
+                Check::PolicyRevoked,
+                format!(
+                    "signed by revoked key {}",
+                    revoked.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        });
+        let counted: Vec<&&SignatureVerdict> = signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::Trusted)
+            .collect();
+        let distinct: BTreeSet<&SignerId> =
+            counted.iter().filter_map(|s| s.signer.as_ref()).collect();
+        let untrusted: BTreeSet<String> = signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::UntrustedSigner)
+            .filter_map(|s| s.signer_label())
+            .collect();
+        let mut detail = format!(
+            "{} distinct trusted signer(s) verified, {} required",
+            distinct.len(),
+            rule.min_signatures
+        );
+        if !untrusted.is_empty() {
+            detail.push_str(&format!(
+                "; not counted (not trusted by rule `{}`): {}",
+                rule.name,
+                untrusted.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if rule.trusted_signers.is_empty() {
+            detail.push_str(&format!(
+                "; rule `{}` lists no trusted_signers and none were given on the command line, so it trusts nobody",
+                rule.name
+            ));
+        }
+        out.push(CheckOutcome {
+            name: Check::PolicyMinSignatures,
+            passed: distinct.len() >= rule.min_signatures,
+            detail,
+        });
+        if !rule.required_metadata.is_empty() {
+            let missing: Vec<&str> = rule
+                .required_metadata
+                .iter()
+                .filter(|key| {
+                    counted.is_empty()
+                        || !counted
+                            .iter()
+                            .all(|s| s.metadata.get(*key).is_some_and(|v| !v.is_empty()))
+                })
+                .map(String::as_str)
+                .collect();
+            out.push(CheckOutcome {
+                name: Check::PolicyRequiredMetadata,
+                passed: missing.is_empty(),
+                detail: if missing.is_empty() {
+                    format!("signed metadata has {}", rule.required_metadata.join(", "))
+                } else if counted.is_empty() {
+                    "no verified trusted statement to read metadata from".into()
+                } else {
+                    format!("signed metadata lacks {}", missing.join(", "))
+                },
+            });
+        }
+        out
+    }
+
+    /// Evaluates every signature of one artifact and the rule over them: the whole verdict.
+    /// `chain` holds checks already made on the way to the signatures (`resolve`, ...).
+    pub fn evaluate(
+        &self,
+        target_name: &str,
+        scope: Scope,
+        chain: Checks,
+        bundles: &[(String, Result<Bundle, String>)],
+        target: &Target<'_>,
+    ) -> Result<Verdict, Error> {
+        let mut verdict = Verdict {
+            target: target_name.to_owned(),
+            rule: None,
+            policy: self.policy.origin.clone(),
+            digest: None,
+            verified: false,
+            checks: chain,
+            signatures: Vec::new(),
+            truncated: false,
+            scope,
+        };
+        let (rule, scope_check) = self.rule_for(&verdict.scope);
+        let scope_passed = scope_check.passed;
+        let Some(rule) = rule.filter(|_| scope_passed) else {
+            verdict.checks.0.push(scope_check);
+            return Ok(verdict);
+        };
+        verdict.rule = Some(rule.name.clone());
+        for (source, bundle) in bundles {
+            let sv = match bundle {
+                Ok(b) => self.check_signature(rule, source, b, target)?,
+                Err(detail) => {
+                    let mut sv = SignatureVerdict::new(source);
+                    sv.checks.fail(Check::Bundle, detail.clone());
+                    sv
+                }
+            };
+            verdict.signatures.push(sv);
+        }
+        verdict.checks.0.push(scope_check);
+        let refs: Vec<&SignatureVerdict> = verdict.signatures.iter().collect();
+        verdict.checks.0.extend(self.decide(rule, &refs));
+        verdict.verified = verdict.checks.all_passed();
+        Ok(verdict)
+    }
+}
+
+/// The statement's binding annotation, for callers that show it without verifying.
+pub fn bound_manifest(st: &Statement) -> Option<&String> {
+    st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST)
+}

@@ -1,0 +1,239 @@
+//! The artifact steps, run only for a signature whose signer is trusted: the model's files on
+//! disk (`model`), or the registry manifest (`binding`, `layers`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::check::{Check, Checks};
+use crate::model;
+use crate::oci::ModelManifest;
+use crate::statement::{self, Resource, SerializationMethod, Statement};
+
+/// Differences between signed and actual resources, each named.
+pub fn diff_resources(signed: &[Resource], actual: &[Resource]) -> Vec<String> {
+    let want: BTreeMap<&str, &str> = signed
+        .iter()
+        .map(|r| (r.name.as_str(), r.digest.as_str()))
+        .collect();
+    let have: BTreeMap<&str, &str> = actual
+        .iter()
+        .map(|r| (r.name.as_str(), r.digest.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (name, digest) in &want {
+        match have.get(name) {
+            None => out.push(format!("{name}: signed but missing")),
+            Some(d) if d != digest => out.push(format!(
+                "{name}: digest mismatch (signed {digest}, found {d})"
+            )),
+            _ => {}
+        }
+    }
+    for name in have.keys() {
+        if !want.contains_key(name) {
+            out.push(format!("{name}: present but not signed"));
+        }
+    }
+    out
+}
+
+fn summarize(diffs: &[String]) -> String {
+    let shown: Vec<_> = diffs.iter().take(5).cloned().collect();
+    let more = diffs.len().saturating_sub(shown.len());
+    let mut detail = shown.join("; ");
+    if more > 0 {
+        detail.push_str(&format!("; and {more} more"));
+    }
+    detail
+}
+
+/// How many resources hashing `listing` under `method` makes, or `None` past `limit`: the
+/// statement's own parameters must not make us do more work than the model can need.
+fn resource_count(
+    listing: &model::Listing,
+    method: &SerializationMethod,
+    limit: usize,
+) -> Option<usize> {
+    let mut n: usize = 0;
+    for f in &listing.files {
+        let add = match method {
+            SerializationMethod::Files => 1,
+            SerializationMethod::Shards { shard_size } => {
+                let s = (*shard_size).max(1);
+                usize::try_from(f.size.div_ceil(s)).ok()?
+            }
+        };
+        n = n.checked_add(add)?;
+        if n > limit {
+            return None;
+        }
+    }
+    Some(n)
+}
+
+/// The `model` step: list and rehash the model as the statement's serialization says, and
+/// compare. Before hashing, the names and the number of pieces are compared, so a statement
+/// whose shard size or resource list cannot fit this model costs no hashing at all.
+pub fn check_files(
+    st: &Statement,
+    model_path: &Path,
+    signature_path: Option<PathBuf>,
+    progress: &(dyn Fn(u64) + Sync),
+    checks: &mut Checks,
+) -> Result<bool, Error> {
+    let opts = model::Options {
+        ignore_paths: st
+            .serialization
+            .ignore_paths
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        ignore_git: false,
+        allow_symlinks: st.serialization.allow_symlinks,
+        signature_path,
+    };
+    let listing = model::list(model_path, &opts)?;
+    let method = &st.serialization.method;
+    let Some(pieces) = resource_count(&listing, method, st.resources.len()) else {
+        checks.fail(
+            Check::Model,
+            format!(
+                "the statement's serialization ({}) would split this model ({} bytes in {} files) into more pieces than the {} resources it signs",
+                describe(method),
+                listing.total_bytes(),
+                listing.files.len(),
+                st.resources.len()
+            ),
+        );
+        return Ok(false);
+    };
+    if let SerializationMethod::Files = method {
+        let signed: Vec<Resource> = st.resources.clone();
+        let listed: Vec<Resource> = listing
+            .files
+            .iter()
+            .map(|f| Resource {
+                name: f.name.clone(),
+                algorithm: String::new(),
+                digest: String::new(),
+            })
+            .collect();
+        let names: Vec<String> = diff_resources(&signed, &listed)
+            .into_iter()
+            .filter(|d| !d.contains("digest mismatch"))
+            .collect();
+        if !names.is_empty() {
+            checks.fail(Check::Model, summarize(&names));
+            return Ok(false);
+        }
+    } else if pieces != st.resources.len() {
+        checks.fail(
+            Check::Model,
+            format!(
+                "this model makes {pieces} shards of {} bytes, the statement signs {}",
+                describe(method),
+                st.resources.len()
+            ),
+        );
+        return Ok(false);
+    }
+    let actual = model::resources(&listing, method, progress)?;
+    let diffs = diff_resources(&st.resources, &actual);
+    if !diffs.is_empty() {
+        checks.fail(Check::Model, summarize(&diffs));
+        return Ok(false);
+    }
+    checks.pass(
+        Check::Model,
+        format!(
+            "{} resources ({}, {} bytes) match their signed SHA-256 digests",
+            actual.len(),
+            describe(method),
+            listing.total_bytes()
+        ),
+    );
+    Ok(true)
+}
+
+fn describe(method: &SerializationMethod) -> String {
+    match method {
+        SerializationMethod::Files => "files".to_string(),
+        SerializationMethod::Shards { shard_size } => format!("shards of {shard_size} bytes"),
+    }
+}
+
+/// The `binding` step: the statement must bind `digest` (signed by `sign REF`), or bind the
+/// files only (signed on disk before the push). Returns the binding kind, `None` on failure.
+pub fn check_binding(st: &Statement, digest: &str, checks: &mut Checks) -> Option<&'static str> {
+    match st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST) {
+        Some(d) if d == digest => {
+            checks.pass(
+                Check::Binding,
+                format!("signed manifest digest {d} is the resolved digest"),
+            );
+            Some("manifest")
+        }
+        Some(d) => {
+            checks.fail(
+                Check::Binding,
+                format!("signature is for manifest {d}, but the reference resolves to {digest}"),
+            );
+            None
+        }
+        None => {
+            checks.pass(
+                Check::Binding,
+                "bundle was signed on disk before the push: it binds the files, not this manifest",
+            );
+            Some("files")
+        }
+    }
+}
+
+/// The resources a manifest's layers stand for (a raw layer's digest is its file's SHA-256).
+pub fn resources_from_layers(m: &ModelManifest) -> Vec<Resource> {
+    crate::chain::resources_from_layers(m)
+}
+
+/// The `layers` step: every layer digest of the manifest equals a signed resource, none extra
+/// or missing.
+pub fn check_layers(st: &Statement, manifest: &ModelManifest, checks: &mut Checks) -> bool {
+    match layers_match(st, manifest) {
+        Ok(d) => {
+            checks.pass(Check::Layers, d);
+            true
+        }
+        Err(d) => {
+            checks.fail(Check::Layers, d);
+            false
+        }
+    }
+}
+
+/// The comparison behind [`check_layers`]: `Ok` carries the passing detail, `Err` what differs.
+pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, String> {
+    if st.serialization.method != SerializationMethod::Files {
+        return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
+    }
+    let layers = resources_from_layers(manifest);
+    let diffs = match st.resources.as_slice() {
+        // A single-file model signed on disk names its one resource `.`.
+        [only] if only.name == "." && layers.len() == 1 => diff_resources(
+            &[Resource {
+                name: layers.first().map(|l| l.name.clone()).unwrap_or_default(),
+                ..only.clone()
+            }],
+            &layers,
+        ),
+        _ => diff_resources(&st.resources, &layers),
+    };
+    if diffs.is_empty() {
+        Ok(format!(
+            "{} layer digests match the signed resources",
+            layers.len()
+        ))
+    } else {
+        Err(summarize(&diffs))
+    }
+}
