@@ -88,7 +88,8 @@ fn verify_fails_with_another_key() {
             "other.pub",
         ],
     );
-    assert!(out.contains("`signature`"), "{out}");
+    // No trusted key made it: the signer is not trusted (the signature is never attributed).
+    assert!(out.contains("`signer`"), "{out}");
 }
 
 #[test]
@@ -131,7 +132,18 @@ fn json_output_names_each_check() {
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["signature", "statement", "model"]);
+    assert_eq!(
+        names,
+        [
+            "signature",
+            "signer",
+            "statement",
+            "model",
+            "policy:scope",
+            "policy:revoked",
+            "policy:min_signatures"
+        ]
+    );
     assert_eq!(v["report"]["metadata"]["author"], "Your Name");
 }
 

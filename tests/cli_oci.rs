@@ -67,7 +67,14 @@ fn roundtrip(w: &Work, reference: &str) {
         .collect();
     assert_eq!(
         names,
-        ["resolve", "manifest", "referrers", "trusted-signature"]
+        [
+            "resolve",
+            "manifest",
+            "referrers",
+            "policy:scope",
+            "policy:revoked",
+            "policy:min_signatures"
+        ]
     );
     let sig_checks: Vec<_> = v["signatures"][0]["checks"]
         .as_array()
@@ -77,7 +84,7 @@ fn roundtrip(w: &Work, reference: &str) {
         .collect();
     assert_eq!(
         sig_checks,
-        ["bundle", "signature", "statement", "binding", "layers"]
+        ["signature", "signer", "statement", "binding", "layers"]
     );
     assert_eq!(v["signatures"][0]["metadata"]["author"], "alice");
     assert_eq!(v["digest"], digest.as_str());

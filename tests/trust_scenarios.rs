@@ -850,7 +850,7 @@ policies:
         .collect();
     assert_eq!(
         names,
-        ["signature", "statement", "model"]
+        ["signature", "signer", "statement", "model"]
             .iter()
             .chain(POLICY_CHECKS.iter())
             .map(|s| (*s).to_owned())

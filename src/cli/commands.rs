@@ -236,7 +236,10 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     let verdict = crate::verify::files(&evaluator, &model_path, &sig_path, &|n| bar.inc(n));
     bar.finish_and_clear();
     let verdict = verdict?;
-    render::verdict(&verdict, a.common.output);
+    match a.common.output {
+        Output::Json => print_json(&render::disk_json(&verdict)),
+        Output::Text => render::verdict(&verdict, Output::Text),
+    }
     if verdict.verified {
         Ok(())
     } else {

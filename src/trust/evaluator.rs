@@ -64,6 +64,8 @@ pub struct SignatureVerdict {
     pub source: String,
     /// The verdict.
     pub status: SignatureStatus,
+    /// True when the signature counts (status `trusted`).
+    pub verified: bool,
     /// The signer, as verification established it.
     pub signer: Option<SignerId>,
     /// What the bundle claims about its signer when it could not be attributed (unverified).
@@ -105,6 +107,7 @@ impl SignatureVerdict {
         Self {
             source: source.to_owned(),
             status: SignatureStatus::Failed,
+            verified: false,
             signer: None,
             claimed_signer: None,
             revoked_verified: false,
@@ -165,11 +168,20 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The first failed check: chain or rule level, else the first failed signature's.
+    /// The check that explains a failed verdict: a failed chain check; else, when no signature
+    /// counted, the first signature's failed check (the cause); else the failed rule check.
     pub fn failed_check(&self) -> Option<&CheckOutcome> {
-        self.checks
-            .failed()
-            .or_else(|| self.signatures.iter().find_map(|s| s.checks.failed()))
+        let chain = self
+            .checks
+            .0
+            .iter()
+            .find(|c| !c.passed && !c.name.is_policy());
+        let rule = self.checks.failed();
+        let signature = || self.signatures.iter().find_map(|s| s.checks.failed());
+        chain.or_else(|| match self.counted().next() {
+            None => signature().or(rule),
+            Some(_) => rule.or_else(signature),
+        })
     }
 
     /// The signatures that count for the rule.
@@ -271,10 +283,7 @@ impl Evaluator {
                     );
                 } else {
                     v.status = SignatureStatus::UntrustedSigner;
-                    v.checks.fail(
-                        Check::Signer,
-                        format!("{detail}; not counted by rule `{}`", rule.name),
-                    );
+                    v.checks.fail(Check::Signer, detail);
                 }
                 v.claimed_signer = Some(claimed);
                 return Ok(v);
@@ -366,6 +375,7 @@ impl Evaluator {
         };
         if intact {
             v.status = SignatureStatus::Trusted;
+            v.verified = true;
             v.bundle = Some(bundle.clone());
         }
         v.statement = Some(st);

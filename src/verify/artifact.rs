@@ -95,19 +95,6 @@ pub fn check_files(
     };
     let listing = model::list(model_path, &opts)?;
     let method = &st.serialization.method;
-    let Some(pieces) = resource_count(&listing, method, st.resources.len()) else {
-        checks.fail(
-            Check::Model,
-            format!(
-                "the statement's serialization ({}) would split this model ({} bytes in {} files) into more pieces than the {} resources it signs",
-                describe(method),
-                listing.total_bytes(),
-                listing.files.len(),
-                st.resources.len()
-            ),
-        );
-        return Ok(false);
-    };
     if let SerializationMethod::Files = method {
         let signed: Vec<Resource> = st.resources.clone();
         let listed: Vec<Resource> = listing
@@ -127,16 +114,31 @@ pub fn check_files(
             checks.fail(Check::Model, summarize(&names));
             return Ok(false);
         }
-    } else if pieces != st.resources.len() {
-        checks.fail(
-            Check::Model,
-            format!(
-                "this model makes {pieces} shards of {} bytes, the statement signs {}",
-                describe(method),
-                st.resources.len()
-            ),
-        );
-        return Ok(false);
+    } else {
+        let Some(pieces) = resource_count(&listing, method, st.resources.len()) else {
+            checks.fail(
+                Check::Model,
+                format!(
+                    "the statement's serialization ({}) would split this model ({} bytes in {} files) into more pieces than the {} resources it signs",
+                    describe(method),
+                    listing.total_bytes(),
+                    listing.files.len(),
+                    st.resources.len()
+                ),
+            );
+            return Ok(false);
+        };
+        if pieces != st.resources.len() {
+            checks.fail(
+                Check::Model,
+                format!(
+                    "this model makes {pieces} shards of {} bytes, the statement signs {}",
+                    describe(method),
+                    st.resources.len()
+                ),
+            );
+            return Ok(false);
+        }
     }
     let actual = model::resources(&listing, method, progress)?;
     let diffs = diff_resources(&st.resources, &actual);

@@ -131,7 +131,7 @@ pub fn identify(
         let Some(root) = material.sigstore else {
             return Identified::Unattributed {
                 claimed: claimed_certificate(bundle).unwrap_or_default(),
-                detail: "a keyless (Sigstore) signature, but no rule trusts a keyless signer, so it was not checked".into(),
+                detail: "a keyless (Sigstore) signature, but no rule trusts a keyless signer, so it was not checked; to trust one pass --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL, or name it in the policy".into(),
             };
         };
         return identify_keyless(bundle, root, leaf, &extra, checks);
@@ -181,7 +181,7 @@ fn identify_key(
             hint.clone()
         },
         detail: format!(
-            "signed by key {} which is not trusted: no trusted or known key verifies the signature",
+            "signed by key {} which is not trusted (pass --public-key or list it in the policy)",
             if hint.is_empty() {
                 "<none named>"
             } else {
