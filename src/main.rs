@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            // Messages quote registry answers, paths and signed text: escaped, one line.
+            eprintln!("error: {}", cli::render::esc(&e.message));
             ExitCode::from(e.class.exit_code())
         }
     }

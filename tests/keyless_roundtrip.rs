@@ -235,7 +235,7 @@ fn a_policy_trusts_keyless_signers_by_identity_and_issuer() {
         by_name("identity")["detail"]
             .as_str()
             .unwrap()
-            .contains("policy rule decides"),
+            .contains("matches"),
         "{report}"
     );
 
@@ -262,9 +262,18 @@ fn a_policy_trusts_keyless_signers_by_identity_and_issuer() {
         .filter(|c| c["passed"] == false)
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    // No trusted statement is left to read the required metadata from, either.
+    // The rule does not trust this identity: the signer fails at `identity`, before its
+    // statement is read; the rule checks that follow it say the same.
+    assert_eq!(failed, ["identity"], "{report}");
+    let rule_failed: Vec<&str> = report["rule_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        failed,
+        rule_failed,
         ["policy:min_signatures", "policy:required_metadata"],
         "{report}"
     );

@@ -167,14 +167,14 @@ fn one_scenario_table_gives_one_verdict_in_verify_pull_and_audit() {
     let table: Vec<(&str, String, &str, &str, bool)> = vec![
         (
             "trusted key",
-            format!("  trusted_signers: [{{public_key: alice.pub}}]\n"),
+            "  trusted_signers: [{public_key: alice.pub}]\n".to_string(),
             "alice",
             "stage=prod",
             true,
         ),
         (
             "untrusted key",
-            format!("  trusted_signers: [{{public_key: alice.pub}}]\n"),
+            "  trusted_signers: [{public_key: alice.pub}]\n".to_string(),
             "eve",
             "stage=prod",
             false,
@@ -204,18 +204,20 @@ fn one_scenario_table_gives_one_verdict_in_verify_pull_and_audit() {
         ),
         (
             "required metadata missing",
-            format!(
-                "  trusted_signers: [{{public_key: alice.pub}}]\n  required_metadata: [owner]\n"
-            ),
+            "  trusted_signers: [{public_key: alice.pub}]
+  required_metadata: [owner]
+"
+            .to_string(),
             "alice",
             "stage=prod",
             false,
         ),
         (
             "two signatures needed, one given",
-            format!(
-                "  trusted_signers: [{{public_key: alice.pub}}, {{public_key: bob.pub}}]\n  min_signatures: 2\n"
-            ),
+            "  trusted_signers: [{public_key: alice.pub}, {public_key: bob.pub}]
+  min_signatures: 2
+"
+            .to_string(),
             "alice",
             "stage=prod",
             false,

@@ -922,12 +922,12 @@ fn malformed_policy_is_an_input_error_naming_the_line() {
     );
     assert!(out.contains("line 5"), "{out}");
     assert!(!w.path("o").exists());
-    // A rule with no trusted_signers and no --public-key: nothing could be checked.
+    // A rule with no trusted_signers and no --public-key trusts nobody: not trusted, with a hint.
     w.write(
         "empty.yaml",
         b"version: 1\npolicies:\n  - name: a\n    scopes: ['*']\n",
     );
-    let out = w.expect(2, &["verify", "--model", "m.pt", "--policy", "empty.yaml"]);
+    let out = w.expect(1, &["verify", "--model", "m.pt", "--policy", "empty.yaml"]);
     assert!(out.contains("--public-key"), "{out}");
     // ... with --public-key, the rule trusts it.
     w.expect(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::CliError;
+use super::render::esc;
 use crate::Class;
 use crate::audit::graph::{self, EdgeKind, NodeKind};
 use crate::audit::{self, AuditConfig, AuditReport, AuditSource, Revocation, Status, TrustedKey};
@@ -241,12 +242,13 @@ pub fn render_text(report: &AuditReport) -> String {
             } else {
                 format!("{}└ ", "  ".repeat(e.depth - 1))
             };
+            // Every cell but the status is attacker-influenced text: escaped.
             [
                 e.status.as_str().to_owned(),
-                format!("{indent}{}", e.subject.as_deref().unwrap_or("?")),
-                short_signer(e.signer.as_deref()),
-                e.signed_at.clone().unwrap_or_else(|| "-".into()),
-                e.origin.display(),
+                format!("{indent}{}", esc(e.subject.as_deref().unwrap_or("?"))),
+                esc(&short_signer(e.signer.as_deref())).into_owned(),
+                esc(&e.signed_at.clone().unwrap_or_else(|| "-".into())).into_owned(),
+                esc(&e.origin.display()).into_owned(),
             ]
         })
         .collect();
@@ -275,10 +277,10 @@ pub fn render_text(report: &AuditReport) -> String {
         let [a, b, c, d, f] = r;
         let _ = writeln!(out, "{}", line([a, b, c, d, f]));
         for m in &e.metadata {
-            let _ = writeln!(out, "    {} = {}", m.0, m.1);
+            let _ = writeln!(out, "    {} = {}", esc(m.0), esc(m.1));
         }
         for f in &e.findings {
-            let _ = writeln!(out, "    ! {}", f.detail);
+            let _ = writeln!(out, "    ! {}", esc(&f.detail));
         }
     }
     let s = &report.summary;

@@ -272,7 +272,11 @@ impl Evaluator {
             &mut v.checks,
         ) {
             Identified::Failed => return Ok(v),
-            Identified::Unattributed { claimed, detail } => {
+            Identified::Unattributed {
+                check,
+                claimed,
+                detail,
+            } => {
                 let revoked =
                     crypto::claimed_key(bundle).filter(|k| self.policy.revoked.contains(k));
                 if let Some(k) = revoked {
@@ -283,7 +287,7 @@ impl Evaluator {
                     );
                 } else {
                     v.status = SignatureStatus::UntrustedSigner;
-                    v.checks.fail(Check::Signer, detail);
+                    v.checks.fail(check, detail);
                 }
                 v.claimed_signer = Some(claimed);
                 return Ok(v);
@@ -460,6 +464,46 @@ impl Evaluator {
             );
             return false;
         }
+        if let SignerId::Certificate {
+            anchor, identities, ..
+        } = id
+        {
+            // A PKI entry naming an identity, whose anchors this certificate reached: the SAN
+            // is the question, and the `identity` check answers it.
+            let named: Vec<String> = rule
+                .trusted_signers
+                .iter()
+                .filter_map(|t| match t {
+                    TrustedSigner::Pki {
+                        anchors,
+                        identity: Some(m),
+                    } if anchors.contains(anchor) => Some(m.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if !named.is_empty() {
+                let ids = if identities.is_empty() {
+                    "<none>".to_owned()
+                } else {
+                    identities.join(", ")
+                };
+                if rule.trusting(id).is_none() {
+                    checks.fail(
+                        Check::Identity,
+                        format!(
+                            "certificate identity {ids} does not match {} (rule `{}`)",
+                            named.join(" or "),
+                            rule.name
+                        ),
+                    );
+                    return false;
+                }
+                checks.pass(
+                    Check::Identity,
+                    format!("certificate identity {ids} matches {}", named.join(" or ")),
+                );
+            }
+        }
         match rule.trusting(id) {
             Some(t) => {
                 checks.pass(
@@ -512,7 +556,7 @@ impl Evaluator {
         let untrusted: BTreeSet<String> = signatures
             .iter()
             .filter(|s| s.status == SignatureStatus::UntrustedSigner)
-            .filter_map(|s| s.signer_label())
+            .filter_map(|s| s.signer.as_ref().map(SignerId::label))
             .collect();
         let mut detail = format!(
             "{} distinct trusted signer(s) verified, {} required",
@@ -521,14 +565,14 @@ impl Evaluator {
         );
         if !untrusted.is_empty() {
             detail.push_str(&format!(
-                "; not counted (not trusted by rule `{}`): {}",
+                "; not counted (verified, but not trusted by rule `{}`): {}",
                 rule.name,
                 untrusted.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
         if rule.trusted_signers.is_empty() {
             detail.push_str(&format!(
-                "; rule `{}` lists no trusted_signers and none were given on the command line, so it trusts nobody",
+                "; rule `{}` lists no trusted_signers and none were given on the command line, so it trusts nobody (list signers in the policy, or pass --public-key FILE)",
                 rule.name
             ));
         }

@@ -89,6 +89,15 @@ pub struct PkiAnchors {
     pub origin: String,
 }
 
+impl PkiAnchors {
+    /// True when one of the anchors has this hex SHA-256 (of its DER).
+    pub fn contains(&self, anchor: &str) -> bool {
+        self.roots
+            .iter()
+            .any(|r| hex::encode(crate::hashing::sha256(r)) == anchor)
+    }
+}
+
 /// One signer a rule trusts.
 #[derive(Clone, Debug)]
 pub enum TrustedSigner {
@@ -134,10 +143,7 @@ impl TrustedSigner {
                     anchor, identities, ..
                 },
             ) => {
-                anchors
-                    .roots
-                    .iter()
-                    .any(|r| hex::encode(crate::hashing::sha256(r)) == *anchor)
+                anchors.contains(anchor)
                     && identity
                         .as_ref()
                         .is_none_or(|m| identities.iter().any(|i| m.matches(i)))

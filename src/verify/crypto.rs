@@ -29,6 +29,9 @@ pub enum Identified {
     /// The signer cannot be attributed to any key, root or anchor we hold: not trusted.
     /// `claimed` is what the bundle says, unverified.
     Unattributed {
+        /// The step that could not attribute it (`signer`, or `certificate-chain` for a
+        /// certificate that chains to no trusted anchor).
+        check: Check,
         /// The bundle's claim (key hint or certificate identity).
         claimed: String,
         /// Why it could not be attributed.
@@ -58,10 +61,11 @@ pub fn claimed_key(bundle: &Bundle) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
+/// A bundle's signing certificate and the DER of the rest of its chain.
+type CarriedChain = (Certificate, Vec<Vec<u8>>);
+
 /// The signing certificate and the rest of the chain carried by a bundle.
-fn certificates(
-    bundle: &Bundle,
-) -> Result<Option<(Certificate, Vec<Vec<u8>>)>, certificate::Error> {
+fn certificates(bundle: &Bundle) -> Result<Option<CarriedChain>, certificate::Error> {
     let vm = &bundle.verification_material;
     let mut ders: Vec<&str> = Vec::new();
     if let Some(c) = &vm.certificate {
@@ -130,6 +134,7 @@ pub fn identify(
     {
         let Some(root) = material.sigstore else {
             return Identified::Unattributed {
+                check: Check::Signer,
                 claimed: claimed_certificate(bundle).unwrap_or_default(),
                 detail: "a keyless (Sigstore) signature, but no rule trusts a keyless signer, so it was not checked; to trust one pass --certificate-identity ID (or --certificate-identity-regexp RE) and --certificate-oidc-issuer URL, or name it in the policy".into(),
             };
@@ -175,6 +180,7 @@ fn identify_key(
         return Identified::Failed;
     }
     Identified::Unattributed {
+        check: Check::Signer,
         claimed: if hint.is_empty() {
             "<no key hint>".into()
         } else {
@@ -352,6 +358,7 @@ fn identify_pki(
     };
     if anchors.is_empty() {
         return Identified::Unattributed {
+            check: Check::Signer,
             claimed,
             detail: format!(
                 "a certificate signature ({}), but no rule trusts a certificate chain (--certificate-chain, or `certificate_chain` in the policy)",
@@ -406,6 +413,7 @@ fn identify_pki(
     }
     errors.dedup();
     Identified::Unattributed {
+        check: Check::CertificateChain,
         claimed,
         detail: format!(
             "the certificate {} does not chain to any trusted anchor: {}",
