@@ -194,7 +194,8 @@ pub struct CertificateTrustArgs {
     /// public-good root; never refreshed.
     #[arg(long, value_name = "FILE")]
     pub trust_root: Option<PathBuf>,
-    /// Keyless: no TUF refresh of the public-good trusted root; use the cached or embedded copy.
+    /// Keyless: no TUF refresh of the public-good trusted root; use the cached copy only if it
+    /// re-verifies against TUF metadata signed under the embedded TUF root, else the embedded copy.
     #[arg(long)]
     pub offline: bool,
     /// Keyless: accept ANY Sigstore identity and issuer (the chain, log and signature are still
