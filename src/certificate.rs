@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use pkcs8::EncodePublicKey as _;
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::asn1::OctetString;
@@ -633,15 +632,8 @@ impl CertificateSigner {
                 origin: certificate.display().to_string(),
                 detail: "no certificate".into(),
             })?;
-        let ours = key
-            .signing_key()
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| Error::Malformed {
-                origin: "private key".into(),
-                detail: e.to_string(),
-            })?;
-        if ours.as_bytes() != leaf.spki_der().as_slice() {
+        let ours = key.public_key()?.spki_der()?;
+        if ours != leaf.spki_der() {
             return Err(Error::KeyMismatch {
                 path: certificate.to_owned(),
             });
