@@ -249,3 +249,51 @@ fn p521_round_trips_with_model_signing_1_1_1_and_openssl() {
     assert!(ok, "{out}");
     verify_key_bundle(&w.path("m"), &w.path("g.sig"), &w.path("g.pub")).unwrap();
 }
+
+/// model_signing 0.2.0 has no command line: its documented Python API signs with a key, the
+/// `Digests/v0.1` predicate, `keyid: null`, `publicKey.rawBytes`, and a PAE of its own
+/// (`DSSEV1 ... b'<repr>'`, SHA-256 on every curve) that model_signing 1.x keeps a compat
+/// path for. (model_signing 1.1.1 itself refuses these bundles, with an empty error: its
+/// verifier no longer reads the `Digests/v0.1` predicate.)
+const SIGN_0_2_0: &str = "import sys
+from model_signing import api
+from model_signing.signing import in_toto, in_toto_signature
+from model_signing.signature import key
+model, private_key, signature = sys.argv[1:4]
+cfg = api.SigningConfig.__new__(api.SigningConfig)
+cfg._hashing_config = api.HashingConfig()
+cfg._payload_generator = in_toto.DigestsIntotoPayload.from_manifest
+cfg._signer = in_toto_signature.IntotoSigner(key.ECKeySigner.from_path(private_key))
+cfg.sign(model, signature)
+";
+
+#[test]
+fn release_0_2_0_signatures_verify_through_its_compat_pae() {
+    let w = Work::new();
+    model(&w);
+    for curve in ["prime256v1", "secp384r1"] {
+        openssl_key(w.dir.path(), curve, curve);
+        let sig = format!("v020-{curve}.sig");
+        let out = std::process::Command::new(common::oms::ms_python("0.2.0"))
+            .args(["-c", SIGN_0_2_0, "m", &format!("{curve}.pem"), &sig])
+            .current_dir(w.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = verify_key_bundle(
+            &w.path("m"),
+            &w.path(&sig),
+            &w.path(&format!("{curve}.pub")),
+        )
+        .unwrap();
+        assert_eq!(got.form, SignedForm::V02Compat);
+        assert_eq!(
+            got.statement.predicate_type,
+            provenance::statement::PREDICATE_TYPE_V01
+        );
+    }
+}
