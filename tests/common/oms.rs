@@ -156,3 +156,162 @@ pub fn verify_key_bundle(
         comparison,
     })
 }
+
+/// Makes a test PKI in `dir` with openssl: `root` (P-384, self-signed CA), `inter` (P-384 CA
+/// issued by root) and two leaves issued by `inter`: `leaf` (P-256, CA:FALSE) and `caleaf`
+/// (P-384, CA:TRUE with digitalSignature and codeSigning, as model_signing's test PKI).
+pub fn openssl_pki(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        "root.key",
+        "-out",
+        "root.pem",
+        "-subj",
+        "/CN=root",
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    let issue = |name: &str, curve: &str, issuer: &str, exts: &str| {
+        std::fs::write(dir.join(format!("{name}.ext")), exts).unwrap();
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            &format!("ec_paramgen_curve:{curve}"),
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{issuer}.pem"),
+            "-CAkey",
+            &format!("{issuer}.key"),
+            "-set_serial",
+            "9",
+            "-days",
+            "10",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ]);
+    };
+    issue(
+        "inter",
+        "P-384",
+        "root",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n",
+    );
+    issue(
+        "leaf",
+        "P-256",
+        "inter",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+    );
+    issue(
+        "caleaf",
+        "P-384",
+        "inter",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nextendedKeyUsage=codeSigning\n",
+    );
+}
+
+/// Verifies a certificate-method bundle with the library's parts: chain to `root_pem` at the
+/// current time (certificate::verify_pki_chain), DSSE signature by the leaf's key, statement,
+/// model.
+pub fn verify_certificate_bundle(
+    model_path: &Path,
+    signature: &Path,
+    root_pem: &Path,
+) -> Result<provenance::certificate::PkiPath, String> {
+    use provenance::certificate::{Certificate, verify_pki_chain};
+    let bundle = Bundle::read(signature).map_err(|e| format!("bundle: {e}"))?;
+    let chain = bundle
+        .verification_material
+        .x509_certificate_chain
+        .as_ref()
+        .ok_or("bundle: no x509CertificateChain")?;
+    let certs = chain
+        .certificates
+        .iter()
+        .map(|c| Certificate::from_base64(&c.raw_bytes, "bundle"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let (leaf, rest) = certs.split_first().ok_or("bundle: empty chain")?;
+    let roots: Vec<Vec<u8>> = Certificate::read_pem_file(root_pem)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|c| c.der().to_vec())
+        .collect();
+    let extra: Vec<Vec<u8>> = rest.iter().map(|c| c.der().to_vec()).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let path = verify_pki_chain(leaf, &roots, &extra, now).map_err(|e| format!("chain: {e}"))?;
+    let key = keys::PublicKey::from_spki_der(&leaf.spki_der()).map_err(|e| e.to_string())?;
+    bundle
+        .dsse_envelope
+        .verify_with_key(&key)
+        .map_err(|e| format!("envelope: {e}"))?
+        .ok_or("signature: does not verify with the leaf's key")?;
+    let payload = bundle
+        .dsse_envelope
+        .payload_bytes()
+        .map_err(|e| e.to_string())?;
+    let statement = Statement::parse(&payload).map_err(|e| format!("statement: {e}"))?;
+    let opts = model::Options {
+        ignore_paths: statement
+            .serialization
+            .ignore_paths
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        ignore_git: true,
+        allow_symlinks: statement.serialization.allow_symlinks,
+        signature_path: Some(signature.to_owned()),
+    };
+    let listing = model::list(model_path, &opts).map_err(|e| format!("model: {e}"))?;
+    let actual = model::resources(&listing, &statement.serialization.method, &|_| {})
+        .map_err(|e| format!("model: {e}"))?;
+    let c = model::compare(&statement.resources, &actual);
+    if !c.matches(false) {
+        return Err(format!("model: {:?}", c.problems(false)));
+    }
+    Ok(path)
+}
