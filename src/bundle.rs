@@ -347,6 +347,53 @@ mod tests {
     }
 
     #[test]
+    fn raw_bytes_public_key_of_older_releases_gives_the_hint() {
+        use base64::Engine as _;
+        let key = crate::keys::PrivateKey::generate_curve(crate::keys::Curve::P384)
+            .unwrap()
+            .public_key()
+            .unwrap();
+        let mut v: Value = serde_json::from_slice(&sample().to_json()).unwrap();
+        v["verificationMaterial"]["publicKey"] = serde_json::json!({
+            "rawBytes": base64::engine::general_purpose::STANDARD.encode(key.to_pem().unwrap()),
+            "keyDetails": "PKIX_ECDSA_P384_SHA_384",
+        });
+        v["dsseEnvelope"]["signatures"][0]["keyid"] = Value::Null;
+        let b = Bundle::from_slice(&serde_json::to_vec(&v).unwrap(), Path::new("x")).unwrap();
+        let pk = b.verification_material.public_key.unwrap();
+        assert_eq!(pk.hint, key.id());
+        assert_eq!(pk.key_details.as_deref(), Some("PKIX_ECDSA_P384_SHA_384"));
+    }
+
+    #[test]
+    fn new_bundles_write_a_hint_and_an_empty_keyid_only() {
+        let json = String::from_utf8(sample().to_json()).unwrap();
+        assert!(json.contains(r#""keyid": """#), "{json}");
+        assert!(
+            !json.contains("rawBytes") && !json.contains("keyDetails"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn refuses_non_regular_files_as_input_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("b.sig");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let e = Bundle::read(p).unwrap_err();
+            assert_eq!(e.class(), crate::Class::Input, "{e}");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+    }
+
+    #[test]
     fn round_trips() {
         let b = sample();
         assert_eq!(Bundle::from_slice(&b.to_json(), Path::new("x")).unwrap(), b);
