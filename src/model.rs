@@ -361,9 +361,23 @@ impl Walker<'_> {
             path: path.to_owned(),
             source,
         };
-        let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| unreadable(dir, e))?;
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| unreadable(dir, e))?
+            .map(|entry| {
+                let entry = entry.map_err(|e| unreadable(dir, e))?;
+                let ft = entry
+                    .file_type()
+                    .map_err(|e| unreadable(&entry.path(), e))?;
+                Ok((ft, entry))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        // Real entries before symlinks, each by name: a folder reachable both directly and
+        // through a link is walked under its real name (as model_signing, which does not
+        // follow folder links, names it), whatever order the file system lists them in.
+        entries.sort_by(|(fa, a), (fb, b)| {
+            (fa.is_symlink(), a.file_name()).cmp(&(fb.is_symlink(), b.file_name()))
+        });
+        for (ft, entry) in entries {
             let path = entry.path();
             let Some(fname) = entry.file_name().to_str().map(str::to_owned) else {
                 return Err(Error::NonUtf8 { path });
@@ -379,7 +393,6 @@ impl Walker<'_> {
             // The entry's type comes from the directory listing (no syscall); a regular file
             // costs one `fstatat` relative to the open folder, for its size and (dev, ino).
             // Symlinks, rare, take the slow path through `canonicalize`.
-            let ft = entry.file_type().map_err(|e| unreadable(&path, e))?;
             let mut link_target = None;
             let file_meta = if ft.is_symlink() {
                 if !self.opts.allow_symlinks {
@@ -780,11 +793,9 @@ mod tests {
             },
         )
         .unwrap();
-        // The folder is walked once, through `a` or `b` (whichever the listing meets first).
+        // The folder is walked once, under its real name `a`, never through the link `b`.
         let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names.len(), 2, "{names:?}");
-        assert!(names[0].ends_with("/w.bin"), "{names:?}");
-        assert_eq!(names[1], "copy.sig");
+        assert_eq!(names, ["a/w.bin", "copy.sig"]);
     }
 
     #[test]
@@ -807,6 +818,26 @@ mod tests {
         assert_eq!(l.files[0].name, "link");
         assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
         assert!(l.warnings[0].contains("outside the model folder"));
+    }
+
+    #[test]
+    fn a_linked_folder_is_named_by_its_real_path_whatever_the_listing_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("z_real")).unwrap();
+        std::fs::write(m.join("z_real/w.bin"), "x").unwrap();
+        std::os::unix::fs::symlink("z_real", m.join("a_link")).unwrap();
+        let l = list(
+            &m,
+            &Options {
+                allow_symlinks: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["z_real/w.bin"]);
+        assert!(l.warnings.is_empty());
     }
 
     #[test]
