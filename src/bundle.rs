@@ -71,7 +71,8 @@ impl Error {
             Error::Write { .. } => crate::Class::Environment,
             Error::Read { source, .. }
                 if source.kind() != std::io::ErrorKind::NotFound
-                    && source.kind() != std::io::ErrorKind::PermissionDenied =>
+                    && source.kind() != std::io::ErrorKind::PermissionDenied
+                    && !is_not_regular(source) =>
             {
                 crate::Class::Environment
             }
@@ -81,11 +82,38 @@ impl Error {
 }
 
 /// `verificationMaterial.publicKey`.
+///
+/// model_signing before 1.1 wrote the key itself here (`rawBytes`: base64 of the PEM, and
+/// `keyDetails`) instead of a `hint`; such bundles are read, and the hint is derived from the
+/// key (see [`Bundle::from_slice`]). The embedded key is never trusted: it only names the key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicKeyIdentifier {
     /// Key id hint (hex SHA-256 of the PEM public key).
     #[serde(default)]
     pub hint: String,
+    /// Older bundles: the public key (base64 of PEM or DER SPKI). Never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_bytes: Option<String>,
+    /// Older bundles: the key's algorithm (`PKIX_ECDSA_P384_SHA_384`). Never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_details: Option<String>,
+}
+
+impl PublicKeyIdentifier {
+    /// The key named by `rawBytes` (PEM or DER SPKI), when the bundle carries one that parses.
+    pub fn embedded_key(&self) -> Option<crate::keys::PublicKey> {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(self.raw_bytes.as_deref()?.trim())
+            .ok()?;
+        match std::str::from_utf8(&raw) {
+            Ok(text) if text.trim_start().starts_with("-----BEGIN") => {
+                crate::keys::public_key_from_pem(text).ok()
+            }
+            _ => crate::keys::PublicKey::from_spki_der(&raw).ok(),
+        }
+    }
 }
 
 /// A DER certificate, base64 in JSON.
@@ -144,6 +172,8 @@ impl Bundle {
             verification_material: VerificationMaterial {
                 public_key: Some(PublicKeyIdentifier {
                     hint: key_id.to_owned(),
+                    raw_bytes: None,
+                    key_details: None,
                 }),
                 ..VerificationMaterial::default()
             },
@@ -176,7 +206,16 @@ impl Bundle {
                 path: origin.to_owned(),
             });
         }
-        let b: Bundle = serde_json::from_value(v).map_err(|e| malformed(e.to_string()))?;
+        let mut b: Bundle = serde_json::from_value(v).map_err(|e| malformed(e.to_string()))?;
+        // Older model_signing: `publicKey.rawBytes` instead of a hint. Derive the hint (the key
+        // id) so the bundle names its key as a current one does; a key that does not parse
+        // leaves the hint empty (verification then names no key, and tries the trusted ones).
+        if let Some(pk) = b.verification_material.public_key.as_mut()
+            && pk.hint.is_empty()
+            && let Some(key) = pk.embedded_key()
+        {
+            pk.hint = key.id().to_owned();
+        }
         let vm = &b.verification_material;
         if vm.public_key.is_none()
             && vm.certificate.is_none()
@@ -231,8 +270,26 @@ pub enum BoundedReadError {
 }
 
 /// Reads at most `limit` bytes of a file; more is an error, never a truncation.
+///
+/// Only regular files (or symlinks to them) are read: a FIFO, socket or device given as a key,
+/// signature or policy is refused as [`not_regular`] (an `InvalidInput` I/O error) before it
+/// could block the process or stream without end. The type is checked on the path, the file is
+/// then opened non-blocking and checked again on the open handle, so a swap between the two
+/// checks cannot slip a FIFO in either.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, BoundedReadError> {
-    let file = std::fs::File::open(path).map_err(BoundedReadError::Io)?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let meta = std::fs::metadata(path).map_err(BoundedReadError::Io)?;
+    if !meta.is_file() {
+        return Err(BoundedReadError::Io(not_regular(path)));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(BoundedReadError::Io)?;
+    if !file.metadata().map_err(BoundedReadError::Io)?.is_file() {
+        return Err(BoundedReadError::Io(not_regular(path)));
+    }
     let mut buf = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut buf)
@@ -241,6 +298,23 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, BoundedReadError
         return Err(BoundedReadError::TooLarge);
     }
     Ok(buf)
+}
+
+/// The error [`read_bounded`] returns for a path that is not a regular file.
+pub fn not_regular(path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not a regular file (a FIFO, socket, device or folder); pass a file",
+            path.display()
+        ),
+    )
+}
+
+/// True when an I/O error is [`read_bounded`]'s refusal of a non-regular file (an input error,
+/// not an environment one).
+pub fn is_not_regular(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::InvalidInput
 }
 
 #[cfg(test)]
@@ -270,6 +344,53 @@ mod tests {
             Bundle::from_slice(&serde_json::to_vec(&v).unwrap(), Path::new("x")),
             Err(Error::NoVerificationMaterial { .. })
         ));
+    }
+
+    #[test]
+    fn raw_bytes_public_key_of_older_releases_gives_the_hint() {
+        use base64::Engine as _;
+        let key = crate::keys::PrivateKey::generate_curve(crate::keys::Curve::P384)
+            .unwrap()
+            .public_key()
+            .unwrap();
+        let mut v: Value = serde_json::from_slice(&sample().to_json()).unwrap();
+        v["verificationMaterial"]["publicKey"] = serde_json::json!({
+            "rawBytes": base64::engine::general_purpose::STANDARD.encode(key.to_pem().unwrap()),
+            "keyDetails": "PKIX_ECDSA_P384_SHA_384",
+        });
+        v["dsseEnvelope"]["signatures"][0]["keyid"] = Value::Null;
+        let b = Bundle::from_slice(&serde_json::to_vec(&v).unwrap(), Path::new("x")).unwrap();
+        let pk = b.verification_material.public_key.unwrap();
+        assert_eq!(pk.hint, key.id());
+        assert_eq!(pk.key_details.as_deref(), Some("PKIX_ECDSA_P384_SHA_384"));
+    }
+
+    #[test]
+    fn new_bundles_write_a_hint_and_an_empty_keyid_only() {
+        let json = String::from_utf8(sample().to_json()).unwrap();
+        assert!(json.contains(r#""keyid": """#), "{json}");
+        assert!(
+            !json.contains("rawBytes") && !json.contains("keyDetails"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn refuses_non_regular_files_as_input_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("b.sig");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let e = Bundle::read(p).unwrap_err();
+            assert_eq!(e.class(), crate::Class::Input, "{e}");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
     }
 
     #[test]

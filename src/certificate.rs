@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use pkcs8::EncodePublicKey as _;
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::asn1::OctetString;
@@ -16,7 +15,7 @@ use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Any, Decode, Encode, Tag, TagNumber, Tagged};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use crate::bundle::{Bundle, CertificateChain, RawCertificate, VerificationMaterial};
 use crate::dsse::Envelope;
@@ -369,6 +368,310 @@ pub fn verify_chain(
     Ok(path.issuer_spki().as_ref().to_vec())
 }
 
+/// Why a certificate-method signing certificate is not trusted (OMS §8.2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkiError {
+    /// The check time is before the leaf's notBefore.
+    #[error(
+        "the signing certificate is not yet valid (valid {} to {}, checked at {})",
+        fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
+    )]
+    NotYetValid {
+        /// Leaf notBefore (Unix seconds).
+        not_before: i64,
+        /// Leaf notAfter.
+        not_after: i64,
+        /// The time checked.
+        at: i64,
+    },
+    /// The check time is after the leaf's notAfter.
+    #[error(
+        "the signing certificate expired (valid {} to {}, checked at {}); re-sign with a valid certificate",
+        fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
+    )]
+    Expired {
+        /// Leaf notBefore.
+        not_before: i64,
+        /// Leaf notAfter.
+        not_after: i64,
+        /// The time checked.
+        at: i64,
+    },
+    /// No valid path from the leaf to a trusted root.
+    #[error("{0}")]
+    Chain(String),
+    /// The leaf may not sign (key usage / extended key usage).
+    #[error("{0}")]
+    KeyUsage(String),
+}
+
+/// A validated certificate-method path.
+#[derive(Clone, Debug)]
+pub struct PkiPath {
+    /// DER SPKI of the certificate that issued the leaf (the leaf's own for a self-signed
+    /// leaf trusted as its anchor).
+    pub issuer_spki: Vec<u8>,
+    /// The leaf is itself one of the trusted roots (a self-signed leaf as its own anchor).
+    pub leaf_is_anchor: bool,
+    /// The leaf has basic constraints CA:TRUE (accepted with KU digitalSignature and EKU
+    /// codeSigning, as model_signing's test PKI issues them).
+    pub leaf_is_ca: bool,
+    /// The time the path was validated at (Unix seconds).
+    pub at: i64,
+}
+
+impl PkiPath {
+    /// One line for the `certificate-chain` check's detail.
+    pub fn describe(&self, leaf: &Certificate) -> String {
+        let how = if self.leaf_is_anchor {
+            "is itself a trusted root (self-signed leaf)"
+        } else {
+            "chains to a --certificate-chain root"
+        };
+        format!(
+            "{} {how}{}, valid at {}",
+            leaf.subject(),
+            if self.leaf_is_ca {
+                " (a CA:TRUE leaf with digitalSignature and codeSigning)"
+            } else {
+                ""
+            },
+            fmt_time(self.at)
+        )
+    }
+}
+
+/// Validates a certificate-method signing certificate (OMS §8.2), replacing validation at the
+/// leaf's notBefore (which let an expired certificate verify):
+///
+/// - the leaf must be valid at `at`, both ends inclusive: the caller passes the current time,
+///   or the signing time proven by a verified RFC 3161 timestamp;
+/// - it must chain to one of `roots` (DER, trusted as they are) through `extra` (DER,
+///   untrusted; the bundle's chain), every certificate on the path valid at `at`;
+/// - a self-signed leaf that is itself one of `roots` is its own anchor;
+/// - a leaf with basic constraints CA:TRUE (which rustls-webpki refuses as an end entity) is
+///   accepted only with key usage digitalSignature **and** extended key usage codeSigning;
+///   its path is then built here: issuers by name and signature, each a CA valid at `at`
+///   with keyCertSign when it has a key usage, no unknown critical extension, depth ≤ 8;
+/// - otherwise the leaf must allow signing as before ([`Certificate::can_sign`]).
+pub fn verify_pki_chain(
+    leaf: &Certificate,
+    roots: &[Vec<u8>],
+    extra: &[Vec<u8>],
+    at: i64,
+) -> Result<PkiPath, PkiError> {
+    let (not_before, not_after) = (leaf.not_before(), leaf.not_after());
+    if at < not_before {
+        return Err(PkiError::NotYetValid {
+            not_before,
+            not_after,
+            at,
+        });
+    }
+    if at > not_after {
+        return Err(PkiError::Expired {
+            not_before,
+            not_after,
+            at,
+        });
+    }
+    let leaf_is_ca = leaf.is_ca();
+    if leaf_is_ca {
+        if !(leaf.has_digital_signature() && leaf.has_code_signing()) {
+            return Err(PkiError::KeyUsage(
+                "the signing certificate is a CA (basic constraints CA:TRUE) without both key usage digitalSignature and extended key usage codeSigning".into(),
+            ));
+        }
+    } else if !leaf.can_sign() {
+        return Err(PkiError::KeyUsage(
+            "the signing certificate allows neither digitalSignature nor codeSigning".into(),
+        ));
+    }
+    if let Some(critical) = leaf.unknown_critical_extension() {
+        return Err(PkiError::Chain(format!(
+            "the signing certificate has an unsupported critical extension {critical}"
+        )));
+    }
+    if roots.iter().any(|r| r.as_slice() == leaf.der()) {
+        return Ok(PkiPath {
+            issuer_spki: leaf.spki_der(),
+            leaf_is_anchor: true,
+            leaf_is_ca,
+            at,
+        });
+    }
+    let issuer_spki = if leaf_is_ca {
+        let parse = |ders: &[Vec<u8>], what: &str| {
+            ders.iter()
+                .map(|d| Certificate::from_der(d, what))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| PkiError::Chain(e.to_string()))
+        };
+        let roots = parse(roots, "a trusted root")?;
+        let inter = parse(extra, "the bundle's chain")?;
+        issuer_path(leaf, &roots, &inter, at, 0).map_err(PkiError::Chain)?
+    } else {
+        verify_chain(leaf, roots, extra, at, Usage::Any).map_err(PkiError::Chain)?
+    };
+    Ok(PkiPath {
+        issuer_spki,
+        leaf_is_anchor: false,
+        leaf_is_ca,
+        at,
+    })
+}
+
+/// Longest path built by [`issuer_path`] (intermediates below a root).
+const MAX_PATH_DEPTH: usize = 8;
+
+/// Finds a trusted issuer for `cert`: a root that signed it, or an intermediate that signed it
+/// and itself has a trusted issuer. Returns the issuing certificate's DER SPKI.
+fn issuer_path(
+    cert: &Certificate,
+    roots: &[Certificate],
+    inter: &[Certificate],
+    at: i64,
+    depth: usize,
+) -> Result<Vec<u8>, String> {
+    let issuer = cert.cert.tbs_certificate().issuer();
+    for r in roots {
+        if r.cert.tbs_certificate().subject() == issuer && cert.signed_by(r) {
+            return Ok(r.spki_der());
+        }
+    }
+    if depth >= MAX_PATH_DEPTH {
+        return Err(format!(
+            "certificate chain is longer than {MAX_PATH_DEPTH} intermediates"
+        ));
+    }
+    let mut why =
+        "certificate was not issued by a trusted CA (no chain to a trusted root)".to_string();
+    for i in inter {
+        if i.der == cert.der || i.cert.tbs_certificate().subject() != issuer || !cert.signed_by(i) {
+            continue;
+        }
+        if !i.is_ca() || !i.may_sign_certificates() {
+            why = format!("{} issued the signing chain but is not a CA", i.subject());
+            continue;
+        }
+        if at < i.not_before() || at > i.not_after() {
+            why = format!(
+                "intermediate {} is not valid at {} (valid {} to {})",
+                i.subject(),
+                fmt_time(at),
+                fmt_time(i.not_before()),
+                fmt_time(i.not_after())
+            );
+            continue;
+        }
+        if let Some(c) = i.unknown_critical_extension() {
+            why = format!(
+                "intermediate {} has an unsupported critical extension {c}",
+                i.subject()
+            );
+            continue;
+        }
+        match issuer_path(i, roots, inter, at, depth + 1) {
+            Ok(_) => return Ok(i.spki_der()),
+            Err(e) => why = e,
+        }
+    }
+    Err(why)
+}
+
+/// The contents (without tag and length) of a DER-encoded SEQUENCE, as rustls-pki-types
+/// writes algorithm identifiers.
+fn der_contents(der: &[u8]) -> Option<Vec<u8>> {
+    Any::from_der(der).ok().map(|a| a.value().to_vec())
+}
+
+impl Certificate {
+    /// True when basic constraints say CA:TRUE.
+    pub fn is_ca(&self) -> bool {
+        matches!(
+            self.cert.tbs_certificate().get_extension::<BasicConstraints>(),
+            Ok(Some((_, bc))) if bc.ca
+        )
+    }
+
+    fn has_digital_signature(&self) -> bool {
+        matches!(
+            self.cert.tbs_certificate().get_extension::<KeyUsage>(),
+            Ok(Some((_, ku))) if ku.digital_signature()
+        )
+    }
+
+    fn has_code_signing(&self) -> bool {
+        matches!(
+            self.cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
+            Ok(Some((_, eku))) if eku.0.contains(&OID_CODE_SIGNING)
+        )
+    }
+
+    /// A CA may sign certificates unless a key usage extension leaves out keyCertSign.
+    fn may_sign_certificates(&self) -> bool {
+        match self.cert.tbs_certificate().get_extension::<KeyUsage>() {
+            Ok(Some((_, ku))) => ku.key_cert_sign(),
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// The OID of a critical extension this validator does not process, if any.
+    fn unknown_critical_extension(&self) -> Option<String> {
+        const KNOWN: [&str; 6] = [
+            "2.5.29.19", // basic constraints
+            "2.5.29.15", // key usage
+            "2.5.29.37", // extended key usage
+            "2.5.29.17", // subject alternative name
+            "2.5.29.14", // subject key identifier
+            "2.5.29.35", // authority key identifier
+        ];
+        self.cert
+            .tbs_certificate()
+            .extensions()?
+            .iter()
+            .find(|e| e.critical && !KNOWN.contains(&e.extn_id.to_string().as_str()))
+            .map(|e| e.extn_id.to_string())
+    }
+
+    /// True when `issuer`'s key made this certificate's signature, with one of the chain
+    /// algorithms webpki accepts (matched on both algorithm identifiers).
+    fn signed_by(&self, issuer: &Certificate) -> bool {
+        let Ok(fields) = Vec::<Any>::from_der(&self.der) else {
+            return false;
+        };
+        let Some(Ok(tbs)) = fields.first().map(Encode::to_der) else {
+            return false;
+        };
+        let Some(sig_alg) = self
+            .cert
+            .signature_algorithm()
+            .to_der()
+            .ok()
+            .and_then(|d| der_contents(&d))
+        else {
+            return false;
+        };
+        let spki = issuer.cert.tbs_certificate().subject_public_key_info();
+        let Some(key_alg) = spki.algorithm.to_der().ok().and_then(|d| der_contents(&d)) else {
+            return false;
+        };
+        let Some(sig) = self.cert.signature().as_bytes() else {
+            return false;
+        };
+        let Some(key) = spki.subject_public_key.as_bytes() else {
+            return false;
+        };
+        CHAIN_ALGS.iter().any(|alg| {
+            alg.signature_alg_id().as_ref() == sig_alg.as_slice()
+                && alg.public_key_alg_id().as_ref() == key_alg.as_slice()
+                && alg.verify_signature(key, &tbs, sig).is_ok()
+        })
+    }
+}
+
 fn describe_webpki(e: &webpki::Error, leaf: &Certificate, at: i64) -> String {
     let window = format!(
         "valid {} to {}, checked at {}",
@@ -634,15 +937,8 @@ impl CertificateSigner {
                 origin: certificate.display().to_string(),
                 detail: "no certificate".into(),
             })?;
-        let ours = key
-            .signing_key()
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| Error::Malformed {
-                origin: "private key".into(),
-                detail: e.to_string(),
-            })?;
-        if ours.as_bytes() != leaf.spki_der().as_slice() {
+        let ours = key.public_key()?.spki_der()?;
+        if ours != leaf.spki_der() {
             return Err(Error::KeyMismatch {
                 path: certificate.to_owned(),
             });
@@ -707,8 +1003,276 @@ impl crate::signing::Signer for CertificateSigner {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    /// A test PKI made with openssl in a temp folder.
+    struct Pki {
+        dir: tempfile::TempDir,
+    }
+
+    impl Pki {
+        fn new() -> Self {
+            Self {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn p(&self, name: &str) -> String {
+            self.dir.path().join(name).to_str().unwrap().to_owned()
+        }
+
+        fn openssl(&self, args: &[&str]) {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        /// A self-signed certificate `name.pem` (key `name.key`) with the given extensions.
+        fn self_signed(&self, name: &str, curve: &str, exts: &[&str]) {
+            let mut args = vec![
+                "req".to_owned(),
+                "-x509".into(),
+                "-new".into(),
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                format!("ec_paramgen_curve:{curve}"),
+                "-nodes".into(),
+                "-keyout".into(),
+                self.p(&format!("{name}.key")),
+                "-out".into(),
+                self.p(&format!("{name}.pem")),
+                "-subj".into(),
+                format!("/CN={name}"),
+                "-days".into(),
+                "30".into(),
+            ];
+            for e in exts {
+                args.push("-addext".into());
+                args.push((*e).to_owned());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.openssl(&args);
+        }
+
+        /// A certificate `name.pem` issued by `issuer` with the extensions (one per line).
+        fn issued(&self, name: &str, curve: &str, issuer: &str, exts: &str) {
+            std::fs::write(self.dir.path().join(format!("{name}.ext")), exts).unwrap();
+            self.openssl(&[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                &format!("ec_paramgen_curve:{curve}"),
+                "-nodes",
+                "-keyout",
+                &self.p(&format!("{name}.key")),
+                "-out",
+                &self.p(&format!("{name}.csr")),
+                "-subj",
+                &format!("/CN={name}"),
+            ]);
+            self.openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &self.p(&format!("{name}.csr")),
+                "-CA",
+                &self.p(&format!("{issuer}.pem")),
+                "-CAkey",
+                &self.p(&format!("{issuer}.key")),
+                "-set_serial",
+                "7",
+                "-days",
+                "10",
+                "-extfile",
+                &self.p(&format!("{name}.ext")),
+                "-out",
+                &self.p(&format!("{name}.pem")),
+            ]);
+        }
+
+        fn cert(&self, name: &str) -> Certificate {
+            Certificate::read_pem_file(Path::new(&self.p(&format!("{name}.pem"))))
+                .unwrap()
+                .remove(0)
+        }
+
+        fn der(&self, name: &str) -> Vec<u8> {
+            self.cert(name).der().to_vec()
+        }
+    }
+
+    const ROOT_EXTS: [&str; 2] = [
+        "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ];
+    const LEAF_EXTS: &str = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n";
+    const CA_EXTS: &str = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n";
+
+    fn now() -> i64 {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn leaf_must_be_valid_at_the_check_time_both_ends_inclusive() {
+        let pki = Pki::new();
+        pki.self_signed("root", "P-384", &ROOT_EXTS);
+        pki.issued("leaf", "P-256", "root", LEAF_EXTS);
+        let leaf = pki.cert("leaf");
+        let roots = [pki.der("root")];
+        let ok = verify_pki_chain(&leaf, &roots, &[], now()).unwrap();
+        assert!(!ok.leaf_is_anchor && !ok.leaf_is_ca);
+        // Exactly at notBefore and notAfter: valid.
+        verify_pki_chain(&leaf, &roots, &[], leaf.not_before()).unwrap();
+        verify_pki_chain(&leaf, &roots, &[], leaf.not_after()).unwrap();
+        // One second outside: refused, with the window named.
+        assert!(matches!(
+            verify_pki_chain(&leaf, &roots, &[], leaf.not_before() - 1),
+            Err(PkiError::NotYetValid { .. })
+        ));
+        let e = verify_pki_chain(&leaf, &roots, &[], leaf.not_after() + 1).unwrap_err();
+        assert!(matches!(e, PkiError::Expired { .. }), "{e}");
+        assert!(e.to_string().contains("expired"));
+    }
+
+    #[test]
+    fn chains_through_an_intermediate_from_the_bundle() {
+        let pki = Pki::new();
+        pki.self_signed("root", "P-521", &ROOT_EXTS);
+        pki.issued("inter", "P-384", "root", CA_EXTS);
+        pki.issued("leaf", "P-384", "inter", LEAF_EXTS);
+        let leaf = pki.cert("leaf");
+        verify_pki_chain(&leaf, &[pki.der("root")], &[pki.der("inter")], now()).unwrap();
+        // Without the intermediate there is no path.
+        assert!(matches!(
+            verify_pki_chain(&leaf, &[pki.der("root")], &[], now()),
+            Err(PkiError::Chain(_))
+        ));
+    }
+
+    #[test]
+    fn accepts_a_ca_true_leaf_with_digital_signature_and_code_signing() {
+        // model_signing's test PKI issues such leaves; webpki refuses them as CaUsedAsEndEntity.
+        let pki = Pki::new();
+        pki.self_signed("root", "P-384", &ROOT_EXTS);
+        pki.issued("inter", "P-384", "root", CA_EXTS);
+        pki.issued(
+            "leaf",
+            "P-384",
+            "inter",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nextendedKeyUsage=codeSigning\n",
+        );
+        let leaf = pki.cert("leaf");
+        let roots = [pki.der("root")];
+        let extra = [pki.der("inter")];
+        let p = verify_pki_chain(&leaf, &roots, &extra, now()).unwrap();
+        assert!(p.leaf_is_ca && !p.leaf_is_anchor);
+        assert_eq!(p.issuer_spki, pki.cert("inter").spki_der());
+        // The validity rule holds on this path too.
+        assert!(matches!(
+            verify_pki_chain(&leaf, &roots, &extra, leaf.not_after() + 1),
+            Err(PkiError::Expired { .. })
+        ));
+        // And a foreign root does not anchor it.
+        pki.self_signed("other", "P-256", &ROOT_EXTS);
+        assert!(matches!(
+            verify_pki_chain(&leaf, &[pki.der("other")], &extra, now()),
+            Err(PkiError::Chain(_))
+        ));
+    }
+
+    #[test]
+    fn a_ca_true_leaf_needs_its_issuers_signature_not_just_its_name() {
+        let pki = Pki::new();
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        pki.issued(
+            "leaf",
+            "P-256",
+            "root",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+        );
+        // Another root with the same name and another key.
+        let impostor = Pki::new();
+        impostor.self_signed("root", "P-256", &ROOT_EXTS);
+        assert!(matches!(
+            verify_pki_chain(&pki.cert("leaf"), &[impostor.der("root")], &[], now()),
+            Err(PkiError::Chain(_))
+        ));
+        verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &[], now()).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_ca_true_leaf_without_code_signing() {
+        let pki = Pki::new();
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        pki.issued(
+            "leaf",
+            "P-256",
+            "root",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\n",
+        );
+        assert!(matches!(
+            verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &[], now()),
+            Err(PkiError::KeyUsage(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_a_leaf_that_may_not_sign() {
+        let pki = Pki::new();
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        pki.issued(
+            "leaf",
+            "P-256",
+            "root",
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        );
+        assert!(matches!(
+            verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &[], now()),
+            Err(PkiError::KeyUsage(_))
+        ));
+    }
+
+    #[test]
+    fn a_self_signed_leaf_is_its_own_anchor() {
+        let pki = Pki::new();
+        pki.self_signed(
+            "self",
+            "P-384",
+            &[
+                "basicConstraints=critical,CA:TRUE",
+                "keyUsage=critical,digitalSignature,keyCertSign",
+                "extendedKeyUsage=codeSigning",
+            ],
+        );
+        let leaf = pki.cert("self");
+        let p = verify_pki_chain(&leaf, &[pki.der("self")], &[], now()).unwrap();
+        assert!(p.leaf_is_anchor && p.leaf_is_ca);
+        // Not trusted when it is not among the roots.
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        assert!(verify_pki_chain(&leaf, &[pki.der("root")], &[], now()).is_err());
+        // Nor once expired.
+        assert!(matches!(
+            verify_pki_chain(&leaf, &[pki.der("self")], &[], leaf.not_after() + 1),
+            Err(PkiError::Expired { .. })
+        ));
+    }
 
     #[test]
     fn sct_reader_refuses_truncated_input_without_panicking() {

@@ -1,13 +1,12 @@
-//! P-256 keys: generation, PEM encoding (PKCS#8, SEC1, SPKI), passphrase encryption, key ids.
+//! ECDSA keys on P-256, P-384 and P-521 (the curves OMS §4.2 requires): generation, PEM
+//! encoding (PKCS#8, SEC1, SPKI), passphrase encryption, key ids.
 //!
 //! The key id is the hex SHA-256 of the canonical SPKI PEM of the public key, which is exactly the
 //! `publicKey.hint` that `model_signing` writes, so a bundle names the key that made it.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
@@ -53,9 +52,10 @@ pub enum Error {
         /// The key file.
         path: PathBuf,
     },
-    /// The key is an elliptic-curve key on a curve other than P-256, or not an EC key at all.
+    /// The key is an elliptic-curve key on a curve other than P-256, P-384 or P-521, or not an
+    /// EC key at all.
     #[error(
-        "{path} is not an ECDSA P-256 key ({detail}); provenance signs with P-256 only, create one with `provenance keygen`"
+        "{path} is not an ECDSA P-256, P-384 or P-521 key ({detail}); create one with `provenance keygen`"
     )]
     WrongAlgorithm {
         /// The key file.
@@ -87,6 +87,28 @@ pub enum Error {
         /// Parser detail.
         detail: String,
     },
+    /// The file holds more than one key or certificate: which one is meant is ambiguous, so
+    /// none is used.
+    #[error(
+        "{path} holds {count} PEM blocks ({labels}); a key file must hold exactly one key, split it"
+    )]
+    SeveralBlocks {
+        /// The key file.
+        path: PathBuf,
+        /// How many key or certificate blocks.
+        count: usize,
+        /// Their labels.
+        labels: String,
+    },
+    /// The path is not a regular file (a FIFO, socket, device or folder).
+    #[error("{path} is not a regular file; pass a key file")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The key could not sign.
+    #[error("signing failed: {0}")]
+    Sign(String),
     /// The output file exists and `--force` was not given.
     #[error("{path} already exists; pass --force to overwrite it")]
     Exists {
@@ -113,7 +135,7 @@ impl Error {
     /// Exit-code class: environment errors (I/O) are 3, everything else is bad input (2).
     pub fn class(&self) -> crate::Class {
         match self {
-            Error::Write { .. } | Error::Random(_) => crate::Class::Environment,
+            Error::Write { .. } | Error::Random(_) | Error::Sign(_) => crate::Class::Environment,
             Error::Read { source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
                 crate::Class::Environment
             }
@@ -122,7 +144,303 @@ impl Error {
     }
 }
 
-/// A P-256 public key with its id.
+/// The elliptic curves keys may use: the three the OMS specification (§4.2) requires verifiers
+/// to support for the key and certificate methods. Each signs with its own hash (P-256 with
+/// SHA-256, P-384 with SHA-384, P-521 with SHA-512), as `model_signing` and Sigstore do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Curve {
+    /// NIST P-256 (prime256v1, secp256r1), the default.
+    #[default]
+    P256,
+    /// NIST P-384 (secp384r1).
+    P384,
+    /// NIST P-521 (secp521r1).
+    P521,
+}
+
+impl Curve {
+    /// Every supported curve, in the order keys are tried.
+    pub const ALL: [Curve; 3] = [Curve::P256, Curve::P384, Curve::P521];
+
+    /// The name as the command line spells it (`p256`, `p384`, `p521`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Curve::P256 => "p256",
+            Curve::P384 => "p384",
+            Curve::P521 => "p521",
+        }
+    }
+
+    /// The signature algorithm, for reports (`ECDSA P-384`).
+    pub fn algorithm(self) -> &'static str {
+        match self {
+            Curve::P256 => "ECDSA P-256",
+            Curve::P384 => "ECDSA P-384",
+            Curve::P521 => "ECDSA P-521",
+        }
+    }
+
+    /// DER encoding of the curve's named-curve OID (RFC 5480), as it appears in keys.
+    fn oid_der(self) -> &'static [u8] {
+        match self {
+            // 1.2.840.10045.3.1.7
+            Curve::P256 => &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+            // 1.3.132.0.34
+            Curve::P384 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
+            // 1.3.132.0.35
+            Curve::P521 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
+        }
+    }
+}
+
+impl std::fmt::Display for Curve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.cli_name())
+    }
+}
+
+/// A curve name that is not one of [`Curve::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown curve `{0}`; use p256, p384 or p521")]
+pub struct UnknownCurve(pub String);
+
+impl std::str::FromStr for Curve {
+    type Err = UnknownCurve;
+
+    /// Accepts `p256`/`P-256`/`prime256v1`/`secp256r1` and the like for P-384 and P-521.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "p256" | "prime256v1" | "secp256r1" | "nistp256" => Ok(Curve::P256),
+            "p384" | "secp384r1" | "nistp384" => Ok(Curve::P384),
+            "p521" | "secp521r1" | "nistp521" => Ok(Curve::P521),
+            _ => Err(UnknownCurve(s.to_owned())),
+        }
+    }
+}
+
+/// An ECDSA verifying key on one of the supported curves.
+///
+/// It implements the `signature` crate's `Verifier` for P-256 signatures and `EncodePublicKey`
+/// only so that older call sites keep compiling; new code calls [`PublicKey::verify`], which
+/// handles every curve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyingKey {
+    /// P-256.
+    P256(p256::ecdsa::VerifyingKey),
+    /// P-384.
+    P384(p384::ecdsa::VerifyingKey),
+    /// P-521.
+    P521(p521::ecdsa::VerifyingKey),
+}
+
+impl VerifyingKey {
+    /// The key's curve.
+    pub fn curve(&self) -> Curve {
+        match self {
+            VerifyingKey::P256(_) => Curve::P256,
+            VerifyingKey::P384(_) => Curve::P384,
+            VerifyingKey::P521(_) => Curve::P521,
+        }
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo on any supported curve.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(VerifyingKey::P256(k));
+        }
+        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(VerifyingKey::P384(k));
+        }
+        p521::ecdsa::VerifyingKey::from_public_key_der(der)
+            .map(VerifyingKey::P521)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Parses a `PUBLIC KEY` PEM on any supported curve.
+    fn from_spki_pem(pem: &str) -> Result<Self, String> {
+        let (label, doc) = pkcs8::Document::from_pem(pem).map_err(|e| e.to_string())?;
+        if label != "PUBLIC KEY" {
+            return Err(format!("unexpected PEM label `{label}`"));
+        }
+        Self::from_spki_der(doc.as_bytes())
+    }
+
+    /// True when `sig` (DER, or fixed-size `r || s`) verifies over `msg` with the curve's hash.
+    fn check(&self, msg: &[u8], sig: &[u8]) -> bool {
+        use p256::ecdsa::signature::Verifier as _;
+        match self {
+            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
+            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
+            VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p521::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
+        }
+    }
+}
+
+impl p256::ecdsa::signature::Verifier<p256::ecdsa::Signature> for VerifyingKey {
+    /// P-256 signatures only (older call sites); [`PublicKey::verify`] handles every curve.
+    fn verify(
+        &self,
+        msg: &[u8],
+        signature: &p256::ecdsa::Signature,
+    ) -> Result<(), p256::ecdsa::Error> {
+        match self {
+            VerifyingKey::P256(k) => k.verify(msg, signature),
+            _ => Err(p256::ecdsa::Error::new()),
+        }
+    }
+}
+
+impl EncodePublicKey for VerifyingKey {
+    fn to_public_key_der(&self) -> pkcs8::spki::Result<pkcs8::Document> {
+        match self {
+            VerifyingKey::P256(k) => k.to_public_key_der(),
+            VerifyingKey::P384(k) => k.to_public_key_der(),
+            VerifyingKey::P521(k) => k.to_public_key_der(),
+        }
+    }
+}
+
+impl From<p256::ecdsa::VerifyingKey> for VerifyingKey {
+    fn from(k: p256::ecdsa::VerifyingKey) -> Self {
+        VerifyingKey::P256(k)
+    }
+}
+
+/// An ECDSA signing key on one of the supported curves.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum SigningKey {
+    /// P-256.
+    P256(p256::ecdsa::SigningKey),
+    /// P-384.
+    P384(p384::ecdsa::SigningKey),
+    /// P-521.
+    P521(p521::ecdsa::SigningKey),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, <redacted>)", self.curve())
+    }
+}
+
+impl SigningKey {
+    /// The key's curve.
+    pub fn curve(&self) -> Curve {
+        match self {
+            SigningKey::P256(_) => Curve::P256,
+            SigningKey::P384(_) => Curve::P384,
+            SigningKey::P521(_) => Curve::P521,
+        }
+    }
+
+    /// The matching verifying key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        match self {
+            SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
+            SigningKey::P384(k) => VerifyingKey::P384(*k.verifying_key()),
+            SigningKey::P521(k) => VerifyingKey::P521(*k.verifying_key()),
+        }
+    }
+
+    /// Parses a PKCS#8 `PrivateKeyInfo` (DER) on any supported curve.
+    fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
+        if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+            return Ok(SigningKey::P256(k));
+        }
+        if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(der) {
+            return Ok(SigningKey::P384(k));
+        }
+        p521::ecdsa::SigningKey::from_pkcs8_der(der)
+            .map(SigningKey::P521)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Parses a SEC1 `EC PRIVATE KEY` PEM on any supported curve.
+    fn from_sec1_pem(pem: &str) -> Result<Self, String> {
+        if let Ok(k) = p256::SecretKey::from_sec1_pem(pem) {
+            return Ok(SigningKey::P256(k.into()));
+        }
+        if let Ok(k) = p384::SecretKey::from_sec1_pem(pem) {
+            return Ok(SigningKey::P384(k.into()));
+        }
+        p521::SecretKey::from_sec1_pem(pem)
+            .map(|k| SigningKey::P521(k.into()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// ECDSA over `msg` with the curve's hash, ASN.1 DER encoded (as DSSE envelopes carry it).
+    pub fn sign_der(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        use p256::ecdsa::signature::Signer as _;
+        let e = |e: p256::ecdsa::Error| e.to_string();
+        Ok(match self {
+            SigningKey::P256(k) => {
+                let s: p256::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
+                s.to_der().as_bytes().to_vec()
+            }
+            SigningKey::P384(k) => {
+                let s: p384::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
+                s.to_der().as_bytes().to_vec()
+            }
+            SigningKey::P521(k) => {
+                let s: p521::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
+                s.to_der().as_bytes().to_vec()
+            }
+        })
+    }
+
+    fn to_pkcs8_pem(
+        &self,
+        password: Option<&str>,
+    ) -> pkcs8::Result<pkcs8::der::zeroize::Zeroizing<String>> {
+        match (self, password) {
+            (SigningKey::P256(k), None) => k.to_pkcs8_pem(LineEnding::LF),
+            (SigningKey::P384(k), None) => k.to_pkcs8_pem(LineEnding::LF),
+            (SigningKey::P521(k), None) => k.to_pkcs8_pem(LineEnding::LF),
+            (SigningKey::P256(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
+            (SigningKey::P384(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
+            (SigningKey::P521(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
+        }
+    }
+}
+
+impl p256::ecdsa::signature::Signer<p256::ecdsa::Signature> for SigningKey {
+    /// P-256 signatures only (older call sites); [`SigningKey::sign_der`] handles every curve.
+    fn try_sign(&self, msg: &[u8]) -> Result<p256::ecdsa::Signature, p256::ecdsa::Error> {
+        match self {
+            SigningKey::P256(k) => k.try_sign(msg),
+            _ => Err(p256::ecdsa::Error::new()),
+        }
+    }
+}
+
+impl From<p256::ecdsa::SigningKey> for SigningKey {
+    fn from(k: p256::ecdsa::SigningKey) -> Self {
+        SigningKey::P256(k)
+    }
+}
+
+impl From<p384::ecdsa::SigningKey> for SigningKey {
+    fn from(k: p384::ecdsa::SigningKey) -> Self {
+        SigningKey::P384(k)
+    }
+}
+
+impl From<p521::ecdsa::SigningKey> for SigningKey {
+    fn from(k: p521::ecdsa::SigningKey) -> Self {
+        SigningKey::P521(k)
+    }
+}
+
+/// An ECDSA public key (P-256, P-384 or P-521) with its id.
 #[derive(Clone, Debug)]
 pub struct PublicKey {
     key: VerifyingKey,
@@ -131,7 +449,8 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Wraps a verifying key and computes its id.
-    pub fn new(key: VerifyingKey) -> Result<Self, Error> {
+    pub fn new(key: impl Into<VerifyingKey>) -> Result<Self, Error> {
+        let key = key.into();
         let pem = key
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| Error::Encode(e.to_string()))?;
@@ -139,24 +458,54 @@ impl PublicKey {
         Ok(Self { key, id })
     }
 
+    /// Parses a DER SubjectPublicKeyInfo (as a certificate or `publicKey.rawBytes` carries it).
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, Error> {
+        let key = VerifyingKey::from_spki_der(der).map_err(|detail| Error::Malformed {
+            path: PathBuf::from("<inline>"),
+            detail,
+        })?;
+        Self::new(key)
+    }
+
     /// The ECDSA verifying key.
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.key
     }
 
-    /// True when `sig` (DER, or the fixed-size `r || s` form) is this key's ECDSA signature
-    /// over `msg`. Verification code calls this, never a curve crate, so the curves a key may
-    /// use are decided here.
-    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        use p256::ecdsa::signature::Verifier as _;
-        let parsed = p256::ecdsa::Signature::from_der(sig)
-            .or_else(|_| p256::ecdsa::Signature::from_slice(sig));
-        parsed.is_ok_and(|s| self.key.verify(msg, &s).is_ok())
+    /// The key's curve.
+    pub fn curve(&self) -> Curve {
+        self.key.curve()
     }
 
-    /// The signature algorithm, for reports (`ECDSA P-256`).
+    /// True when `sig` (DER, or the fixed-size `r || s` form) is this key's ECDSA signature
+    /// over `msg`, hashed with the curve's hash (SHA-256, SHA-384, SHA-512). Verification code
+    /// calls this, never a curve crate, so the curves a key may use are decided here.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        self.key.check(msg, sig)
+    }
+
+    /// True when `sig` is this key's ECDSA signature over the SHA-256 of `msg`, whatever the
+    /// curve. Only for model_signing 0.2's signatures, which hashed with SHA-256 on every curve
+    /// (see [`crate::dsse::pae_v02_compat`]); everything else uses [`PublicKey::verify`].
+    pub fn verify_sha256(&self, msg: &[u8], sig: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        let digest = Sha256::digest(msg);
+        match &self.key {
+            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify_prehash(&digest, &s).is_ok()),
+            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify_prehash(&digest, &s).is_ok()),
+            VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p521::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| k.verify_prehash(&digest, &s).is_ok()),
+        }
+    }
+
+    /// The signature algorithm, for reports (`ECDSA P-256`, `ECDSA P-384`, `ECDSA P-521`).
     pub fn algorithm(&self) -> &'static str {
-        "ECDSA P-256"
+        self.key.curve().algorithm()
     }
 
     /// Hex SHA-256 of the canonical SPKI PEM (model_signing's `hint`).
@@ -170,11 +519,20 @@ impl PublicKey {
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| Error::Encode(e.to_string()))
     }
+
+    /// DER SubjectPublicKeyInfo (to compare with a certificate's key).
+    pub fn spki_der(&self) -> Result<Vec<u8>, Error> {
+        self.key
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec())
+            .map_err(|e| Error::Encode(e.to_string()))
+    }
 }
 
-/// A P-256 private key.
+/// An ECDSA private key (P-256, P-384 or P-521). Boxed: a P-521 key is large, and signers
+/// holding one sit in enums beside small variants.
 pub struct PrivateKey {
-    key: SigningKey,
+    key: Box<SigningKey>,
 }
 
 impl std::fmt::Debug for PrivateKey {
@@ -184,15 +542,30 @@ impl std::fmt::Debug for PrivateKey {
 }
 
 impl PrivateKey {
-    /// Generates a new key from the operating system's random source.
+    /// Generates a new P-256 key from the operating system's random source.
     pub fn generate() -> Result<Self, Error> {
-        let key = SigningKey::try_generate().map_err(|e| Error::Random(e.to_string()))?;
-        Ok(Self { key })
+        Self::generate_curve(Curve::P256)
     }
 
-    /// Wraps an existing signing key.
-    pub fn from_signing_key(key: SigningKey) -> Self {
-        Self { key }
+    /// Generates a new key on `curve` from the operating system's random source
+    /// (`keygen --curve`).
+    pub fn generate_curve(curve: Curve) -> Result<Self, Error> {
+        fn r(e: impl std::fmt::Display) -> Error {
+            Error::Random(e.to_string())
+        }
+        let key = match curve {
+            Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::try_generate().map_err(r)?),
+            Curve::P384 => SigningKey::P384(p384::ecdsa::SigningKey::try_generate().map_err(r)?),
+            Curve::P521 => SigningKey::P521(p521::ecdsa::SigningKey::try_generate().map_err(r)?),
+        };
+        Ok(Self { key: Box::new(key) })
+    }
+
+    /// Wraps an existing signing key (a curve crate's key or a [`SigningKey`]).
+    pub fn from_signing_key(key: impl Into<SigningKey>) -> Self {
+        Self {
+            key: Box::new(key.into()),
+        }
     }
 
     /// The ECDSA signing key.
@@ -200,42 +573,78 @@ impl PrivateKey {
         &self.key
     }
 
+    /// The key's curve.
+    pub fn curve(&self) -> Curve {
+        self.key.curve()
+    }
+
+    /// ECDSA over `msg` with the curve's hash, DER encoded.
+    pub fn sign_der(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
+        self.key.sign_der(msg).map_err(Error::Sign)
+    }
+
     /// The matching public key.
     pub fn public_key(&self) -> Result<PublicKey, Error> {
-        PublicKey::new(*self.key.verifying_key())
+        PublicKey::new(self.key.verifying_key())
     }
 
     /// PKCS#8 PEM, encrypted (PBES2: scrypt + AES-256-CBC) when a passphrase is given.
     pub fn to_pem(&self, password: Option<&str>) -> Result<String, Error> {
-        let doc = match password {
-            None => self.key.to_pkcs8_pem(LineEnding::LF),
-            Some(pw) => self.key.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
-        };
-        doc.map(|d| d.to_string())
+        self.key
+            .to_pkcs8_pem(password)
+            .map(|d| d.to_string())
             .map_err(|e| Error::Encode(e.to_string()))
     }
 }
 
-/// Reads a key file with a size bound.
+/// Reads a key file with a size bound; only regular files (see [`crate::bundle::read_bounded`]).
 fn read_key_file(path: &Path) -> Result<String, Error> {
-    let file = fs::File::open(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut text = String::new();
-    let n = file
-        .take(MAX_KEY_FILE_SIZE + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| Error::Read {
+    use crate::bundle::{BoundedReadError, is_not_regular, read_bounded};
+    let bytes = read_bounded(path, MAX_KEY_FILE_SIZE).map_err(|e| match e {
+        BoundedReadError::TooLarge => Error::TooLarge {
+            path: path.to_owned(),
+        },
+        BoundedReadError::Io(source) if is_not_regular(&source) => Error::NotRegular {
+            path: path.to_owned(),
+        },
+        BoundedReadError::Io(source) => Error::Read {
             path: path.to_owned(),
             source,
-        })?;
-    if n as u64 > MAX_KEY_FILE_SIZE {
-        return Err(Error::TooLarge {
+        },
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::Malformed {
+        path: path.to_owned(),
+        detail: "not UTF-8 text".into(),
+    })
+}
+
+/// The key or certificate blocks of a file, refusing more than one: a file with two keys (or a
+/// key and a certificate) is ambiguous. `EC PARAMETERS`, which `openssl ecparam -genkey` writes
+/// before the key, names the curve only and is skipped.
+fn single_block(path: &Path, text: &str) -> Result<(String, String), Error> {
+    let blocks: Vec<(String, String)> = pem_blocks(text)
+        .into_iter()
+        .filter(|(label, _)| label != "EC PARAMETERS")
+        .collect();
+    match blocks.len() {
+        0 => Err(Error::Malformed {
             path: path.to_owned(),
-        });
+            detail: "no PEM block found".into(),
+        }),
+        1 => blocks.into_iter().next().ok_or_else(|| Error::Malformed {
+            path: path.to_owned(),
+            detail: "no PEM block found".into(),
+        }),
+        count => Err(Error::SeveralBlocks {
+            path: path.to_owned(),
+            count,
+            labels: blocks
+                .iter()
+                .map(|(l, _)| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
-    Ok(text)
 }
 
 /// Splits a file into its PEM blocks: (label, full block text).
@@ -263,110 +672,108 @@ fn curve_detail(der_label: &str) -> String {
     format!("found a `{der_label}` PEM block")
 }
 
-/// Loads a private key: PKCS#8 (plain or encrypted) or SEC1 PEM, as openssl writes them.
+/// Loads a private key: PKCS#8 (plain or encrypted) or SEC1 PEM, as openssl writes them, on
+/// P-256, P-384 or P-521. A file with more than one key block is refused.
 pub fn load_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey, Error> {
     let text = read_key_file(path)?;
-    let blocks = pem_blocks(&text);
+    let (label, block) = single_block(path, &text)?;
     let p = || path.to_owned();
-    if blocks.is_empty() {
-        return Err(Error::Malformed {
-            path: p(),
-            detail: "no PEM block found".into(),
-        });
-    }
-    for (label, block) in &blocks {
-        match label.as_str() {
-            "PRIVATE KEY" => {
-                return SigningKey::from_pkcs8_pem(block)
-                    .map(PrivateKey::from_signing_key)
-                    .map_err(|e| classify_pkcs8_error(path, block, &e.to_string()));
-            }
-            "ENCRYPTED PRIVATE KEY" => {
-                let Some(pw) = password else {
-                    return Err(Error::NeedsPassword { path: p() });
-                };
-                return SigningKey::from_pkcs8_encrypted_pem(block, pw)
-                    .map(PrivateKey::from_signing_key)
-                    .map_err(|_| Error::BadPassword { path: p() });
-            }
-            "EC PRIVATE KEY" => {
-                let parsed = p256::SecretKey::from_sec1_pem(block).map_err(|e| {
-                    if block_has_other_curve(block) {
-                        Error::WrongAlgorithm {
-                            path: p(),
-                            detail: "an EC key on another curve".into(),
-                        }
-                    } else {
-                        Error::Malformed {
-                            path: p(),
-                            detail: e.to_string(),
-                        }
+    let key = match label.as_str() {
+        "PRIVATE KEY" => {
+            let (_, doc) =
+                pkcs8::SecretDocument::from_pem(&block).map_err(|e| Error::Malformed {
+                    path: p(),
+                    detail: e.to_string(),
+                })?;
+            SigningKey::from_pkcs8_der(doc.as_bytes())
+                .map_err(|e| classify_pkcs8_error(path, &block, &e))?
+        }
+        "ENCRYPTED PRIVATE KEY" => {
+            let Some(pw) = password else {
+                return Err(Error::NeedsPassword { path: p() });
+            };
+            let (_, doc) =
+                pkcs8::SecretDocument::from_pem(&block).map_err(|e| Error::Malformed {
+                    path: p(),
+                    detail: e.to_string(),
+                })?;
+            let info =
+                pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).map_err(|e| {
+                    Error::Malformed {
+                        path: p(),
+                        detail: e.to_string(),
                     }
                 })?;
-                return Ok(PrivateKey::from_signing_key(parsed.into()));
-            }
-            "PUBLIC KEY" => return Err(Error::PublicNotPrivate { path: p() }),
-            "RSA PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
-                return Err(Error::WrongAlgorithm {
-                    path: p(),
-                    detail: curve_detail(label),
-                });
-            }
-            _ => {}
+            // Decrypt once (scrypt is slow), then try the curves on the plaintext.
+            let plain = info
+                .decrypt(pw)
+                .map_err(|_| Error::BadPassword { path: p() })?;
+            SigningKey::from_pkcs8_der(plain.as_bytes()).map_err(|e| Error::WrongAlgorithm {
+                path: p(),
+                detail: e,
+            })?
         }
-    }
-    Err(Error::Malformed {
-        path: p(),
-        detail: format!(
-            "PEM blocks found: {}",
-            blocks
-                .iter()
-                .map(|(l, _)| l.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
+        "EC PRIVATE KEY" => SigningKey::from_sec1_pem(&block).map_err(|e| {
+            if block_has_other_curve(&block) {
+                Error::WrongAlgorithm {
+                    path: p(),
+                    detail: "an EC key on another curve".into(),
+                }
+            } else {
+                Error::Malformed {
+                    path: p(),
+                    detail: e,
+                }
+            }
+        })?,
+        "PUBLIC KEY" => return Err(Error::PublicNotPrivate { path: p() }),
+        "RSA PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
+            return Err(Error::WrongAlgorithm {
+                path: p(),
+                detail: curve_detail(&label),
+            });
+        }
+        other => {
+            return Err(Error::Malformed {
+                path: p(),
+                detail: format!("PEM block `{other}`"),
+            });
+        }
+    };
+    Ok(PrivateKey { key: Box::new(key) })
 }
 
-/// Loads a public key (SPKI `PUBLIC KEY` PEM).
+/// Loads a public key (SPKI `PUBLIC KEY` PEM) on P-256, P-384 or P-521. A file with more than
+/// one block is refused.
 pub fn load_public_key(path: &Path) -> Result<PublicKey, Error> {
     let text = read_key_file(path)?;
-    let blocks = pem_blocks(&text);
+    let (label, block) = single_block(path, &text)?;
     let p = || path.to_owned();
-    for (label, block) in &blocks {
-        match label.as_str() {
-            "PUBLIC KEY" => {
-                let key = VerifyingKey::from_public_key_pem(block)
-                    .map_err(|e| classify_pkcs8_error(path, block, &e.to_string()))?;
-                return PublicKey::new(key);
-            }
-            "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" => {
-                return Err(Error::PrivateNotPublic { path: p() });
-            }
-            "CERTIFICATE" => {
-                return Err(Error::Malformed {
-                    path: p(),
-                    detail: "found a certificate; pass the public key".into(),
-                });
-            }
-            _ => {}
+    match label.as_str() {
+        "PUBLIC KEY" => {
+            let key = VerifyingKey::from_spki_pem(&block)
+                .map_err(|e| classify_pkcs8_error(path, &block, &e))?;
+            PublicKey::new(key)
         }
+        "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" => {
+            Err(Error::PrivateNotPublic { path: p() })
+        }
+        "CERTIFICATE" => Err(Error::Malformed {
+            path: p(),
+            detail: "found a certificate; pass the public key".into(),
+        }),
+        other => Err(Error::Malformed {
+            path: p(),
+            detail: format!("PEM block `{other}`, not `PUBLIC KEY`"),
+        }),
     }
-    Err(Error::Malformed {
-        path: p(),
-        detail: if blocks.is_empty() {
-            "no PEM block found".into()
-        } else {
-            "no `PUBLIC KEY` PEM block".into()
-        },
-    })
 }
 
 /// Parses a public key from PEM text (used for keys embedded in policies and bundles).
 pub fn public_key_from_pem(pem: &str) -> Result<PublicKey, Error> {
-    let key = VerifyingKey::from_public_key_pem(pem).map_err(|e| Error::Malformed {
+    let key = VerifyingKey::from_spki_pem(pem).map_err(|detail| Error::Malformed {
         path: PathBuf::from("<inline>"),
-        detail: e.to_string(),
+        detail,
     })?;
     PublicKey::new(key)
 }
@@ -386,7 +793,8 @@ fn classify_pkcs8_error(path: &Path, block: &str, detail: &str) -> Error {
     }
 }
 
-/// True when the DER inside a PEM block names a key algorithm or curve other than P-256.
+/// True when the DER inside a PEM block names a key algorithm or curve other than P-256, P-384
+/// and P-521.
 fn block_has_other_curve(block: &str) -> bool {
     use base64::Engine;
     let body: String = block
@@ -397,13 +805,15 @@ fn block_has_other_curve(block: &str) -> bool {
     let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.trim()) else {
         return false;
     };
-    // OID 1.2.840.10045.3.1.7 (prime256v1), DER-encoded.
-    const P256_OID: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    !der.windows(P256_OID.len()).any(|w| w == P256_OID)
+    !Curve::ALL.iter().any(|c| {
+        let oid = c.oid_der();
+        der.windows(oid.len()).any(|w| w == oid)
+    })
 }
 
 /// Writes a newly generated key pair: private key 0600 and never over an existing file without
-/// `force`; both written atomically (temp file + rename) so a failure leaves nothing half-written.
+/// `force`; both written atomically (temp file + rename) so a failure leaves nothing half-written,
+/// and a failed public-key write removes the private key this call just wrote.
 pub fn write_key_pair(
     key: &PrivateKey,
     private_path: &Path,
@@ -434,8 +844,13 @@ pub fn write_key_pair(
             },
         },
     )?;
-    fsutil::write_atomic(public_path, public_pem.as_bytes(), Some(0o644), force).map_err(
-        |source| match source.kind() {
+    if let Err(source) =
+        fsutil::write_atomic(public_path, public_pem.as_bytes(), Some(0o644), force)
+    {
+        // A private key without its public half is a half-made key pair: remove what this call
+        // wrote, so a retry starts clean and no orphan key is left behind.
+        let _ = fs::remove_file(private_path);
+        return Err(match source.kind() {
             std::io::ErrorKind::AlreadyExists => Error::Exists {
                 path: public_path.to_owned(),
             },
@@ -443,8 +858,8 @@ pub fn write_key_pair(
                 path: public_path.to_owned(),
                 source,
             },
-        },
-    )?;
+        });
+    }
     Ok(public)
 }
 
@@ -526,6 +941,194 @@ mod tests {
         assert!(matches!(
             load_public_key(&pr),
             Err(Error::PrivateNotPublic { .. })
+        ));
+    }
+
+    fn openssl(args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn every_curve_generates_signs_and_verifies_with_its_hash() {
+        for curve in Curve::ALL {
+            let k = PrivateKey::generate_curve(curve).unwrap();
+            assert_eq!(k.curve(), curve);
+            let public = k.public_key().unwrap();
+            assert_eq!(public.curve(), curve);
+            assert_eq!(public.algorithm(), curve.algorithm());
+            let sig = k.sign_der(b"message").unwrap();
+            assert!(public.verify(b"message", &sig), "{curve}");
+            assert!(!public.verify(b"massage", &sig), "{curve}");
+            // The key id stays the SHA-256 of the canonical PEM on every curve.
+            let pem = public.to_pem().unwrap();
+            assert_eq!(public.id(), hex::encode(Sha256::digest(pem.as_bytes())));
+            // A signature by another curve's key never verifies.
+            let other = PrivateKey::generate_curve(if curve == Curve::P256 {
+                Curve::P384
+            } else {
+                Curve::P256
+            })
+            .unwrap();
+            assert!(!public.verify(b"message", &other.sign_der(b"message").unwrap()));
+        }
+    }
+
+    #[test]
+    fn curve_names_parse_as_the_cli_and_openssl_spell_them() {
+        for (name, curve) in [
+            ("p256", Curve::P256),
+            ("P-384", Curve::P384),
+            ("secp521r1", Curve::P521),
+            ("prime256v1", Curve::P256),
+        ] {
+            assert_eq!(name.parse::<Curve>().unwrap(), curve);
+        }
+        assert!("p224".parse::<Curve>().is_err());
+        assert_eq!(Curve::default(), Curve::P256);
+    }
+
+    #[test]
+    fn keys_of_every_curve_round_trip_through_pem_files_encrypted_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        for curve in Curve::ALL {
+            for pw in [None, Some("pw")] {
+                let k = PrivateKey::generate_curve(curve).unwrap();
+                let pr = dir.path().join(format!("{curve}-{}.pem", pw.is_some()));
+                let pu = dir.path().join(format!("{curve}-{}.pub", pw.is_some()));
+                let public = write_key_pair(&k, &pr, &pu, pw, false).unwrap();
+                let back = load_private_key(&pr, pw).unwrap();
+                assert_eq!(back.curve(), curve);
+                assert_eq!(back.public_key().unwrap().id(), public.id());
+                assert_eq!(load_public_key(&pu).unwrap().id(), public.id());
+            }
+        }
+    }
+
+    #[test]
+    fn loads_openssl_keys_of_every_curve_pkcs8_and_sec1_with_ec_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, curve) in [
+            ("prime256v1", Curve::P256),
+            ("secp384r1", Curve::P384),
+            ("secp521r1", Curve::P521),
+        ] {
+            let sec1 = dir.path().join(format!("{name}.sec1.pem"));
+            let p8 = dir.path().join(format!("{name}.p8.pem"));
+            let pubf = dir.path().join(format!("{name}.pub"));
+            let s = |p: &Path| p.to_str().unwrap().to_owned();
+            // `ecparam -genkey` writes an EC PARAMETERS block before the key.
+            openssl(&["ecparam", "-genkey", "-name", name, "-out", &s(&sec1)]);
+            openssl(&[
+                "pkcs8",
+                "-topk8",
+                "-nocrypt",
+                "-in",
+                &s(&sec1),
+                "-out",
+                &s(&p8),
+            ]);
+            openssl(&["ec", "-in", &s(&sec1), "-pubout", "-out", &s(&pubf)]);
+            let a = load_private_key(&sec1, None).unwrap();
+            let b = load_private_key(&p8, None).unwrap();
+            let public = load_public_key(&pubf).unwrap();
+            assert_eq!(a.curve(), curve);
+            assert_eq!(a.public_key().unwrap().id(), public.id());
+            assert_eq!(b.public_key().unwrap().id(), public.id());
+            // The id is the SHA-256 of the PEM exactly as openssl writes it.
+            let text = fs::read(&pubf).unwrap();
+            assert_eq!(public.id(), hex::encode(Sha256::digest(&text)));
+        }
+    }
+
+    #[test]
+    fn refuses_a_key_file_with_two_pem_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            PrivateKey::generate().unwrap(),
+            PrivateKey::generate().unwrap(),
+        );
+        let two = format!("{}{}", a.to_pem(None).unwrap(), b.to_pem(None).unwrap());
+        let p = dir.path().join("two.pem");
+        fs::write(&p, two).unwrap();
+        assert!(matches!(
+            load_private_key(&p, None),
+            Err(Error::SeveralBlocks { count: 2, .. })
+        ));
+        let pubs = format!(
+            "{}{}",
+            a.public_key().unwrap().to_pem().unwrap(),
+            b.public_key().unwrap().to_pem().unwrap()
+        );
+        fs::write(&p, pubs).unwrap();
+        assert!(matches!(
+            load_public_key(&p),
+            Err(Error::SeveralBlocks { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_a_fifo_as_key_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("key.pem");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = load_private_key(&fifo, None).unwrap_err();
+        assert!(matches!(e, Error::NotRegular { .. }), "{e}");
+        assert_eq!(e.class(), crate::Class::Input);
+        assert!(matches!(
+            load_public_key(&fifo),
+            Err(Error::NotRegular { .. })
+        ));
+        assert!(matches!(
+            load_public_key(Path::new("/dev/null")),
+            Err(Error::NotRegular { .. })
+        ));
+        assert!(matches!(
+            load_public_key(dir.path()),
+            Err(Error::NotRegular { .. })
+        ));
+    }
+
+    #[test]
+    fn failed_public_key_write_removes_the_private_key_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = PrivateKey::generate().unwrap();
+        let pr = dir.path().join("k.pem");
+        let pu = dir.path().join("missing-folder").join("k.pub");
+        assert!(matches!(
+            write_key_pair(&k, &pr, &pu, None, false),
+            Err(Error::Write { .. })
+        ));
+        assert!(!pr.exists(), "the private key was left behind");
+    }
+
+    #[test]
+    fn refuses_keys_on_other_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.pem");
+        openssl(&[
+            "ecparam",
+            "-genkey",
+            "-noout",
+            "-name",
+            "secp256k1",
+            "-out",
+            p.to_str().unwrap(),
+        ]);
+        assert!(matches!(
+            load_private_key(&p, None),
+            Err(Error::WrongAlgorithm { .. })
         ));
     }
 }

@@ -31,7 +31,18 @@ pub enum Error {
         /// The link.
         path: PathBuf,
     },
-    /// A symbolic link points outside the model folder.
+    /// Following a symbolic link would walk a folder that is being walked (a cycle).
+    #[error(
+        "{path} is a symbolic link to {target}, a folder that contains it: a cycle; remove the link or pass --ignore-paths"
+    )]
+    SymlinkCycle {
+        /// The link.
+        path: PathBuf,
+        /// The folder it points to.
+        target: PathBuf,
+    },
+    /// A symbolic link points outside the model folder. No longer returned: such links are
+    /// followed under `--allow-symlinks`, with a warning in [`Listing::warnings`].
     #[error(
         "{path} is a symbolic link to {target}, outside the model folder; copy the file into the model instead"
     )]
@@ -145,6 +156,9 @@ pub struct Listing {
     pub ignore_paths: Vec<String>,
     /// Whether symlinks were allowed.
     pub allow_symlinks: bool,
+    /// Things the caller should print (never silent): symlinks followed to targets outside
+    /// the model folder.
+    pub warnings: Vec<String>,
 }
 
 impl Listing {
@@ -248,6 +262,7 @@ pub fn list(model: &Path, opts: &Options) -> Result<Listing, Error> {
 
     let single_file = !canonical_root.is_dir();
     let mut files = Vec::new();
+    let mut warnings = Vec::new();
     if single_file {
         if meta.file_type().is_symlink() && !opts.allow_symlinks {
             return Err(Error::SymlinkRefused {
@@ -276,6 +291,7 @@ pub fn list(model: &Path, opts: &Options) -> Result<Listing, Error> {
         }
         let mut visited = HashSet::new();
         visited.insert(canonical_root.clone());
+        let mut stack = vec![canonical_root.clone()];
         // A signature that does not exist yet cannot be met while walking.
         let sig_id = sig_canonical.as_deref().and_then(|canonical| {
             use std::os::unix::fs::MetadataExt;
@@ -286,16 +302,17 @@ pub fn list(model: &Path, opts: &Options) -> Result<Listing, Error> {
                 ino: m.ino(),
             })
         });
-        walk(
-            &canonical_root,
-            model,
-            "",
+        let mut walker = Walker {
+            root: &canonical_root,
             opts,
-            &ignore,
-            sig_id.as_ref(),
-            &mut visited,
-            &mut files,
-        )?;
+            ignore: &ignore,
+            sig: sig_id.as_ref(),
+            visited: &mut visited,
+            stack: &mut stack,
+            out: &mut files,
+            warnings: &mut warnings,
+        };
+        walker.walk(model, "")?;
         if files.is_empty() {
             return Err(Error::Empty {
                 path: model.to_owned(),
@@ -310,6 +327,7 @@ pub fn list(model: &Path, opts: &Options) -> Result<Listing, Error> {
         files,
         ignore_paths: ignore,
         allow_symlinks: opts.allow_symlinks,
+        warnings,
     })
 }
 
@@ -322,84 +340,118 @@ fn is_ignored(rel: &str, ignore: &[String]) -> bool {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    root: &Path,
-    dir: &Path,
-    prefix: &str,
-    opts: &Options,
-    ignore: &[String],
-    sig: Option<&SignatureId<'_>>,
-    visited: &mut HashSet<PathBuf>,
-    out: &mut Vec<FileEntry>,
-) -> Result<(), Error> {
-    let unreadable = |path: &Path, source| Error::Unreadable {
-        path: path.to_owned(),
-        source,
-    };
-    let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| unreadable(dir, e))?;
-        let path = entry.path();
-        let Some(fname) = entry.file_name().to_str().map(str::to_owned) else {
-            return Err(Error::NonUtf8 { path });
+/// The state of one folder walk.
+struct Walker<'a> {
+    /// The model folder, canonical.
+    root: &'a Path,
+    opts: &'a Options,
+    ignore: &'a [String],
+    sig: Option<&'a SignatureId<'a>>,
+    /// Canonical folders already walked (a second link to one is not walked again).
+    visited: &'a mut HashSet<PathBuf>,
+    /// Canonical folders on the current path, root first: a link to one of them is a cycle.
+    stack: &'a mut Vec<PathBuf>,
+    out: &'a mut Vec<FileEntry>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, dir: &Path, prefix: &str) -> Result<(), Error> {
+        let unreadable = |path: &Path, source| Error::Unreadable {
+            path: path.to_owned(),
+            source,
         };
-        let rel = if prefix.is_empty() {
-            fname
-        } else {
-            format!("{prefix}/{fname}")
-        };
-        if is_ignored(&rel, ignore) {
-            continue;
-        }
-        // The entry's type comes from the directory listing (no syscall); a regular file costs one
-        // `fstatat` relative to the open folder, for its size and (dev, ino). Symlinks, rare, take
-        // the slow path through `canonicalize`.
-        let ft = entry.file_type().map_err(|e| unreadable(&path, e))?;
-        let file_meta = if ft.is_symlink() {
-            if !opts.allow_symlinks {
-                return Err(Error::SymlinkRefused { path });
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| unreadable(dir, e))?
+            .map(|entry| {
+                let entry = entry.map_err(|e| unreadable(dir, e))?;
+                let ft = entry
+                    .file_type()
+                    .map_err(|e| unreadable(&entry.path(), e))?;
+                Ok((ft, entry))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        // Real entries before symlinks, each by name: a folder reachable both directly and
+        // through a link is walked under its real name (as model_signing, which does not
+        // follow folder links, names it), whatever order the file system lists them in.
+        entries.sort_by(|(fa, a), (fb, b)| {
+            (fa.is_symlink(), a.file_name()).cmp(&(fb.is_symlink(), b.file_name()))
+        });
+        for (ft, entry) in entries {
+            let path = entry.path();
+            let Some(fname) = entry.file_name().to_str().map(str::to_owned) else {
+                return Err(Error::NonUtf8 { path });
+            };
+            let rel = if prefix.is_empty() {
+                fname
+            } else {
+                format!("{prefix}/{fname}")
+            };
+            if is_ignored(&rel, self.ignore) {
+                continue;
             }
-            let target = std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?;
-            if !target.starts_with(root) {
-                return Err(Error::SymlinkEscapes { path, target });
-            }
-            let m = std::fs::metadata(&target).map_err(|e| unreadable(&path, e))?;
-            if m.is_dir() {
+            // The entry's type comes from the directory listing (no syscall); a regular file
+            // costs one `fstatat` relative to the open folder, for its size and (dev, ino).
+            // Symlinks, rare, take the slow path through `canonicalize`.
+            let mut link_target = None;
+            let file_meta = if ft.is_symlink() {
+                if !self.opts.allow_symlinks {
+                    return Err(Error::SymlinkRefused { path });
+                }
+                let target = std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?;
+                let m = std::fs::metadata(&target).map_err(|e| unreadable(&path, e))?;
+                if !m.is_dir() && !m.is_file() {
+                    return Err(Error::SpecialFile { path });
+                }
+                if !target.starts_with(self.root) {
+                    self.warnings.push(format!(
+                        "{rel} is a symbolic link to {}, outside the model folder; followed (--allow-symlinks)",
+                        target.display()
+                    ));
+                }
+                link_target = Some(target);
+                m.is_file().then_some(m)
+            } else if ft.is_dir() {
                 None
-            } else if m.is_file() {
-                Some(m)
+            } else if ft.is_file() {
+                Some(entry.metadata().map_err(|e| unreadable(&path, e))?)
             } else {
                 return Err(Error::SpecialFile { path });
-            }
-        } else if ft.is_dir() {
-            None
-        } else if ft.is_file() {
-            Some(entry.metadata().map_err(|e| unreadable(&path, e))?)
-        } else {
-            return Err(Error::SpecialFile { path });
-        };
-        match file_meta {
-            None => {
-                let canonical = std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?;
-                if !visited.insert(canonical) {
-                    continue; // a symlink loop or a second link to a folder already walked
+            };
+            match file_meta {
+                None => {
+                    let canonical = match link_target {
+                        Some(t) => t,
+                        None => std::fs::canonicalize(&path).map_err(|e| unreadable(&path, e))?,
+                    };
+                    if self.stack.contains(&canonical) {
+                        return Err(Error::SymlinkCycle {
+                            path,
+                            target: canonical,
+                        });
+                    }
+                    if !self.visited.insert(canonical.clone()) {
+                        continue; // a second link to a folder already walked
+                    }
+                    self.stack.push(canonical);
+                    let walked = self.walk(&path, &rel);
+                    self.stack.pop();
+                    walked?;
                 }
-                walk(root, &path, &rel, opts, ignore, sig, visited, out)?;
-            }
-            Some(m) => {
-                if sig.is_some_and(|sig| sig.is(&m, &path)) {
-                    continue;
+                Some(m) => {
+                    if self.sig.is_some_and(|sig| sig.is(&m, &path)) {
+                        continue;
+                    }
+                    self.out.push(FileEntry {
+                        name: rel,
+                        path,
+                        size: m.len(),
+                    });
                 }
-                out.push(FileEntry {
-                    name: rel,
-                    path,
-                    size: m.len(),
-                });
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The signature file, recognised while walking without a `canonicalize` per file: only a file
@@ -497,6 +549,195 @@ pub fn resources(
     Ok(out)
 }
 
+/// The listing options for verifying a signature, and a sentence saying where they came from
+/// (for the `model` check's detail: which ignore list was used).
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    /// Options to pass to [`list`].
+    pub options: Options,
+    /// Where the ignore list and the symlink policy came from.
+    pub explanation: String,
+}
+
+/// Combines what the signature recorded with the verifier's own model options, as
+/// model_signing 1.1's verify does (OMS §6.2, §8):
+/// - ignored: the signature's `ignore_paths` (those inside the model; `..` and absolute ones
+///   are dropped) plus the verifier's `--ignore-paths` (relative to the model, or absolute
+///   inside it), plus the git paths unless `--no-ignore-git-paths` or the signature itself
+///   signs a git path (then ignoring them would report signed files as missing);
+/// - symlinks are followed when the signature records `allow_symlinks` or the verifier passes
+///   `--allow-symlinks`;
+/// - the signature file is never part of the model.
+pub fn verify_options(
+    signed: &Serialization,
+    signed_resources: &[Resource],
+    user: &Options,
+    signature_path: Option<PathBuf>,
+) -> VerifyOptions {
+    let mut ignore_paths: Vec<PathBuf> = signed
+        .ignore_paths
+        .iter()
+        .filter(|p| normalize_rel(Path::new(p.as_str())).is_some())
+        .map(PathBuf::from)
+        .collect();
+    ignore_paths.extend(user.ignore_paths.iter().cloned());
+    let signs_git = signed_resources.iter().any(|r| {
+        let name = r.name.split(':').next().unwrap_or_default();
+        is_ignored(name, &GIT_PATHS.map(str::to_owned))
+    });
+    let ignore_git = user.ignore_git && !signs_git;
+    let allow_symlinks = signed.allow_symlinks || user.allow_symlinks;
+    let explanation = format!(
+        "ignored: {} path(s) recorded in the signature{}, {} from --ignore-paths, git paths {}; symlinks {}",
+        signed.ignore_paths.len(),
+        if signed.ignore_paths.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", signed.ignore_paths.join(", "))
+        },
+        user.ignore_paths.len(),
+        if ignore_git {
+            "ignored"
+        } else if signs_git {
+            "signed (the signature lists them)"
+        } else {
+            "not ignored (--no-ignore-git-paths)"
+        },
+        match (signed.allow_symlinks, user.allow_symlinks) {
+            (true, _) => "followed (recorded in the signature)",
+            (false, true) => "followed (--allow-symlinks)",
+            (false, false) => "refused",
+        }
+    );
+    VerifyOptions {
+        options: Options {
+            ignore_paths,
+            ignore_git,
+            allow_symlinks,
+            signature_path,
+        },
+        explanation,
+    }
+}
+
+/// For `--ignore-unsigned-files`: keeps in `listing` only the files the signature lists (so
+/// unsigned files are neither hashed nor able to fail the hashing) and returns the names of the
+/// files dropped, which the caller must report. Shard names (`path:start:end`) count for their
+/// file.
+pub fn retain_signed(listing: &mut Listing, signed: &[Resource]) -> Vec<String> {
+    let names: HashSet<&str> = signed
+        .iter()
+        .map(
+            |r| match r.name.rsplitn(3, ':').collect::<Vec<_>>().as_slice() {
+                [end, start, path]
+                    if end.bytes().all(|b| b.is_ascii_digit())
+                        && start.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    *path
+                }
+                _ => r.name.as_str(),
+            },
+        )
+        .collect();
+    let mut dropped = Vec::new();
+    listing.files.retain(|f| {
+        let keep = names.contains(f.name.as_str());
+        if !keep {
+            dropped.push(f.name.clone());
+        }
+        keep
+    });
+    dropped
+}
+
+/// The signed resources compared with the model on disk.
+///
+/// `verify --ignore-unsigned-files` tolerates [`Comparison::unsigned`] (files on disk the
+/// signature does not list) but still reports them; missing or changed files always fail.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Signed resources not found on disk.
+    pub missing: Vec<String>,
+    /// Resources whose digest differs: (name, signed digest, digest on disk).
+    pub changed: Vec<(String, String, String)>,
+    /// Files on disk the signature does not list.
+    pub unsigned: Vec<String>,
+}
+
+impl Comparison {
+    /// True when the model matches: nothing missing or changed, and no unsigned file unless
+    /// `ignore_unsigned_files`.
+    pub fn matches(&self, ignore_unsigned_files: bool) -> bool {
+        self.missing.is_empty()
+            && self.changed.is_empty()
+            && (ignore_unsigned_files || self.unsigned.is_empty())
+    }
+
+    /// One line per failing difference, for the `model` check's detail (unsigned files are
+    /// listed only when they fail, i.e. without `ignore_unsigned_files`).
+    pub fn problems(&self, ignore_unsigned_files: bool) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .missing
+            .iter()
+            .map(|n| format!("{n}: signed but missing"))
+            .collect();
+        out.extend(
+            self.changed.iter().map(|(n, want, have)| {
+                format!("{n}: digest mismatch (signed {want}, found {have})")
+            }),
+        );
+        if !ignore_unsigned_files {
+            out.extend(
+                self.unsigned
+                    .iter()
+                    .map(|n| format!("{n}: present but not signed")),
+            );
+        }
+        out
+    }
+
+    /// Warnings to print when unsigned files were tolerated (never silent).
+    pub fn warnings(&self, ignore_unsigned_files: bool) -> Vec<String> {
+        if !ignore_unsigned_files {
+            return Vec::new();
+        }
+        self.unsigned
+            .iter()
+            .map(|n| format!("{n}: present but not signed (tolerated by --ignore-unsigned-files)"))
+            .collect()
+    }
+}
+
+/// Compares the signed resources with those computed on disk, by name.
+pub fn compare(signed: &[Resource], actual: &[Resource]) -> Comparison {
+    use std::collections::BTreeMap;
+    let want: BTreeMap<&str, &str> = signed
+        .iter()
+        .map(|r| (r.name.as_str(), r.digest.as_str()))
+        .collect();
+    let have: BTreeMap<&str, &str> = actual
+        .iter()
+        .map(|r| (r.name.as_str(), r.digest.as_str()))
+        .collect();
+    let mut c = Comparison::default();
+    for (name, digest) in &want {
+        match have.get(name) {
+            None => c.missing.push((*name).to_owned()),
+            Some(d) if !d.eq_ignore_ascii_case(digest) => {
+                c.changed
+                    .push(((*name).to_owned(), (*digest).to_owned(), (*d).to_owned()))
+            }
+            _ => {}
+        }
+    }
+    c.unsigned = have
+        .keys()
+        .filter(|n| !want.contains_key(*n))
+        .map(|n| (*n).to_owned())
+        .collect();
+    c
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -552,15 +793,13 @@ mod tests {
             },
         )
         .unwrap();
-        // The folder is walked once, through `a` or `b` (whichever the listing meets first).
+        // The folder is walked once, under its real name `a`, never through the link `b`.
         let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names.len(), 2, "{names:?}");
-        assert!(names[0].ends_with("/w.bin"), "{names:?}");
-        assert_eq!(names[1], "copy.sig");
+        assert_eq!(names, ["a/w.bin", "copy.sig"]);
     }
 
     #[test]
-    fn refuses_symlink_escaping_model_even_when_allowed() {
+    fn symlink_outside_the_model_is_refused_unless_allowed_then_followed_with_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         let m = dir.path().join("m");
         std::fs::create_dir_all(&m).unwrap();
@@ -574,10 +813,224 @@ mod tests {
             allow_symlinks: true,
             ..Options::default()
         };
+        let l = list(&m, &allow).unwrap();
+        assert_eq!(l.files.len(), 1);
+        assert_eq!(l.files[0].name, "link");
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(l.warnings[0].contains("outside the model folder"));
+    }
+
+    #[test]
+    fn a_linked_folder_is_named_by_its_real_path_whatever_the_listing_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("z_real")).unwrap();
+        std::fs::write(m.join("z_real/w.bin"), "x").unwrap();
+        std::os::unix::fs::symlink("z_real", m.join("a_link")).unwrap();
+        let l = list(
+            &m,
+            &Options {
+                allow_symlinks: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["z_real/w.bin"]);
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn symlink_cycle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("a/b")).unwrap();
+        std::fs::write(m.join("a/b/w.bin"), "x").unwrap();
+        std::os::unix::fs::symlink("..", m.join("a/b/up")).unwrap();
+        let allow = Options {
+            allow_symlinks: true,
+            ..Options::default()
+        };
+        assert!(matches!(list(&m, &allow), Err(Error::SymlinkCycle { .. })));
+        // A link to the model folder itself, too.
+        std::fs::remove_file(m.join("a/b/up")).unwrap();
+        std::os::unix::fs::symlink(&m, m.join("a/root")).unwrap();
+        assert!(matches!(list(&m, &allow), Err(Error::SymlinkCycle { .. })));
+    }
+
+    #[test]
+    fn empty_model_is_refused_also_after_exclusions() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("sub")).unwrap();
         assert!(matches!(
-            list(&m, &allow),
-            Err(Error::SymlinkEscapes { .. })
+            list(&m, &Options::default()),
+            Err(Error::Empty { .. })
         ));
+        std::fs::write(m.join("sub/x"), "x").unwrap();
+        std::fs::create_dir_all(m.join(".git")).unwrap();
+        std::fs::write(m.join(".git/HEAD"), "x").unwrap();
+        let opts = Options {
+            ignore_paths: vec![PathBuf::from("sub")],
+            ..Options::default()
+        };
+        assert!(matches!(list(&m, &opts), Err(Error::Empty { .. })));
+    }
+
+    #[test]
+    fn signature_inside_the_model_is_never_a_resource() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join("nested")).unwrap();
+        std::fs::write(m.join("w.bin"), "x").unwrap();
+        std::fs::write(m.join("nested/model.sig"), "{}").unwrap();
+        let l = list(
+            &m,
+            &Options {
+                signature_path: Some(m.join("nested/model.sig")),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["w.bin"]);
+        assert!(l.ignore_paths.contains(&"nested/model.sig".to_string()));
+    }
+
+    #[test]
+    fn hidden_files_other_than_git_ones_are_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(m.join(".cache/x")).unwrap();
+        std::fs::create_dir_all(m.join(".github")).unwrap();
+        std::fs::write(m.join(".cache/x/blob"), "x").unwrap();
+        std::fs::write(m.join(".hidden"), "x").unwrap();
+        std::fs::write(m.join(".gitignore"), "x").unwrap();
+        std::fs::write(m.join(".github/ci.yml"), "x").unwrap();
+        std::fs::write(m.join("sub.gitignore"), "x").unwrap();
+        let l = list(&m, &Options::default()).unwrap();
+        let names: Vec<_> = l.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [".cache/x/blob", ".hidden", "sub.gitignore"]);
+        // Without git ignoring, git files are signed too.
+        let all = list(
+            &m,
+            &Options {
+                ignore_git: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(all.files.len(), 5);
+    }
+
+    #[test]
+    fn names_with_utf8_spaces_and_special_characters_are_kept_verbatim() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        let names = [
+            "ünïcödé/模型.bin",
+            "with space/a b.txt",
+            "special/#[]{}!$&'();=@%+,~^`.dat",
+            "special/colon:name",
+            "emoji 🙂.json",
+        ];
+        for n in names {
+            let p = m.join(n);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, n).unwrap();
+        }
+        let l = list(&m, &Options::default()).unwrap();
+        let mut got: Vec<_> = l.files.iter().map(|f| f.name.clone()).collect();
+        got.sort();
+        let mut want: Vec<_> = names.iter().map(|s| (*s).to_owned()).collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn same_model_twice_gives_the_same_resources() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        for i in 0..20 {
+            let p = m.join(format!("d{}/f{i}", i % 3));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, format!("{i}")).unwrap();
+        }
+        let once = |_: ()| {
+            let l = list(&m, &Options::default()).unwrap();
+            resources(&l, &SerializationMethod::Files, &|_| {}).unwrap()
+        };
+        assert_eq!(once(()), once(()));
+    }
+
+    #[test]
+    fn verify_options_add_the_signed_ignore_paths_to_the_verifiers_and_say_so() {
+        let signed = Serialization {
+            method: SerializationMethod::Files,
+            hash_type: "sha256".into(),
+            allow_symlinks: true,
+            ignore_paths: vec!["logs".into(), "../outside".into()],
+        };
+        let user = Options {
+            ignore_paths: vec![PathBuf::from("tmp")],
+            ..Options::default()
+        };
+        let v = verify_options(&signed, &[], &user, None);
+        assert_eq!(
+            v.options.ignore_paths,
+            [PathBuf::from("logs"), PathBuf::from("tmp")]
+        );
+        assert!(v.options.allow_symlinks && v.options.ignore_git);
+        assert!(
+            v.explanation
+                .contains("2 path(s) recorded in the signature"),
+            "{}",
+            v.explanation
+        );
+        assert!(v.explanation.contains("1 from --ignore-paths"));
+        assert!(v.explanation.contains("recorded in the signature"));
+        // A signature that signs git files keeps them.
+        let git = [Resource {
+            name: ".gitattributes".into(),
+            algorithm: "sha256".into(),
+            digest: "00".repeat(32),
+        }];
+        assert!(
+            !verify_options(&signed, &git, &user, None)
+                .options
+                .ignore_git
+        );
+    }
+
+    #[test]
+    fn ignore_unsigned_files_keeps_only_signed_files_and_reports_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        std::fs::create_dir_all(&m).unwrap();
+        for f in ["a", "b", "extra"] {
+            std::fs::write(m.join(f), f).unwrap();
+        }
+        let mut l = list(&m, &Options::default()).unwrap();
+        let signed: Vec<Resource> = ["a:0:1", "b"]
+            .iter()
+            .map(|n| Resource {
+                name: (*n).into(),
+                algorithm: "sha256".into(),
+                digest: "00".repeat(32),
+            })
+            .collect();
+        assert_eq!(retain_signed(&mut l, &signed), ["extra"]);
+        assert_eq!(l.files.len(), 2);
+        // And compare() tolerates, but reports, unsigned files.
+        let actual = |n: &str| Resource {
+            name: n.into(),
+            algorithm: "sha256".into(),
+            digest: "00".repeat(32),
+        };
+        let c = compare(&signed[1..], &[actual("b"), actual("extra")]);
+        assert!(!c.matches(false) && c.matches(true));
+        assert_eq!(c.warnings(true).len(), 1);
+        assert_eq!(c.problems(false), ["extra: present but not signed"]);
     }
 
     #[test]

@@ -1,7 +1,5 @@
-//! Signers: turn a statement into a signed Sigstore bundle. Local P-256 keys today; keyless and
-//! certificate signers plug in behind the same [`Signer`] trait.
-
-use p256::ecdsa::signature::Signer as _;
+//! Signers: turn a statement into a signed Sigstore bundle. Local EC keys (P-256, P-384, P-521);
+//! keyless and certificate signers plug in behind the same [`Signer`] trait.
 
 use crate::bundle::Bundle;
 use crate::dsse::{self, Envelope};
@@ -44,7 +42,7 @@ pub trait Signer {
     fn describe(&self) -> String;
 }
 
-/// A local ECDSA P-256 key.
+/// A local ECDSA key (P-256, P-384 or P-521), signing with its curve's hash.
 pub struct KeySigner {
     key: PrivateKey,
     key_id: String,
@@ -65,12 +63,9 @@ impl KeySigner {
 
 impl Signer for KeySigner {
     fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, Error> {
-        let sig: p256::ecdsa::Signature = self
-            .key
-            .signing_key()
-            .try_sign(pae)
-            .map_err(|e| Error::Sign(e.to_string()))?;
-        Ok(sig.to_der().as_bytes().to_vec())
+        self.key
+            .sign_der(pae)
+            .map_err(|e| Error::Sign(e.to_string()))
     }
 
     fn bundle(&self, envelope: Envelope) -> Result<Bundle, Error> {

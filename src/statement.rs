@@ -314,6 +314,9 @@ impl Statement {
                     _ => return Err(bad("v0.1 subject without name and sha256 digest")),
                 }
             }
+            if resources.is_empty() {
+                return Err(bad("v0.1 statement without subjects"));
+            }
             resources.sort_by_cached_key(|r| crate::model::resource_sort_key(&r.name));
             return Ok(Self {
                 predicate_type,
@@ -395,6 +398,11 @@ impl Statement {
                 digest: r.digest.to_ascii_lowercase(),
                 ..r
             });
+        }
+        // OMS §8: a statement that covers nothing verifies nothing; an empty model is never
+        // signed (model::list refuses it), so an empty list is a forged or broken statement.
+        if resources.is_empty() {
+            return Err(bad("predicate lists no resources"));
         }
         let computed = root_digest(&resources);
         if computed != subject_digest {
