@@ -869,6 +869,7 @@ fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
         return Evaluated::Entry(Box::new(e));
     };
     let source = origin.display();
+    let file_options = crate::verify::FileOptions::default();
     let target = match (model, layers, oci_subject) {
         (Some(m), _, _) if cfg.check_models => Target::Files {
             model: m,
@@ -876,6 +877,7 @@ fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
                 Origin::Manifest(p) => Some(p.clone()),
                 _ => None,
             },
+            options: &file_options,
             progress: &|_| {},
         },
         (_, manifest, Some(digest)) => Target::Manifest {

@@ -77,6 +77,9 @@ pub struct KeygenArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
+    /// The curve: p256 (default), p384 or p521 (OMS v1.0 names all three).
+    #[arg(long, default_value = "p256", value_name = "CURVE")]
+    pub curve: crate::keys::Curve,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,
@@ -123,7 +126,8 @@ pub struct SignArgs {
     /// Sign .git, .gitattributes, .github and .gitignore too.
     #[arg(long)]
     pub no_ignore_git_paths: bool,
-    /// Follow symbolic links that stay inside the model folder.
+    /// Follow symbolic links (a Hugging Face cache snapshot is links into ../../blobs); a link
+    /// to a file outside the model is followed with a warning.
     #[arg(long)]
     pub allow_symlinks: bool,
     /// Certificate method (private PKI): the signing certificate (PEM) for --private-key; the
@@ -158,6 +162,23 @@ pub struct VerifyArgs {
     /// (trusted signers, min_signatures, required_metadata, revoked keys).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Path inside the model not to check (repeatable; relative to the model, or an absolute
+    /// path inside it), added to the signature's own ignore list, as model_signing verify.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Ignore .git, .gitattributes, .github and .gitignore (the default).
+    #[arg(long, overrides_with = "no_ignore_git_paths")]
+    pub ignore_git_paths: bool,
+    /// Check .git, .gitattributes, .github and .gitignore too.
+    #[arg(long, overrides_with = "ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links (as the signature's `allow_symlinks` does); a link out of the model
+    /// is followed with a warning.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// Tolerate files on disk that the signature does not list; they are named in the report.
+    #[arg(long)]
+    pub ignore_unsigned_files: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub certificates: CertificateTrustArgs,
@@ -277,6 +298,10 @@ pub struct PushArgs {
     /// Signed metadata `key=value` for --sign (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
+    /// Follow symbolic links in the model folder (a Hugging Face cache snapshot): their
+    /// contents are pushed.
+    #[arg(long)]
+    pub allow_symlinks: bool,
     /// Attach a signature made on disk before (`provenance sign --model`); it binds the files.
     #[arg(long, value_name = "FILE", conflicts_with = "sign")]
     pub signature: Option<PathBuf>,

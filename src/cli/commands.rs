@@ -58,6 +58,16 @@ pub(crate) fn parse_metadata(pairs: &[String]) -> Result<BTreeMap<String, String
     Ok(out)
 }
 
+/// Prints what listing a model noticed (links followed out of the model) on stderr, escaped.
+pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for w in warnings {
+        eprintln!("warning: {}", esc(w));
+    }
+}
+
 /// `<model>.sig` beside the model (a trailing slash on a folder is ignored).
 pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
     let name = model
@@ -100,7 +110,7 @@ pub(crate) fn print_json(v: &serde_json::Value) {
 /// `keygen`.
 pub fn keygen(a: KeygenArgs) -> Result<(), CliError> {
     let password = password_from_env(a.password_env.as_deref())?;
-    let key = keys::PrivateKey::generate()?;
+    let key = keys::PrivateKey::generate_curve(a.curve)?;
     let public = keys::write_key_pair(&key, &a.private, &a.public, password.as_deref(), a.force)?;
     match a.common.output {
         Output::Json => print_json(&json!({
@@ -172,6 +182,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         Some(n) => SerializationMethod::Shards { shard_size: n },
     };
     let listing = model::list(&model_path, &listing_options(&a, &sig_path))?;
+    print_warnings(&listing.warnings, a.common.quiet);
     let bar = progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
     let resources = model::resources(&listing, &method, &|n| bar.inc(n))?;
     bar.finish_and_clear();
@@ -233,7 +244,18 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     .map(|l| l.total_bytes())
     .unwrap_or(0);
     let bar = progress::bytes_bar(size, a.common.quiet, "verifying");
-    let verdict = crate::verify::files(&evaluator, &model_path, &sig_path, &|n| bar.inc(n));
+    let options = crate::verify::FileOptions {
+        model: model::Options {
+            ignore_paths: a.ignore_paths.clone(),
+            ignore_git: !a.no_ignore_git_paths,
+            allow_symlinks: a.allow_symlinks,
+            signature_path: None,
+        },
+        ignore_unsigned_files: a.ignore_unsigned_files,
+    };
+    let verdict = crate::verify::files(&evaluator, &model_path, &sig_path, &options, &|n| {
+        bar.inc(n)
+    });
     bar.finish_and_clear();
     let verdict = verdict?;
     match a.common.output {

@@ -170,7 +170,14 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
             "push needs a tag, not a digest: the digest is computed from the model",
         ));
     }
-    let listing = model::list(&a.model, &model::Options::default())?;
+    let listing = model::list(
+        &a.model,
+        &model::Options {
+            allow_symlinks: a.allow_symlinks,
+            ..model::Options::default()
+        },
+    )?;
+    super::commands::print_warnings(&listing.warnings, a.common.quiet);
     let bar = super::progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
     let resources = model::resources(&listing, &SerializationMethod::Files, &|n| bar.inc(n))?;
     bar.finish_and_clear();

@@ -28,6 +28,8 @@ pub enum Target<'a> {
         model: &'a Path,
         /// The signature file (never a resource).
         signature_path: Option<PathBuf>,
+        /// The verifier's model options.
+        options: &'a crate::verify::FileOptions,
         /// Called with byte counts as the model is hashed.
         progress: &'a (dyn Fn(u64) + Sync),
     },
@@ -264,13 +266,7 @@ impl Evaluator {
                 return Ok(v);
             }
         };
-        let (id, leaf_spki) = match crypto::identify(
-            bundle,
-            &self.material(),
-            &pae,
-            &sigs,
-            &mut v.checks,
-        ) {
+        let (id, leaf_spki) = match crypto::identify(bundle, &self.material(), &mut v.checks) {
             Identified::Failed => return Ok(v),
             Identified::Unattributed {
                 check,
@@ -322,9 +318,16 @@ impl Evaluator {
             return Ok(v);
         }
         if let Some(spki) = leaf_spki {
-            if !sigs
-                .iter()
-                .any(|s| crate::certificate::verify_with_spki(&spki, s, &pae).is_ok())
+            // EC leaves (P-256/384/521) verify with their curve's hash, as model_signing signs;
+            // any other key type the certificate crate understands is tried as is.
+            let by_key = crate::keys::PublicKey::from_spki_der(&spki)
+                .ok()
+                .and_then(|k| bundle.dsse_envelope.verify_with_key(&k).ok().flatten())
+                .is_some();
+            if !by_key
+                && !sigs
+                    .iter()
+                    .any(|s| crate::certificate::verify_with_spki(&spki, s, &pae).is_ok())
             {
                 v.checks.fail(
                     Check::Signature,
@@ -365,10 +368,16 @@ impl Evaluator {
             Target::Files {
                 model,
                 signature_path,
+                options,
                 progress,
-            } => {
-                artifact::check_files(&st, model, signature_path.clone(), progress, &mut v.checks)?
-            }
+            } => artifact::check_files(
+                &st,
+                model,
+                signature_path.clone(),
+                options,
+                progress,
+                &mut v.checks,
+            )?,
             Target::Manifest { digest, manifest } => {
                 let b = artifact::check_binding(&st, digest, &mut v.checks);
                 v.binding = b.map(str::to_owned);

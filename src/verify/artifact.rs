@@ -72,31 +72,33 @@ fn resource_count(
     Some(n)
 }
 
-/// The `model` step: list and rehash the model as the statement's serialization says, and
-/// compare. Before hashing, the names and the number of pieces are compared, so a statement
-/// whose shard size or resource list cannot fit this model costs no hashing at all.
+/// The `model` step: list the model as the signature's serialization and the verifier's own
+/// options say (OMS §6.2, §8), and compare its rehashed resources with the signed ones. Before
+/// hashing, the names and the number of pieces are compared, so a statement whose shard size or
+/// resource list cannot fit this model costs no hashing at all.
 pub fn check_files(
     st: &Statement,
     model_path: &Path,
     signature_path: Option<PathBuf>,
+    options: &super::FileOptions,
     progress: &(dyn Fn(u64) + Sync),
     checks: &mut Checks,
 ) -> Result<bool, Error> {
-    let opts = model::Options {
-        ignore_paths: st
-            .serialization
-            .ignore_paths
-            .iter()
-            .map(PathBuf::from)
-            .collect(),
-        ignore_git: false,
-        allow_symlinks: st.serialization.allow_symlinks,
+    let ignore_unsigned = options.ignore_unsigned_files;
+    let vo = model::verify_options(
+        &st.serialization,
+        &st.resources,
+        &options.model,
         signature_path,
+    );
+    let mut listing = model::list(model_path, &vo.options)?;
+    let tolerated = if ignore_unsigned {
+        model::retain_signed(&mut listing, &st.resources)
+    } else {
+        Vec::new()
     };
-    let listing = model::list(model_path, &opts)?;
     let method = &st.serialization.method;
     if let SerializationMethod::Files = method {
-        let signed: Vec<Resource> = st.resources.clone();
         let listed: Vec<Resource> = listing
             .files
             .iter()
@@ -106,7 +108,7 @@ pub fn check_files(
                 digest: String::new(),
             })
             .collect();
-        let names: Vec<String> = diff_resources(&signed, &listed)
+        let names: Vec<String> = diff_resources(&st.resources, &listed)
             .into_iter()
             .filter(|d| !d.contains("digest mismatch"))
             .collect();
@@ -132,7 +134,7 @@ pub fn check_files(
             checks.fail(
                 Check::Model,
                 format!(
-                    "this model makes {pieces} shards of {} bytes, the statement signs {}",
+                    "this model makes {pieces} shards of {}, the statement signs {}",
                     describe(method),
                     st.resources.len()
                 ),
@@ -141,18 +143,27 @@ pub fn check_files(
         }
     }
     let actual = model::resources(&listing, method, progress)?;
-    let diffs = diff_resources(&st.resources, &actual);
-    if !diffs.is_empty() {
-        checks.fail(Check::Model, summarize(&diffs));
+    let cmp = model::compare(&st.resources, &actual);
+    if !cmp.matches(ignore_unsigned) {
+        checks.fail(Check::Model, summarize(&cmp.problems(ignore_unsigned)));
         return Ok(false);
     }
+    let mut notes: Vec<String> = vec![vo.explanation];
+    notes.extend(
+        tolerated
+            .iter()
+            .map(|n| format!("{n}: present but not signed (tolerated by --ignore-unsigned-files)")),
+    );
+    notes.extend(cmp.warnings(ignore_unsigned));
+    notes.extend(listing.warnings.iter().cloned());
     checks.pass(
         Check::Model,
         format!(
-            "{} resources ({}, {} bytes) match their signed SHA-256 digests",
+            "{} resources ({}, {} bytes) match their signed SHA-256 digests; {}",
             actual.len(),
             describe(method),
-            listing.total_bytes()
+            listing.total_bytes(),
+            notes.join("; ")
         ),
     );
     Ok(true)

@@ -103,17 +103,10 @@ pub fn claimed_certificate(bundle: &Bundle) -> Option<String> {
     })
 }
 
-/// Establishes who signed, recording each step in `checks`. `pae` and `sigs` are the DSSE
-/// envelope's signed bytes and signatures.
-pub fn identify(
-    bundle: &Bundle,
-    material: &Material<'_>,
-    pae: &[u8],
-    sigs: &[Vec<u8>],
-    checks: &mut Checks,
-) -> Identified {
+/// Establishes who signed, recording each step in `checks`.
+pub fn identify(bundle: &Bundle, material: &Material<'_>, checks: &mut Checks) -> Identified {
     if bundle.verification_material.public_key.is_some() {
-        return identify_key(bundle, material.keyring, pae, sigs, checks);
+        return identify_key(bundle, material.keyring, checks);
     }
     let (leaf, extra) = match certificates(bundle) {
         Ok(Some(c)) => c,
@@ -144,13 +137,7 @@ pub fn identify(
     identify_pki(&material.pki, leaf, &extra, checks)
 }
 
-fn identify_key(
-    bundle: &Bundle,
-    keyring: &[PublicKey],
-    pae: &[u8],
-    sigs: &[Vec<u8>],
-    checks: &mut Checks,
-) -> Identified {
+fn identify_key(bundle: &Bundle, keyring: &[PublicKey], checks: &mut Checks) -> Identified {
     let hint = claimed_key(bundle).unwrap_or_default();
     // The key the bundle names first: the common case verifies on the first try.
     let ordered = keyring
@@ -158,10 +145,16 @@ fn identify_key(
         .filter(|k| k.id() == hint)
         .chain(keyring.iter().filter(|k| k.id() != hint));
     for key in ordered {
-        if sigs.iter().any(|s| key.verify(pae, s)) {
+        if let Ok(Some(form)) = bundle.dsse_envelope.verify_with_key(key) {
+            let how = match form {
+                crate::dsse::SignedForm::Pae => "",
+                crate::dsse::SignedForm::V02Compat => {
+                    " (over model_signing 0.2's pre-DSSE encoding, as that release signed)"
+                }
+            };
             checks.pass(
                 Check::Signature,
-                format!("{} signature by key {}", key.algorithm(), key.id()),
+                format!("{} signature by key {}{how}", key.algorithm(), key.id()),
             );
             return Identified::Signer {
                 id: SignerId::Key {
@@ -366,37 +359,22 @@ fn identify_pki(
             ),
         };
     }
-    // As model_signing: the chain is validated at the leaf's notBefore (a PKI signature
-    // carries no trusted time), and the leaf must allow signing.
-    let at = leaf.not_before();
+    // OMS §8.2: the leaf must be valid now (no RFC 3161 time is verified yet), chain to a
+    // trusted anchor, and be allowed to sign.
+    let at = now();
     let mut errors = Vec::new();
     for set in anchors {
         for root in &set.roots {
-            match certificate::verify_chain(
-                &leaf,
-                std::slice::from_ref(root),
-                extra,
-                at,
-                Usage::Any,
-            ) {
-                Ok(_) => {
+            match certificate::verify_pki_chain(&leaf, std::slice::from_ref(root), extra, at) {
+                Ok(path) => {
                     checks.pass(
                         Check::CertificateChain,
-                        format!(
-                            "{} chains to an anchor of {} (validated at its issuance, {}, as model_signing does)",
-                            leaf.subject(),
-                            set.origin,
-                            certificate::fmt_time(at)
-                        ),
+                        format!("{} (anchors: {})", path.describe(&leaf), set.origin),
                     );
-                    if !leaf.can_sign() {
-                        checks.fail(
-                            Check::KeyUsage,
-                            "the signing certificate allows neither digitalSignature nor codeSigning",
-                        );
-                        return Identified::Failed;
-                    }
-                    checks.pass(Check::KeyUsage, "digitalSignature or codeSigning");
+                    checks.pass(
+                        Check::KeyUsage,
+                        "the leaf may sign (digitalSignature or codeSigning)",
+                    );
                     return Identified::Signer {
                         id: SignerId::Certificate {
                             anchor: hex::encode(crate::hashing::sha256(root)),
@@ -407,7 +385,22 @@ fn identify_pki(
                         signed_at: None,
                     };
                 }
-                Err(e) => errors.push(e),
+                Err(certificate::PkiError::KeyUsage(d)) => {
+                    checks.pass(
+                        Check::CertificateChain,
+                        format!("{} chains to an anchor of {}", leaf.subject(), set.origin),
+                    );
+                    checks.fail(Check::KeyUsage, d);
+                    return Identified::Failed;
+                }
+                Err(
+                    e @ (certificate::PkiError::Expired { .. }
+                    | certificate::PkiError::NotYetValid { .. }),
+                ) => {
+                    checks.fail(Check::CertificateChain, e.to_string());
+                    return Identified::Failed;
+                }
+                Err(e) => errors.push(e.to_string()),
             }
         }
     }

@@ -65,11 +65,22 @@ pub fn disk_scope(model: &Path) -> Scope {
     Scope::on_disk(&name)
 }
 
+/// The verifier's own model options (as `model_signing verify` takes them), combined with what
+/// the signature records (OMS §6.2, §8).
+#[derive(Clone, Debug, Default)]
+pub struct FileOptions {
+    /// Extra ignore paths, git paths, symlink policy.
+    pub model: crate::model::Options,
+    /// Tolerate (and report) files on disk that the signature does not list.
+    pub ignore_unsigned_files: bool,
+}
+
 /// Verifies a model on disk against its signature file.
 pub fn files(
     evaluator: &Evaluator,
     model: &Path,
     signature: &Path,
+    options: &FileOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Verdict, Error> {
     if !model.exists() {
@@ -79,6 +90,7 @@ pub fn files(
     let target = Target::Files {
         model,
         signature_path: Some(signature.to_owned()),
+        options,
         progress,
     };
     evaluator.evaluate(
