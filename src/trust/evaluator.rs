@@ -14,7 +14,7 @@ use super::scope::Scope;
 use super::signer::{SignerId, TrustedSigner};
 use crate::bundle::Bundle;
 use crate::oci::ModelManifest;
-use crate::statement::{self, Statement};
+use crate::statement::Statement;
 use crate::trust_root::TrustRoot;
 use crate::verify::check::{Check, CheckOutcome, Checks};
 use crate::verify::crypto::{self, Identified, Material};
@@ -662,9 +662,4 @@ impl Evaluator {
         verdict.verified = verdict.checks.all_passed();
         Ok(verdict)
     }
-}
-
-/// The statement's binding annotation, for callers that show it without verifying.
-pub fn bound_manifest(st: &Statement) -> Option<&String> {
-    st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST)
 }

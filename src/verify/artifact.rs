@@ -204,11 +204,6 @@ pub fn check_binding(st: &Statement, digest: &str, checks: &mut Checks) -> Optio
     }
 }
 
-/// The resources a manifest's layers stand for (a raw layer's digest is its file's SHA-256).
-pub fn resources_from_layers(m: &ModelManifest) -> Vec<Resource> {
-    crate::chain::resources_from_layers(m)
-}
-
 /// The `layers` step: every layer digest of the manifest equals a signed resource, none extra
 /// or missing.
 pub fn check_layers(st: &Statement, manifest: &ModelManifest, checks: &mut Checks) -> bool {
@@ -229,7 +224,7 @@ pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, 
     if st.serialization.method != SerializationMethod::Files {
         return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
     }
-    let layers = resources_from_layers(manifest);
+    let layers = crate::chain::resources_from_layers(manifest);
     let diffs = match st.resources.as_slice() {
         // A single-file model signed on disk names its one resource `.`.
         [only] if only.name == "." && layers.len() == 1 => diff_resources(
