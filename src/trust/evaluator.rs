@@ -517,7 +517,16 @@ impl Evaluator {
             Some(t) => {
                 checks.pass(
                     Check::Signer,
-                    format!("{id} is trusted by rule `{}` ({})", rule.name, t.describe()),
+                    match t {
+                        TrustedSigner::Key(_) | TrustedSigner::KeyId(_) => {
+                            format!("{id} is trusted by rule `{}`", rule.name)
+                        }
+                        other => format!(
+                            "{id} is trusted by rule `{}` ({})",
+                            rule.name,
+                            other.describe()
+                        ),
+                    },
                 );
                 true
             }
