@@ -1,7 +1,6 @@
 //! The artifact steps, run only for a signature whose signer is trusted: the model's files on
 //! disk (`model`), or the registry manifest (`binding`, `layers`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Error;
@@ -9,34 +8,6 @@ use super::check::{Check, Checks};
 use crate::model;
 use crate::oci::ModelManifest;
 use crate::statement::{self, Resource, SerializationMethod, Statement};
-
-/// Differences between signed and actual resources, each named.
-pub fn diff_resources(signed: &[Resource], actual: &[Resource]) -> Vec<String> {
-    let want: BTreeMap<&str, &str> = signed
-        .iter()
-        .map(|r| (r.name.as_str(), r.digest.as_str()))
-        .collect();
-    let have: BTreeMap<&str, &str> = actual
-        .iter()
-        .map(|r| (r.name.as_str(), r.digest.as_str()))
-        .collect();
-    let mut out = Vec::new();
-    for (name, digest) in &want {
-        match have.get(name) {
-            None => out.push(format!("{name}: signed but missing")),
-            Some(d) if d != digest => out.push(format!(
-                "{name}: digest mismatch (signed {digest}, found {d})"
-            )),
-            _ => {}
-        }
-    }
-    for name in have.keys() {
-        if !want.contains_key(name) {
-            out.push(format!("{name}: present but not signed"));
-        }
-    }
-    out
-}
 
 fn summarize(diffs: &[String]) -> String {
     let shown: Vec<_> = diffs.iter().take(5).cloned().collect();
@@ -99,6 +70,7 @@ pub fn check_files(
     };
     let method = &st.serialization.method;
     if let SerializationMethod::Files = method {
+        // Names first: a file missing or unsigned needs no hashing to be reported.
         let listed: Vec<Resource> = listing
             .files
             .iter()
@@ -108,12 +80,13 @@ pub fn check_files(
                 digest: String::new(),
             })
             .collect();
-        let names: Vec<String> = diff_resources(&st.resources, &listed)
-            .into_iter()
-            .filter(|d| !d.contains("digest mismatch"))
-            .collect();
-        if !names.is_empty() {
-            checks.fail(Check::Model, summarize(&names));
+        let by_name = model::compare(&st.resources, &listed);
+        if !by_name.missing.is_empty() || !by_name.unsigned.is_empty() {
+            let names = model::Comparison {
+                changed: Vec::new(),
+                ..by_name
+            };
+            checks.fail(Check::Model, summarize(&names.problems(false)));
             return Ok(false);
         }
     } else {
@@ -225,23 +198,23 @@ pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, 
         return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
     }
     let layers = crate::chain::resources_from_layers(manifest);
-    let diffs = match st.resources.as_slice() {
+    let cmp = match st.resources.as_slice() {
         // A single-file model signed on disk names its one resource `.`.
-        [only] if only.name == "." && layers.len() == 1 => diff_resources(
+        [only] if only.name == "." && layers.len() == 1 => model::compare(
             &[Resource {
                 name: layers.first().map(|l| l.name.clone()).unwrap_or_default(),
                 ..only.clone()
             }],
             &layers,
         ),
-        _ => diff_resources(&st.resources, &layers),
+        _ => model::compare(&st.resources, &layers),
     };
-    if diffs.is_empty() {
+    if cmp.matches(false) {
         Ok(format!(
             "{} layer digests match the signed resources",
             layers.len()
         ))
     } else {
-        Err(summarize(&diffs))
+        Err(summarize(&cmp.problems(false)))
     }
 }
