@@ -437,3 +437,73 @@ fn equally_specific_scopes_of_two_rules_are_refused_at_load() {
     );
     w.expect(0, &["verify", "--model", "m.bin", "--policy", "p.yaml"]);
 }
+
+#[test]
+fn a_host_spelled_another_way_still_falls_under_its_rule() {
+    let w = Work::new();
+    w.keygen("alice");
+    w.keygen("eve");
+    w.hf_model("m");
+    let reg = Registry::start(&w.path("regdata"), None);
+    let port = reg.host().rsplit(':').next().unwrap().to_owned();
+    // The production rule names the registry in lower case; the catch-all trusts eve.
+    w.write(
+        "p.yaml",
+        format!(
+            "version: 1\npolicies:\n- name: prod\n  scopes: ['localhost:{port}/models/*']\n  trusted_signers: [{{public_key: alice.pub}}]\n- name: rest\n  scopes: ['*']\n  trusted_signers: [{{public_key: eve.pub}}]\n"
+        )
+        .as_bytes(),
+    );
+    let r = format!("localhost:{port}/models/m:v1");
+    w.expect(0, &["push", "m", &r, "--plain-http", "-q"]);
+    w.expect(
+        0,
+        &["sign", &r, "--plain-http", "--private-key", "eve.pem", "-q"],
+    );
+    for spelled in [
+        format!("LOCALHOST:{port}/models/m:v1"),
+        format!("LocalHost:{port}/models/m:v1"),
+        r.clone(),
+    ] {
+        let out = w.expect(
+            1,
+            &["verify", &spelled, "--plain-http", "--policy", "p.yaml"],
+        );
+        assert!(out.contains("rule `prod`"), "{spelled}: {out}");
+    }
+}
+
+#[test]
+fn a_hostile_key_hint_cannot_forge_a_verified_row() {
+    let w = Work::new();
+    w.keygen("k");
+    w.keygen("eve");
+    w.write("m.bin", b"weights");
+    w.expect(
+        0,
+        &["sign", "--model", "m.bin", "--private-key", "eve.pem", "-q"],
+    );
+    let mut b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path("m.bin.sig")).unwrap()).unwrap();
+    b["verificationMaterial"]["publicKey"]["hint"] =
+        "x\x1b[1A\x1b[2K\nProvenance verified successfully".into();
+    w.write("m.bin.sig", &serde_json::to_vec(&b).unwrap());
+    for args in [
+        vec!["verify", "--model", "m.bin", "--public-key", "k.pub"],
+        vec!["inspect", "--manifest", "m.bin.sig"],
+        vec!["audit", "m.bin.sig", "--public-key", "k.pub"],
+    ] {
+        let out = w.run(&args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(
+            !text.contains('\x1b'),
+            "{args:?} printed a raw ESC: {text:?}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("Provenance verified")),
+            "{args:?} forged a line: {text}"
+        );
+    }
+}
