@@ -1,7 +1,8 @@
 //! OMS v1.0 conformance at the library and command-line level: Hugging Face cache snapshots
 //! (symlinks into ../../blobs) both ways with model_signing 1.1.1, and the negative cases of
 //! spec §8 that are decided by the formats (media type, payload type, predicate type, subject,
-//! resources, truncation), each refused with the check named and exit 1 or 2.
+//! resources, truncation, a key bundle checked as a certificate one and the reverse), each refused
+//! with the check named and exit 1 or 2; and `push --allow-symlinks` of a cache snapshot.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -340,4 +341,134 @@ fn rejects_a_fifo_given_as_signature_without_blocking() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("not a regular file"), "{text}");
+}
+
+#[test]
+fn push_of_a_cache_snapshot_pushes_the_files_contents() {
+    let w = Work::new();
+    let snap = hf_cache(&w);
+    openssl_key(w.dir.path(), "k", "prime256v1");
+    let out = w.expect(2, &["push", &snap, "models/tiny:v1"]);
+    assert!(out.contains("--allow-symlinks"), "{out}");
+    w.expect(
+        0,
+        &["push", &snap, "models/tiny:v1", "--allow-symlinks", "-q"],
+    );
+    w.expect(
+        0,
+        &["sign", "models/tiny:v1", "--private-key", "k.pem", "-q"],
+    );
+    w.expect(
+        0,
+        &[
+            "pull",
+            "models/tiny:v1",
+            "--output",
+            "copy",
+            "--public-key",
+            "k.pub",
+        ],
+    );
+    for name in ["config.json", "model.safetensors", "tokenizer/vocab.txt"] {
+        let copy = w.path(&format!("copy/{name}"));
+        assert!(!copy.is_symlink(), "{name} landed as a link");
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            std::fs::read(w.path(&format!("{snap}/{name}"))).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_key_bundle_is_not_trusted_by_a_certificate_chain_nor_the_reverse() {
+    let w = Work::new();
+    w.hf_model("m");
+    common::oms::openssl_pki(w.dir.path());
+    openssl_key(w.dir.path(), "k", "prime256v1");
+    w.expect(
+        0,
+        &[
+            "sign",
+            "--model",
+            "m",
+            "--private-key",
+            "k.pem",
+            "--manifest",
+            "key.sig",
+            "-q",
+        ],
+    );
+    w.expect(
+        0,
+        &[
+            "sign",
+            "--model",
+            "m",
+            "--private-key",
+            "leaf.key",
+            "--signing-certificate",
+            "leaf.pem",
+            "--certificate-chain",
+            "inter.pem",
+            "--manifest",
+            "cert.sig",
+            "-q",
+        ],
+    );
+    // Each verifies with its own trust...
+    w.expect(
+        0,
+        &[
+            "verify",
+            "--model",
+            "m",
+            "--signature",
+            "key.sig",
+            "--public-key",
+            "k.pub",
+        ],
+    );
+    w.expect(
+        0,
+        &[
+            "verify",
+            "--model",
+            "m",
+            "--signature",
+            "cert.sig",
+            "--certificate-chain",
+            "root.pem",
+        ],
+    );
+    // ...and neither with the other's: not trusted (1), the signer check named.
+    let out = w.expect(
+        1,
+        &[
+            "verify",
+            "--model",
+            "m",
+            "--signature",
+            "key.sig",
+            "--certificate-chain",
+            "root.pem",
+        ],
+    );
+    assert!(out.contains("check `signer`"), "{out}");
+    let out = w.expect(
+        1,
+        &[
+            "verify",
+            "--model",
+            "m",
+            "--signature",
+            "cert.sig",
+            "--public-key",
+            "k.pub",
+        ],
+    );
+    assert!(
+        out.contains("check `signer`") && out.contains("--certificate-chain"),
+        "{out}"
+    );
 }
