@@ -107,6 +107,18 @@ pub enum Error {
         /// Transport error text (never holds credentials).
         reason: String,
     },
+    /// A registry request stalled: no byte arrived for the idle timeout, or the whole request
+    /// outlived its deadline ([`super::RegistryOptions::timeout`],
+    /// [`super::RegistryOptions::request_deadline`]).
+    #[error("registry {registry}: {operation} timed out after {secs} s")]
+    Timeout {
+        /// Registry host[:port].
+        registry: String,
+        /// The request (`GET manifest sha256:…`, `PUT tag v1`, …).
+        operation: String,
+        /// The limit that was hit, in seconds.
+        secs: u64,
+    },
     /// The registry refused our credentials or anonymous access.
     #[error(
         "registry {registry} refused access ({reason}); check `docker login` or the credentials passed"
@@ -164,11 +176,20 @@ impl Error {
             | Error::UnsafePath { .. }
             | Error::OutputNotEmpty { .. } => ErrorKind::Input,
             Error::Unreachable { .. }
+            | Error::Timeout { .. }
             | Error::Auth { .. }
             | Error::Registry { .. }
             | Error::CredentialHelper { .. }
             | Error::Io { .. } => ErrorKind::Environment,
         }
+    }
+
+    /// Whether this is a network failure (the registry could not be reached, the connection broke,
+    /// or a request timed out): the only errors for which "check that the registry is running"
+    /// is the right hint. Refused credentials, a misbehaving registry and local I/O are
+    /// [`ErrorKind::Environment`] too, but not network failures.
+    pub fn is_network(&self) -> bool {
+        matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
     }
 
     /// The process exit code the CLI should use: 1 untrusted/missing, 2 bad input, 3 environment.

@@ -146,6 +146,47 @@ pub(crate) fn index_contains(index: &Map<String, Value>, digest: &str) -> bool {
         if a.iter().any(|e| e.get("digest").and_then(Value::as_str) == Some(digest)))
 }
 
+/// Record every entry of `index` that has a digest, verbatim, in `known` (digest -> entry), so
+/// a tag-schema writer can put back entries another writer dropped.
+pub(crate) fn remember_entries(index: &Map<String, Value>, known: &mut BTreeMap<String, Value>) {
+    if let Some(Value::Array(a)) = index.get("manifests") {
+        for e in a {
+            if let Some(d) = e.get("digest").and_then(Value::as_str) {
+                known.entry(d.to_string()).or_insert_with(|| e.clone());
+            }
+        }
+    }
+}
+
+/// Append each `known` entry whose digest `index` lacks, verbatim. Returns how many it added.
+pub(crate) fn index_restore(
+    index: &mut Map<String, Value>,
+    known: &BTreeMap<String, Value>,
+) -> Result<usize> {
+    let missing: Vec<Value> = known
+        .iter()
+        .filter(|(d, _)| !index_contains(index, d))
+        .map(|(_, e)| e.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    match index
+        .entry("manifests")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        Value::Array(a) => {
+            let n = missing.len();
+            a.extend(missing);
+            Ok(n)
+        }
+        _ => Err(Error::malformed(
+            "referrers index",
+            "`manifests` is not an array",
+        )),
+    }
+}
+
 /// Add `entry` to the index unless its digest is there already; other entries are kept verbatim
 /// (unknown fields included). Returns whether the index changed.
 pub(crate) fn index_add(index: &mut Map<String, Value>, entry: &Descriptor) -> Result<bool> {
@@ -190,6 +231,23 @@ mod tests {
         let all = idx.get("manifests").unwrap().as_array().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0]["platform"]["os"], "linux");
+    }
+
+    #[test]
+    fn index_restore_puts_back_dropped_entries_verbatim_once() {
+        let a = serde_json::json!({"manifests":[
+            {"mediaType":"x","digest":"sha256:aa","size":1,"vendor":{"k":1}},
+            {"mediaType":"x","digest":"sha256:bb","size":2}]});
+        let a = parse_index("i", &serde_json::to_vec(&a).unwrap()).unwrap();
+        let mut known = BTreeMap::new();
+        remember_entries(&a, &mut known);
+        let b = serde_json::json!({"manifests":[{"mediaType":"x","digest":"sha256:cc","size":3}]});
+        let mut b = parse_index("i", &serde_json::to_vec(&b).unwrap()).unwrap();
+        assert_eq!(index_restore(&mut b, &known).unwrap(), 2);
+        assert_eq!(index_restore(&mut b, &known).unwrap(), 0);
+        let all = b["manifests"].as_array().unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().any(|e| e["vendor"]["k"] == 1));
     }
 
     #[test]

@@ -7,12 +7,12 @@
 //! `Docker-Content-Digest` and `OCI-Subject` answer headers, and query the referrers API.
 //! The store owns a tokio runtime and blocks on it, so callers stay synchronous.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -27,8 +27,8 @@ use tokio::io::AsyncReadExt as _;
 
 use super::error::{Error, Result};
 use super::referrers::{
-    ManifestHead, empty_index, index_add, index_contains, index_descriptors, parse_index,
-    prepare_referrer, tag_schema_tag,
+    ManifestHead, empty_index, index_add, index_descriptors, index_restore, parse_index,
+    prepare_referrer, remember_entries, tag_schema_tag,
 };
 use super::store::{
     Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, Store, VerifyingWriter,
@@ -45,8 +45,31 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: u64 = 256 * 1024 * 1024;
 /// Read size within one streamed request body.
 const STREAM_PIECE: usize = 1024 * 1024;
-/// How many times the referrers tag-schema index update is retried when another writer wins.
-const TAG_SCHEMA_ATTEMPTS: u32 = 5;
+/// Default idle-read timeout: a registry that sends no byte for this long is given up on with
+/// [`Error::Timeout`]. Applies to every request, blob transfers included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default deadline of one whole metadata request (manifest, index, blob HEAD, tag-list page,
+/// small blob upload), retries not included. Blob transfers of any size are bounded by the idle
+/// timeout only, so a slow but live multi-GiB upload is never cut off.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// How many times an idempotent request (GET, HEAD, a PUT of digest-addressed content) is
+/// retried after a transient failure: 429, 500, 502, 503, 504 or a broken connection. Timeouts
+/// are not retried (they already waited [`DEFAULT_TIMEOUT`]).
+pub const MAX_RETRIES: u32 = 4;
+/// First backoff between two attempts; it doubles each retry, with jitter.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+/// Longest wait between two attempts, a server's `Retry-After` included (a larger value is cut
+/// to this).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// Shortest settle delay of the referrers tag-schema update: after its PUT a writer waits this
+/// long (or 3x its own read-merge-write cycle, if longer, plus up to 50 % jitter) and reads the
+/// index again, so that any writer that read the index before our PUT has written by then and
+/// its overwrite is seen. See `update_tag_schema`.
+pub const TAG_SCHEMA_SETTLE: Duration = Duration::from_millis(300);
+/// Longest settle delay (a very slow registry).
+const TAG_SCHEMA_SETTLE_MAX: Duration = Duration::from_secs(5);
+/// How long a tag-schema update keeps re-merging before it gives up with an error.
+const TAG_SCHEMA_DEADLINE: Duration = Duration::from_secs(180);
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -70,6 +93,19 @@ pub struct RegistryOptions {
     /// Bytes per PATCH of a chunked blob upload (default [`UPLOAD_CHUNK`]; 0 counts as the
     /// default).
     pub upload_chunk: u64,
+    /// Idle-read timeout (default [`DEFAULT_TIMEOUT`], 30 s): a request during which the
+    /// registry sends nothing for this long fails with [`Error::Timeout`] (exit 3). Zero counts
+    /// as the default.
+    pub timeout: Duration,
+    /// Deadline of one whole metadata request (default [`DEFAULT_REQUEST_DEADLINE`], 120 s;
+    /// never shorter than `timeout`). Blob transfers only have the idle timeout.
+    pub request_deadline: Duration,
+    /// Settle delay of the referrers tag-schema update (default [`TAG_SCHEMA_SETTLE`]). Zero
+    /// turns the re-check off, which loses signatures under concurrent signers on registries
+    /// without the referrers API: for measurements only. The environment variable
+    /// `PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS` overrides the default (scripts/bench-oci uses
+    /// it to measure what the re-check costs).
+    pub tag_schema_settle: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -80,8 +116,62 @@ impl Default for RegistryOptions {
             use_docker_config: true,
             connect_timeout: Duration::from_secs(10),
             upload_chunk: UPLOAD_CHUNK,
+            timeout: DEFAULT_TIMEOUT,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+            tag_schema_settle: std::env::var("PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(TAG_SCHEMA_SETTLE, Duration::from_millis),
         }
     }
+}
+
+/// Whether an HTTP status is worth another attempt: rate limiting and transient server trouble.
+fn retryable_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether an error we produced is transient (a broken connection, or a retryable status): the
+/// whole idempotent operation may be run again.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Unreachable { .. } => true,
+        Error::Registry { reason, .. } => ["429", "500", "502", "503", "504"]
+            .iter()
+            .any(|c| reason.starts_with(c)),
+        _ => false,
+    }
+}
+
+/// A pseudo-random duration in `[0, max]`, different in every process and call (jitter keeps
+/// concurrent writers from retrying in lock step). Not for cryptography.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(h.finish() % max_ms.saturating_add(1))
+}
+
+/// The wait before retry number `attempt` (0-based): exponential from [`RETRY_BASE`] with up to
+/// 50 % jitter, or the server's `Retry-After` seconds; never more than [`MAX_RETRY_WAIT`].
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = RETRY_BASE.saturating_mul(1u32 << attempt.min(8));
+    let base = retry_after.unwrap_or(exp);
+    (base + jitter(base / 2)).min(MAX_RETRY_WAIT)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored: the exponential backoff applies).
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    header_str(h, "retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// Whether a registry host (`host[:port]`) is on the loopback interface.
@@ -96,6 +186,29 @@ pub fn is_loopback_host(registry: &str) -> bool {
         || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// How [`RegistryStore::send`] treats a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// Idempotent and small (GET/HEAD of manifests and tags, PUT of a manifest by digest, a
+    /// monolithic blob PUT): retried, with the whole-request deadline.
+    Metadata,
+    /// Not idempotent (POST of an upload session, PUT of a tag): sent once, with the deadline.
+    Once,
+    /// A blob download: retried before its body starts; idle timeout only.
+    Download,
+    /// A streamed upload body (PATCH, streamed PUT): sent once, idle timeout only.
+    Stream,
+}
+
+impl Call {
+    fn retries(self) -> bool {
+        matches!(self, Call::Metadata | Call::Download)
+    }
+    fn has_deadline(self) -> bool {
+        matches!(self, Call::Metadata | Call::Once)
+    }
+}
+
 /// A remote registry (one host) as a [`Store`].
 pub struct RegistryStore {
     registry: String,
@@ -107,6 +220,9 @@ pub struct RegistryStore {
     auth: RegistryAuth,
     tokens: Mutex<HashMap<(String, bool), Option<String>>>,
     upload_chunk: u64,
+    timeout: Duration,
+    deadline: Duration,
+    settle: Duration,
 }
 
 impl std::fmt::Debug for RegistryStore {
@@ -189,6 +305,11 @@ impl RegistryStore {
     /// `plain_http`. Nothing is contacted until the first operation.
     pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
         let plain = opts.plain_http || is_loopback_host(registry);
+        let timeout = if opts.timeout.is_zero() {
+            DEFAULT_TIMEOUT
+        } else {
+            opts.timeout
+        };
         let creds = match opts.credentials.clone() {
             Some(c) => Some(c),
             None if opts.use_docker_config => docker_config_credentials(registry)?,
@@ -206,6 +327,7 @@ impl RegistryStore {
             },
             use_monolithic_push: mono,
             connect_timeout: Some(opts.connect_timeout),
+            read_timeout: Some(timeout),
             max_concurrent_upload: 1,
             ..Default::default()
         };
@@ -218,6 +340,7 @@ impl RegistryStore {
         let mono = Client::try_from(config(true)).map_err(|e| env_err(error_chain(&e)))?;
         let http = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
+            .read_timeout(timeout)
             .user_agent(concat!("provenance/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| env_err(error_chain(&e)))?;
@@ -244,6 +367,9 @@ impl RegistryStore {
             } else {
                 opts.upload_chunk
             },
+            timeout,
+            deadline: opts.request_deadline.max(timeout),
+            settle: opts.tag_schema_settle,
         })
     }
 
@@ -332,10 +458,24 @@ impl RegistryStore {
         }
     }
 
-    fn map_reqwest(&self, e: reqwest::Error) -> Error {
+    /// A transport error of request `what`: [`Error::Timeout`] if a timeout fired (which one is
+    /// known from how long it ran), else [`Error::Unreachable`].
+    fn map_reqwest(&self, e: reqwest::Error, what: &str, started: std::time::Instant) -> Error {
+        if e.is_timeout() {
+            let limit = if started.elapsed() >= self.deadline {
+                self.deadline
+            } else {
+                self.timeout
+            };
+            return Error::Timeout {
+                registry: self.registry.clone(),
+                operation: what.to_string(),
+                secs: limit.as_secs(),
+            };
+        }
         Error::Unreachable {
             registry: self.registry.clone(),
-            reason: error_chain(&e),
+            reason: format!("{what}: {}", error_chain(&e)),
         }
     }
 
@@ -364,25 +504,52 @@ impl RegistryStore {
         Ok(tok)
     }
 
-    /// Send a request with our credentials (bearer token, else basic), re-authenticating once on 401.
+    /// Send a request with our credentials (bearer token, else basic), re-authenticating once on
+    /// 401. `what` names the request in errors (`GET manifest sha256:…`). A [`Call::Idempotent`]
+    /// request is sent again, to the same URL, after 429/500/502/503/504 or a broken connection,
+    /// at most [`MAX_RETRIES`] times with [`backoff`]; the last answer is returned as it is.
+    /// [`Call::Metadata`] requests also get the whole-request deadline.
     async fn send(
         &self,
         repo: &str,
         push: bool,
+        what: &str,
+        call: Call,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response> {
         let mut refresh = false;
+        let mut attempt = 0u32;
         loop {
             let token = self.token(repo, push, refresh).await?;
             let mut req = build(&self.http);
+            if call.has_deadline() {
+                req = req.timeout(self.deadline);
+            }
             req = match (&token, &self.auth) {
                 (Some(t), _) => req.bearer_auth(t),
                 (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
                 _ => req,
             };
-            let res = req.send().await.map_err(|e| self.map_reqwest(e))?;
+            let started = std::time::Instant::now();
+            let retry = call.retries() && attempt < MAX_RETRIES;
+            let res = match req.send().await {
+                Ok(res) => res,
+                Err(e) if retry && !e.is_timeout() => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(self.map_reqwest(e, what, started)),
+            };
             if res.status() == StatusCode::UNAUTHORIZED && !refresh {
                 refresh = true;
+                continue;
+            }
+            if retry && retryable_status(res.status()) {
+                let wait = backoff(attempt, retry_after(res.headers()));
+                drop(res);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
                 continue;
             }
             return Ok(res);
@@ -422,16 +589,29 @@ impl RegistryStore {
         } else {
             format!("tag {reference}")
         };
-        let res = self
-            .send(repo, false, |c| c.get(&url).header(ACCEPT, accept))
-            .await?;
-        if res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
+        let request = format!("GET {what}");
+        let mut attempt = 0u32;
+        loop {
+            let res = self
+                .send(repo, false, &request, Call::Metadata, |c| {
+                    c.get(&url).header(ACCEPT, accept)
+                })
+                .await?;
+            if res.status() != StatusCode::OK {
+                return Err(self.status_error(res, repo, &what).await);
+            }
+            let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
+                .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
+            match self.read_bounded(res, &request, MAX_MANIFEST_SIZE).await {
+                Ok(bytes) => return Ok((bytes, media_type)),
+                // The connection broke mid-body: a GET may be sent again.
+                Err(Error::Unreachable { .. }) if attempt < MAX_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
-            .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
-        let bytes = self.read_bounded(res, &what, MAX_MANIFEST_SIZE).await?;
-        Ok((bytes, media_type))
     }
 
     async fn read_bounded(
@@ -448,7 +628,12 @@ impl RegistryStore {
             return Err(too_large());
         }
         let mut out = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
+        let started = std::time::Instant::now();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| self.map_reqwest(e, what, started))?
+        {
             if (out.len() + chunk.len()) as u64 > limit {
                 return Err(too_large());
             }
@@ -467,14 +652,27 @@ impl RegistryStore {
     ) -> Result<(Descriptor, bool)> {
         let url = self.url(repo, &format!("manifests/{reference}"));
         let body = Bytes::copy_from_slice(bytes);
-        let res = self
-            .send(repo, true, |c| {
-                c.put(&url)
-                    .header(CONTENT_TYPE, media_type)
-                    .body(body.clone())
-            })
-            .await?;
         let what = format!("push manifest {reference}");
+        // A PUT by digest stores the same bytes under the same name however often it is sent; a
+        // PUT by tag moves the tag, so it is sent once and the caller decides.
+        let call = if reference.starts_with("sha256:") {
+            Call::Metadata
+        } else {
+            Call::Once
+        };
+        let res = self
+            .send(
+                repo,
+                true,
+                &format!("PUT manifest {reference}"),
+                call,
+                |c| {
+                    c.put(&url)
+                        .header(CONTENT_TYPE, media_type)
+                        .body(body.clone())
+                },
+            )
+            .await?;
         if res.status() != StatusCode::CREATED && res.status() != StatusCode::OK {
             return Err(self.status_error(res, repo, &what).await);
         }
@@ -496,41 +694,118 @@ impl RegistryStore {
         Ok((d, subject))
     }
 
-    /// The referrers tag-schema index of `subject`, or an empty one if the tag does not exist.
-    async fn get_tag_schema_index(&self, repo: &str, tag: &str) -> Result<Map<String, Value>> {
+    /// The referrers tag-schema index of `subject`, or `None` if the tag does not exist.
+    async fn get_tag_schema_index(
+        &self,
+        repo: &str,
+        tag: &str,
+    ) -> Result<Option<Map<String, Value>>> {
         match self.get_manifest(repo, tag, MEDIA_TYPE_IMAGE_INDEX).await {
-            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes),
-            Err(Error::NotFound { .. }) => match empty_index() {
-                Value::Object(m) => Ok(m),
-                _ => Ok(Map::new()),
-            },
+            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
+    /// Add `entry` to the referrers tag-schema index of `subject` such that it is durable when
+    /// this returns `Ok`.
+    ///
+    /// Distribution has no conditional PUT: two writers that read the same index each write it
+    /// back with only their own entry added, and the later PUT silently drops the earlier's; a
+    /// writer that read it back at once and returned would have lost its signature (1-3 of 16
+    /// concurrent signers did). So each round reads the index, merges in our entry and every
+    /// entry seen during this update (an entry some writer dropped is put back, none is ever
+    /// removed), and writes it; then waits a settle delay (at least
+    /// [`RegistryOptions::tag_schema_settle`], at least 3x our own read-merge-write cycle, plus
+    /// up to 50 % jitter), longer than a concurrent writer's own cycle, so that any writer that
+    /// read before our PUT has written by then, and reads again. Only a read taken that long
+    /// after our last PUT that lists everything ends the update. Transient failures (500s, which
+    /// distribution answers to concurrent PUTs of one tag, 429, resets) are retried with
+    /// backoff. Gives up after 180 s with [`Error::Registry`].
+    ///
+    /// Rejected: a lock tag (distribution cannot create one atomically either) and trusting the
+    /// immediate read-back (it misses overwrites that land after it).
     async fn update_tag_schema(&self, repo: &str, subject: &str, entry: &Descriptor) -> Result<()> {
         let tag = tag_schema_tag(subject)?;
-        for attempt in 0..TAG_SCHEMA_ATTEMPTS {
-            let mut index = self.get_tag_schema_index(repo, &tag).await?;
-            if !index_add(&mut index, entry)? {
+        let started = Instant::now();
+        let mut known: BTreeMap<String, Value> = BTreeMap::new();
+        let mut transient_failures = 0u32;
+        let mut confirmed_absent = false;
+        let mut last_error = String::new();
+        while started.elapsed() < TAG_SCHEMA_DEADLINE {
+            let cycle = Instant::now();
+            let read = match self.get_tag_schema_index(repo, &tag).await {
+                Ok(r) => r,
+                Err(e) if transient(&e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(backoff(transient_failures.min(4), None)).await;
+                    transient_failures += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut index = match read {
+                Some(index) => index,
+                // A missing tag may be one being rewritten this instant: look once more before
+                // writing an index that would hold only what we know of.
+                None if !confirmed_absent && known.is_empty() => {
+                    confirmed_absent = true;
+                    tokio::time::sleep(
+                        Duration::from_millis(50) + jitter(Duration::from_millis(50)),
+                    )
+                    .await;
+                    continue;
+                }
+                None => match empty_index() {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                },
+            };
+            remember_entries(&index, &mut known);
+            let added = index_add(&mut index, entry)?;
+            let restored = index_restore(&mut index, &known)?;
+            if !added && restored == 0 {
+                // Everything is there, in a read taken a settle delay after our last write (or
+                // before any write: the entry was there already).
                 return Ok(());
             }
+            remember_entries(&index, &mut known);
             let body =
                 serde_json::to_vec(&index).map_err(|e| Error::malformed("referrers index", e))?;
-            self.put_manifest_raw(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)
-                .await?;
-            // Distribution has no conditional PUT: read back, and merge again if another
-            // writer's index replaced ours in between.
-            let check = self.get_tag_schema_index(repo, &tag).await?;
-            if index_contains(&check, &entry.digest) {
-                return Ok(());
+            match self
+                .put_manifest_raw(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if transient(&e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(backoff(transient_failures.min(4), None)).await;
+                    transient_failures += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
-            tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt + 1))).await;
+            if self.settle.is_zero() {
+                continue; // measurements only: read back at once
+            }
+            let settle = self
+                .settle
+                .max(cycle.elapsed().saturating_mul(3))
+                .min(TAG_SCHEMA_SETTLE_MAX);
+            tokio::time::sleep(settle + jitter(settle / 2)).await;
         }
         Err(Error::Registry {
             registry: self.registry.clone(),
             operation: format!("update referrers index {tag}"),
-            reason: format!("lost {TAG_SCHEMA_ATTEMPTS} races against concurrent writers"),
+            reason: format!(
+                "other writers kept replacing it for {} s{}",
+                TAG_SCHEMA_DEADLINE.as_secs(),
+                if last_error.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (last error: {last_error})")
+                }
+            ),
         })
     }
 
@@ -543,13 +818,21 @@ impl RegistryStore {
     ) -> Result<()> {
         let url = self.url(repo, &format!("blobs/{digest}"));
         let what = format!("blob {digest}");
-        let mut res = self.send(repo, false, |c| c.get(&url)).await?;
+        let request = format!("GET {what}");
+        let mut res = self
+            .send(repo, false, &request, Call::Download, |c| c.get(&url))
+            .await?;
         if res.status() != StatusCode::OK {
             return Err(self.status_error(res, repo, &what).await);
         }
         let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
         let mut w = VerifyingWriter::new(out, size);
-        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
+        let started = Instant::now();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| self.map_reqwest(e, &request, started))?
+        {
             w.put(&what, &chunk, &place)?;
         }
         w.finish(&what, digest, &place)
@@ -576,11 +859,7 @@ impl RegistryStore {
                 });
             }
             super::store::check_digest(&format!("file {}", path.display()), digest, &bytes)?;
-            self.mono
-                .push_blob(&oref, bytes, digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &what))?;
-            return Ok(());
+            return self.push_blob_mono(repo, Bytes::from(bytes), digest).await;
         }
         match self.push_blob_chunked(repo, path, digest, size).await {
             // A registry that refuses chunked uploads: one streamed PUT instead.
@@ -626,7 +905,9 @@ impl RegistryStore {
         let what = format!("upload blob {digest}");
         let start = self.url(repo, "blobs/uploads/");
         let res = self
-            .send(repo, true, |c| c.post(&start).header(CONTENT_LENGTH, 0))
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&start).header(CONTENT_LENGTH, 0)
+            })
             .await?;
         if res.status() != StatusCode::ACCEPTED {
             return Err(self.status_error(res, repo, &what).await);
@@ -638,7 +919,7 @@ impl RegistryStore {
             let range = format!("{offset}-{}", offset + len - 1);
             let (loc, file) = (location.clone(), path.to_path_buf());
             let res = self
-                .send(repo, true, |c| {
+                .send(repo, true, &format!("PATCH {what}"), Call::Stream, |c| {
                     c.patch(&loc)
                         .header(CONTENT_TYPE, "application/octet-stream")
                         .header(CONTENT_LENGTH, len)
@@ -659,12 +940,77 @@ impl RegistryStore {
         let sep = if location.contains('?') { '&' } else { '?' };
         let done = format!("{location}{sep}digest={digest}");
         let res = self
-            .send(repo, true, |c| c.put(&done).header(CONTENT_LENGTH, 0))
+            .send(repo, true, &format!("PUT {what}"), Call::Once, |c| {
+                c.put(&done).header(CONTENT_LENGTH, 0)
+            })
             .await?;
         if res.status() != StatusCode::CREATED {
             return Err(self.status_error(res, repo, &what).await);
         }
         Ok(())
+    }
+
+    /// A monolithic upload (POST, then one PUT `?digest=` with the bytes). The content is
+    /// digest-addressed, so after a transient failure the whole upload runs again (a new
+    /// session), at most [`MAX_RETRIES`] times.
+    async fn push_blob_mono(&self, repo: &str, bytes: Bytes, digest: &str) -> Result<()> {
+        let what = format!("upload blob {digest}");
+        let start = self.url(repo, "blobs/uploads/");
+        let mut attempt = 0u32;
+        loop {
+            let once = async {
+                let res = self
+                    .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                        c.post(&start).header(CONTENT_LENGTH, 0)
+                    })
+                    .await?;
+                if res.status() != StatusCode::ACCEPTED {
+                    return Err(self.status_error(res, repo, &what).await);
+                }
+                let location = self.upload_location(&res, &what)?;
+                let sep = if location.contains('?') { '&' } else { '?' };
+                let done = format!("{location}{sep}digest={digest}");
+                let res = self
+                    .send(repo, true, &format!("PUT {what}"), Call::Once, |c| {
+                        c.put(&done)
+                            .header(CONTENT_TYPE, "application/octet-stream")
+                            .header(CONTENT_LENGTH, bytes.len())
+                            .body(bytes.clone())
+                    })
+                    .await?;
+                if res.status() != StatusCode::CREATED {
+                    return Err(self.status_error(res, repo, &what).await);
+                }
+                Ok(())
+            };
+            match once.await {
+                Err(e) if transient(&e) && attempt < MAX_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// HEAD a blob: whether the repository has it (retried like any idempotent request).
+    async fn blob_exists_async(&self, repo: &str, digest: &str) -> Result<bool> {
+        let url = self.url(repo, &format!("blobs/{digest}"));
+        let what = format!("check blob {digest}");
+        let res = self
+            .send(
+                repo,
+                false,
+                &format!("HEAD blob {digest}"),
+                Call::Metadata,
+                |c| c.head(&url),
+            )
+            .await?;
+        match res.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.status_error(res, repo, &what).await),
+        }
     }
 }
 
@@ -733,12 +1079,7 @@ impl Store for RegistryStore {
 
     fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
         digest_hex(digest)?;
-        self.rt.block_on(async {
-            self.chunked
-                .blob_exists(&self.oref(repo, "latest"), digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &format!("check blob {digest}")))
-        })
+        self.rt.block_on(self.blob_exists_async(repo, digest))
     }
 
     fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
@@ -749,12 +1090,8 @@ impl Store for RegistryStore {
 
     fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
         let d = Descriptor::of_bytes("", bytes);
-        self.rt.block_on(async {
-            self.mono
-                .push_blob(&self.oref(repo, "latest"), bytes.to_vec(), &d.digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &format!("upload blob {}", d.digest)))
-        })?;
+        self.rt
+            .block_on(self.push_blob_mono(repo, Bytes::copy_from_slice(bytes), &d.digest))?;
         Ok(d)
     }
 
@@ -777,8 +1114,9 @@ impl Store for RegistryStore {
                 url.push_str("?artifactType=");
                 url.push_str(&t.replace('+', "%2B").replace('/', "%2F"));
             }
+            let request = format!("GET referrers of {subject_digest}");
             let res = self
-                .send(repo, false, |c| {
+                .send(repo, false, &request, Call::Metadata, |c| {
                     c.get(&url).header(ACCEPT, MEDIA_TYPE_IMAGE_INDEX)
                 })
                 .await?;
@@ -791,7 +1129,9 @@ impl Store for RegistryStore {
                 }
                 StatusCode::NOT_FOUND => {
                     let tag = tag_schema_tag(subject_digest)?;
-                    self.get_tag_schema_index(repo, &tag).await?
+                    self.get_tag_schema_index(repo, &tag)
+                        .await?
+                        .unwrap_or_default()
                 }
                 _ => {
                     return Err(self
