@@ -250,6 +250,9 @@ pub struct RegistryArgs {
     /// Read the registry password or token from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Seconds the registry may send nothing before a request fails (exit 3); default 30.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 /// `push`.

@@ -1,0 +1,283 @@
+//! Registry traffic under faults, against the real docker-registry behind
+//! tests/common/fault_proxy.rs: stalls time out with an environment error naming the request,
+//! transient statuses and broken connections are retried for idempotent requests only (within
+//! bounds, honouring Retry-After), and a tag PUT is never sent twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+use common::Work;
+use common::fault_proxy::{Fault, FaultProxy, Rule};
+use common::registry::Registry;
+use provenance::oci::{self, ErrorKind, RegistryOptions, RegistryStore, Store};
+use std::time::{Duration, Instant};
+
+const REPO: &str = "models/faults";
+
+fn store(host: &str, timeout: Duration) -> RegistryStore {
+    RegistryStore::new(
+        host,
+        RegistryOptions {
+            use_docker_config: false,
+            timeout,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A registry with one small image manifest tagged `v1`, and a fault proxy in front of it.
+fn setup() -> (Work, Registry, FaultProxy, String) {
+    let w = Work::new();
+    let reg = Registry::start(&w.path("regdata"), None);
+    let s = store(&reg.host(), Duration::from_secs(5));
+    let cfg = s.push_blob_bytes(REPO, b"{}").unwrap();
+    let layer = s.push_blob_bytes(REPO, &common::bytes(4096, 7)).unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": cfg.digest, "size": 2},
+        "layers": [{"mediaType": "application/octet-stream", "digest": layer.digest, "size": 4096}],
+    }))
+    .unwrap();
+    let d = s
+        .put_manifest(
+            REPO,
+            "v1",
+            &manifest,
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .unwrap();
+    let proxy = FaultProxy::start(reg.port);
+    (w, reg, proxy, d.digest)
+}
+
+#[test]
+fn stalled_manifest_get_times_out_with_an_environment_error_naming_the_request() {
+    let (_w, _reg, proxy, _) = setup();
+    proxy.add(Rule::always(
+        "GET",
+        "/manifests/",
+        Fault::Stall(Duration::from_secs(20)),
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(1));
+    let t = Instant::now();
+    let e = s.resolve(REPO, "v1").unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    assert!(e.is_network(), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("GET tag v1") && msg.contains("timed out after 1 s"),
+        "{msg}"
+    );
+    assert!(msg.contains(&proxy.host()), "{msg}");
+    // A timeout is not retried: it already waited.
+    assert_eq!(proxy.count("GET", "/manifests/v1"), 1);
+}
+
+#[test]
+fn stalled_blob_download_times_out_instead_of_hanging() {
+    let (_w, _reg, proxy, digest) = setup();
+    let s = store(&proxy.host(), Duration::from_secs(1));
+    let m = s.fetch_manifest(REPO, &digest).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&m.bytes).unwrap();
+    let layer = v["layers"][0]["digest"].as_str().unwrap().to_string();
+    proxy.add(Rule::always(
+        "GET",
+        "/blobs/",
+        Fault::Stall(Duration::from_secs(20)),
+    ));
+    let t = Instant::now();
+    let e = s
+        .fetch_blob(REPO, &layer, 4096, &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(matches!(e, oci::Error::Timeout { .. }), "{e:?}");
+    assert!(e.to_string().contains(&format!("GET blob {layer}")), "{e}");
+}
+
+#[test]
+fn service_unavailable_once_with_retry_after_is_retried_after_the_wait() {
+    let (_w, _reg, proxy, digest) = setup();
+    proxy.add(Rule::once(
+        "GET",
+        "/manifests/v1",
+        Fault::Status {
+            code: 503,
+            retry_after: Some(1),
+        },
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let t = Instant::now();
+    let d = s.resolve(REPO, "v1").unwrap();
+    assert_eq!(d.digest, digest);
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was not honoured ({:?})",
+        t.elapsed()
+    );
+    assert_eq!(proxy.count("GET", "/manifests/v1"), 2);
+}
+
+#[test]
+fn huge_retry_after_is_capped() {
+    let (_w, _reg, proxy, _) = setup();
+    proxy.add(Rule::once(
+        "GET",
+        "/manifests/v1",
+        Fault::Status {
+            code: 429,
+            retry_after: Some(3600),
+        },
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let t = Instant::now();
+    s.resolve(REPO, "v1").unwrap();
+    let cap = oci::registry::MAX_RETRY_WAIT;
+    assert!(
+        t.elapsed() <= cap + Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn persistent_server_errors_give_up_after_bounded_retries() {
+    let (_w, _reg, proxy, _) = setup();
+    proxy.add(Rule::always(
+        "GET",
+        "/manifests/v1",
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let t = Instant::now();
+    let e = s.resolve(REPO, "v1").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    assert!(!e.is_network(), "a 500 is not a network failure: {e:?}");
+    assert_eq!(
+        proxy.count("GET", "/manifests/v1"),
+        1 + oci::registry::MAX_RETRIES as usize
+    );
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+}
+
+#[test]
+fn connection_reset_mid_body_of_a_manifest_is_retried() {
+    let (_w, _reg, proxy, digest) = setup();
+    proxy.add(Rule::once("GET", "/manifests/", Fault::ResetMidBody));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let m = s.fetch_manifest(REPO, &digest).unwrap();
+    assert_eq!(oci::store::sha256_digest(&m.bytes), digest);
+    assert_eq!(proxy.count("GET", &format!("/manifests/{digest}")), 2);
+}
+
+#[test]
+fn blob_head_and_monolithic_upload_survive_one_server_error_each() {
+    let (_w, _reg, proxy, _) = setup();
+    proxy.add(Rule::once(
+        "HEAD",
+        "/blobs/",
+        Fault::Status {
+            code: 502,
+            retry_after: None,
+        },
+    ));
+    proxy.add(Rule::once(
+        "PUT",
+        "/blobs/uploads/",
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let bytes = common::bytes(1000, 99);
+    let d = s.push_blob_bytes(REPO, &bytes).unwrap();
+    assert!(s.blob_exists(REPO, &d.digest).unwrap());
+    assert_eq!(proxy.count("PUT", "/blobs/uploads/"), 2);
+    assert_eq!(proxy.count("HEAD", &d.digest), 2);
+    let mut out = Vec::new();
+    s.fetch_blob(REPO, &d.digest, 1000, &mut out).unwrap();
+    assert_eq!(out, bytes);
+}
+
+#[test]
+fn a_tag_put_is_sent_once_even_when_the_registry_fails_it() {
+    let (_w, _reg, proxy, digest) = setup();
+    proxy.add(Rule::always(
+        "PUT",
+        "/manifests/v2",
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+    ));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let m = s.fetch_manifest(REPO, &digest).unwrap();
+    let e = s
+        .put_manifest(REPO, "v2", &m.bytes, &m.media_type)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    assert_eq!(proxy.count("PUT", "/manifests/v2"), 1);
+    // By digest the same bytes may be sent again: retried.
+    proxy.add(Rule::once(
+        "PUT",
+        &format!("/manifests/{digest}"),
+        Fault::Status {
+            code: 503,
+            retry_after: None,
+        },
+    ));
+    s.put_manifest(REPO, &digest, &m.bytes, &m.media_type)
+        .unwrap();
+    assert_eq!(proxy.count("PUT", &format!("/manifests/{digest}")), 2);
+}
+
+/// `sign REF` through the tag-schema fallback when the registry fails the index GET and PUT
+/// once each with 500 (as distribution does under concurrent writers): it exits 0 and the
+/// signature verifies.
+#[test]
+fn sign_survives_server_errors_on_the_referrers_index() {
+    let w = Work::new();
+    let reg = Registry::start(&w.path("regdata"), None);
+    let proxy = FaultProxy::start(reg.port);
+    w.keygen("k");
+    w.hf_model("bert");
+    let r = format!("{}/models/bert:v1", proxy.host());
+    w.expect(0, &["push", "bert", &r]);
+    let fail_once = |method: &str| {
+        Rule::once(
+            method,
+            "/manifests/sha256-",
+            Fault::Status {
+                code: 500,
+                retry_after: None,
+            },
+        )
+    };
+    proxy.add(fail_once("GET"));
+    proxy.add(fail_once("PUT"));
+    w.expect(0, &["sign", &r, "--private-key", "k.pem"]);
+    assert!(
+        proxy
+            .log()
+            .iter()
+            .filter(|l| l.target.contains("/manifests/sha256-") && l.outcome.contains("injected"))
+            .count()
+            == 2,
+        "{:#?}",
+        proxy.log()
+    );
+    w.expect(0, &["verify", &r, "--public-key", "k.pub"]);
+}
