@@ -281,3 +281,79 @@ fn sign_survives_server_errors_on_the_referrers_index() {
     );
     w.expect(0, &["verify", &r, "--public-key", "k.pub"]);
 }
+
+/// Tags are listed in pages of `n=1000` with `last=`: 1,005 tags come back complete, in two
+/// pages.
+#[test]
+fn tag_listing_pages_through_more_than_one_page() {
+    let (_w, _reg, proxy, digest) = setup();
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let m = s.fetch_manifest(REPO, &digest).unwrap();
+    let n = oci::registry::TAG_PAGE + 5;
+    for i in 0..n {
+        s.put_manifest(REPO, &format!("t{i:05}"), &m.bytes, &m.media_type)
+            .unwrap();
+    }
+    proxy.clear_log();
+    let tags = s.list_tags(REPO).unwrap();
+    assert_eq!(tags.len(), n + 1, "v1 and the t* tags"); // v1 too
+    assert!(tags.contains(&"t01004".to_string()));
+    let pages = proxy.count("GET", "/tags/list");
+    assert_eq!(pages, 2, "{:#?}", proxy.log());
+    assert!(
+        proxy
+            .log()
+            .iter()
+            .any(|l| l.target.contains("n=1000") && l.target.contains("last=")),
+        "{:#?}",
+        proxy.log()
+    );
+}
+
+/// A subject with more referrers than the cap: only MAX_REFERRERS are returned, the newest, and
+/// the list says it was cut.
+#[test]
+fn referrers_past_the_cap_are_cut_to_the_newest_and_flagged() {
+    let (_w, _reg, proxy, digest) = setup();
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let n = oci::MAX_REFERRERS + 5;
+    let entries: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{:064x}", i),
+                "size": 100,
+                "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                "annotations": {"org.opencontainers.image.created": format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60)},
+            })
+        })
+        .collect();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    proxy.add(Rule::always(
+        "GET",
+        &format!("/manifests/{}", digest.replace(':', "-")),
+        Fault::Reply {
+            content_type: "application/vnd.oci.image.index.v1+json".into(),
+            body: index,
+        },
+    ));
+    let l = s.referrer_list(REPO, &digest, None).unwrap();
+    assert!(l.truncated);
+    assert_eq!(l.total, n);
+    assert_eq!(l.descriptors.len(), oci::MAX_REFERRERS);
+    // The five oldest (created first) are the ones left out.
+    assert!(
+        !l.descriptors
+            .iter()
+            .any(|d| d.digest == format!("sha256:{:064x}", 0))
+    );
+    assert_eq!(
+        s.referrers(REPO, &digest, None).unwrap().len(),
+        oci::MAX_REFERRERS
+    );
+}

@@ -77,6 +77,17 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A repository lists more tags than [`crate::oci::registry::MAX_TAGS`]: walking them all
+    /// would take unbounded time and memory.
+    #[error(
+        "repository {repository} has more than {limit} tags; audit one tag (REPO:TAG) instead of the whole repository"
+    )]
+    TooManyTags {
+        /// The repository.
+        repository: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A manifest, index or config is not what we can accept.
     #[error("malformed {what}: {reason}")]
     Malformed {
@@ -172,6 +183,7 @@ impl Error {
             }
             Error::InvalidReference { .. }
             | Error::TooLarge { .. }
+            | Error::TooManyTags { .. }
             | Error::Malformed { .. }
             | Error::UnsafePath { .. }
             | Error::OutputNotEmpty { .. } => ErrorKind::Input,

@@ -26,8 +26,8 @@ use super::error::{Error, Result};
 use super::referrers::{ManifestHead, parse_index, prepare_referrer};
 use super::store::{
     Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
-    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, check_digest, check_manifest_put,
-    digest_hex, sha256_digest,
+    MEDIA_TYPE_IMAGE_MANIFEST, ReferrerList, Store, VerifyingWriter, check_digest,
+    check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Annotation naming a tag entry, `<repo>:<tag>`.
@@ -426,12 +426,12 @@ impl Store for LayoutStore {
         w.finish(&what, digest, &path)
     }
 
-    fn referrers(
+    fn referrer_list(
         &self,
         repo: &str,
         subject_digest: &str,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>> {
+    ) -> Result<ReferrerList> {
         digest_hex(subject_digest)?;
         let mut out: Vec<Descriptor> = Vec::new();
         for (entry, tag) in self.repo_entries(repo)? {
@@ -478,7 +478,7 @@ impl Store for LayoutStore {
                 }
             }
         }
-        Ok(out)
+        Ok(ReferrerList::capped(out))
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {

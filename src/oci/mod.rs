@@ -27,7 +27,9 @@ pub use ops::{
 };
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions, RegistryStore};
-pub use store::{Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, Store};
+pub use store::{
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,
+};
 
 /// Open the store a reference points to: its registry, or the local store at
 /// [`default_store_dir`] when it names no host.

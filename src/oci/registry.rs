@@ -31,8 +31,8 @@ use super::referrers::{
     prepare_referrer, remember_entries, tag_schema_tag,
 };
 use super::store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, Store, VerifyingWriter,
-    check_manifest_put, digest_hex, sha256_digest,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, ReferrerList, Store,
+    VerifyingWriter, check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
@@ -45,6 +45,16 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: u64 = 256 * 1024 * 1024;
 /// Read size within one streamed request body.
 const STREAM_PIECE: usize = 1024 * 1024;
+/// Tags asked for per `tags/list` page (`n=`).
+pub const TAG_PAGE: usize = 1000;
+/// Largest `tags/list` page read, in bytes (a page of [`TAG_PAGE`] tags of the longest legal
+/// length, 128 characters, is ~135 KiB; a server that ignores `n=` and answers everything at
+/// once is cut off here).
+pub const MAX_TAG_PAGE_SIZE: u64 = 4 * 1024 * 1024;
+/// Most tags of one repository that are listed; past it [`Error::TooManyTags`] (exit 2) tells the
+/// user to name one tag.
+pub const MAX_TAGS: usize = 100_000;
+
 /// Default idle-read timeout: a registry that sends no byte for this long is given up on with
 /// [`Error::Timeout`]. Applies to every request, blob transfers included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -223,6 +233,7 @@ pub struct RegistryStore {
     timeout: Duration,
     deadline: Duration,
     settle: Duration,
+    clear_credentials: bool,
 }
 
 impl std::fmt::Debug for RegistryStore {
@@ -319,6 +330,8 @@ impl RegistryStore {
             Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,
         };
+        let clear_credentials =
+            plain && !is_loopback_host(registry) && !matches!(auth, RegistryAuth::Anonymous);
         let config = |mono: bool| ClientConfig {
             protocol: if plain {
                 ClientProtocol::Http
@@ -370,7 +383,15 @@ impl RegistryStore {
             timeout,
             deadline: opts.request_deadline.max(timeout),
             settle: opts.tag_schema_settle,
+            clear_credentials,
         })
+    }
+
+    /// Whether credentials will cross the network unencrypted: `plain_http` for a non-loopback
+    /// registry, with credentials. Without `plain_http` a non-loopback host is only ever spoken
+    /// to over HTTPS, so this is the one case the CLI must warn about (once).
+    pub fn sends_credentials_in_clear(&self) -> bool {
+        self.clear_credentials
     }
 
     /// The registry host this store talks to.
@@ -1014,6 +1035,78 @@ impl RegistryStore {
     }
 }
 
+impl RegistryStore {
+    /// Walk the tags of `repo` page by page (`n=`[`TAG_PAGE`], `last=`), handing each page to
+    /// `f` as it arrives, so a caller can start on the first tags at once. Each page is read up
+    /// to [`MAX_TAG_PAGE_SIZE`] bytes; past [`MAX_TAGS`] tags in all the walk stops with
+    /// [`Error::TooManyTags`]. A server that ignores `last=` (repeats a page) ends the walk
+    /// instead of looping.
+    pub fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        self.rt.block_on(async {
+            let mut last: Option<String> = None;
+            let mut seen = 0usize;
+            loop {
+                let (page, more) = self.tag_page(repo, last.as_deref()).await?;
+                // Only tags after `last` count: a server that ignores it would repeat itself.
+                let page: Vec<String> = page
+                    .into_iter()
+                    .filter(|t| last.as_deref().is_none_or(|l| t.as_str() > l))
+                    .collect();
+                seen += page.len();
+                if seen > MAX_TAGS {
+                    return Err(Error::TooManyTags {
+                        repository: repo.to_string(),
+                        limit: MAX_TAGS,
+                    });
+                }
+                f(&page)?;
+                let new_last = page.iter().max().cloned();
+                if !more || new_last.is_none() {
+                    return Ok(());
+                }
+                last = new_last;
+            }
+        })
+    }
+
+    /// One `tags/list` page after `last`: its tags, and whether the server says there are more
+    /// (a `Link: <…>; rel="next"` header, or a full page).
+    async fn tag_page(&self, repo: &str, last: Option<&str>) -> Result<(Vec<String>, bool)> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url(repo, &format!("tags/list?n={TAG_PAGE}"));
+        if let Some(l) = last {
+            url.push_str("&last=");
+            for b in l.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    url.push(char::from(b));
+                } else {
+                    url.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        let what = format!("tags of {repo}");
+        let request = format!("GET {what}");
+        let res = self
+            .send(repo, false, &request, Call::Metadata, |c| c.get(&url))
+            .await?;
+        if res.status() != StatusCode::OK {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let link_next =
+            header_str(res.headers(), "link").is_some_and(|l| l.contains("rel=\"next\""));
+        let bytes = self.read_bounded(res, &request, MAX_TAG_PAGE_SIZE).await?;
+        let page: Page =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("tag list", e))?;
+        let tags = page.tags.unwrap_or_default();
+        let more = link_next || tags.len() >= TAG_PAGE;
+        Ok((tags, more))
+    }
+}
+
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
@@ -1101,12 +1194,12 @@ impl Store for RegistryStore {
             .block_on(self.fetch_blob_async(repo, digest, size, out))
     }
 
-    fn referrers(
+    fn referrer_list(
         &self,
         repo: &str,
         subject_digest: &str,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>> {
+    ) -> Result<ReferrerList> {
         digest_hex(subject_digest)?;
         self.rt.block_on(async {
             let mut url = self.url(repo, &format!("referrers/{subject_digest}"));
@@ -1140,7 +1233,10 @@ impl Store for RegistryStore {
                 }
             };
             // Filter client-side too: a registry may ignore the artifactType query.
-            Ok(index_descriptors(&index, artifact_type))
+            Ok(ReferrerList::capped(index_descriptors(
+                &index,
+                artifact_type,
+            )))
         })
     }
 
@@ -1158,28 +1254,14 @@ impl Store for RegistryStore {
     }
 
     fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
-        self.rt.block_on(async {
-            let oref = self.oref(repo, "latest");
-            let mut tags: Vec<String> = Vec::new();
-            let mut last: Option<String> = None;
-            loop {
-                let page = self
-                    .chunked
-                    .list_tags(&oref, &self.auth, Some(1000), last.as_deref())
-                    .await
-                    .map_err(|e| self.map_oci(e, repo, "list tags"))?;
-                let n = page.tags.len();
-                let new_last = page.tags.last().cloned();
-                tags.extend(page.tags);
-                if n < 1000 || new_last.is_none() || new_last == last {
-                    break;
-                }
-                last = new_last;
-            }
-            tags.sort();
-            tags.dedup();
-            Ok(tags)
-        })
+        let mut tags: Vec<String> = Vec::new();
+        self.walk_tags(repo, &mut |page| {
+            tags.extend_from_slice(page);
+            Ok(())
+        })?;
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
     }
 }
 
@@ -1187,6 +1269,50 @@ impl Store for RegistryStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_clear_only_with_plain_http_to_a_remote_host() {
+        let creds = Some(Credentials {
+            username: "u".into(),
+            password: "p".into(),
+        });
+        let mk = |host: &str, plain_http: bool, credentials: Option<Credentials>| {
+            RegistryStore::new(
+                host,
+                RegistryOptions {
+                    plain_http,
+                    credentials,
+                    use_docker_config: false,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .sends_credentials_in_clear()
+        };
+        assert!(mk("registry.example.com", true, creds.clone()));
+        assert!(!mk("registry.example.com", false, creds.clone()));
+        assert!(!mk("127.0.0.1:5000", true, creds.clone()));
+        assert!(!mk("registry.example.com", true, None));
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_honours_retry_after() {
+        for a in 0..10 {
+            assert!(backoff(a, None) <= MAX_RETRY_WAIT);
+        }
+        assert!(backoff(0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+        assert_eq!(backoff(0, Some(Duration::from_secs(3600))), MAX_RETRY_WAIT);
+        assert!(transient(&Error::Registry {
+            registry: "r".into(),
+            operation: "o".into(),
+            reason: "503 Service Unavailable: x".into(),
+        }));
+        assert!(!transient(&Error::Registry {
+            registry: "r".into(),
+            operation: "o".into(),
+            reason: "400 Bad Request: x".into(),
+        }));
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {

@@ -32,6 +32,9 @@ pub enum Fault {
     ResetMidBody,
     /// Answer this status without asking the registry; `Retry-After: secs` if given.
     Status { code: u16, retry_after: Option<u64> },
+    /// Answer 200 with this content type and body without asking the registry (a document the
+    /// registry would refuse to store, e.g. an index naming manifests it does not have).
+    Reply { content_type: String, body: Vec<u8> },
 }
 
 /// A fault for requests whose method is `method` (or any, if empty) and whose path contains
@@ -349,6 +352,17 @@ fn serve(st: &State, conn: TcpStream) {
                 let body =
                     br#"{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}"#.to_vec();
                 let a = (format!("HTTP/1.1 {code} Injected"), headers, body);
+                if respond(&mut conn, &req.method, &a, false).is_err() {
+                    return;
+                }
+            }
+            Some(Fault::Reply { content_type, body }) => {
+                log("200 (canned)".into());
+                let a = (
+                    "HTTP/1.1 200 OK".to_string(),
+                    vec![("Content-Type".to_string(), content_type)],
+                    body,
+                );
                 if respond(&mut conn, &req.method, &a, false).is_err() {
                     return;
                 }
