@@ -110,6 +110,23 @@ pub enum Error {
         /// The output folder.
         path: PathBuf,
     },
+    /// The output path of a pull is not a folder we may fill: a symbolic link (it could point
+    /// anywhere) or a file.
+    #[error("output {} {reason}; pass the path of a new or empty folder", path.display())]
+    OutputNotFolder {
+        /// The output path.
+        path: PathBuf,
+        /// What it is (`is a symbolic link`, `is a file, not a folder`).
+        reason: String,
+    },
+    /// The disk filled up while writing.
+    #[error("no space left on the device while writing {}; free space or choose another folder ({needed} bytes needed in all)", path.display())]
+    NoSpace {
+        /// The file being written.
+        path: PathBuf,
+        /// Bytes the whole operation needs.
+        needed: u64,
+    },
     /// The registry could not be reached (connection refused, DNS, TLS, timeout).
     #[error("cannot reach registry {registry}: {reason}")]
     Unreachable {
@@ -186,12 +203,14 @@ impl Error {
             | Error::TooManyTags { .. }
             | Error::Malformed { .. }
             | Error::UnsafePath { .. }
-            | Error::OutputNotEmpty { .. } => ErrorKind::Input,
+            | Error::OutputNotEmpty { .. }
+            | Error::OutputNotFolder { .. } => ErrorKind::Input,
             Error::Unreachable { .. }
             | Error::Timeout { .. }
             | Error::Auth { .. }
             | Error::Registry { .. }
             | Error::CredentialHelper { .. }
+            | Error::NoSpace { .. }
             | Error::Io { .. } => ErrorKind::Environment,
         }
     }

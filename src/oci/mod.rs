@@ -22,8 +22,8 @@ pub use modelpack::{
 };
 pub use ops::{
     DEFAULT_CONCURRENCY, ProgressEvent, ProgressFn, PullOptions, PushFile, PushOptions,
-    TransferOptions, attach_referrer, build_referrer_manifest, list_referrers, pull_model,
-    push_model,
+    STALE_PULL_AGE, Sidecar, TransferOptions, attach_referrer, build_referrer_manifest,
+    list_referrers, pull_model, pull_model_with_sidecar, push_model,
 };
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions, RegistryStore};
