@@ -215,6 +215,63 @@ pub(crate) fn index_add(index: &mut Map<String, Value>, entry: &Descriptor) -> R
     Ok(true)
 }
 
+/// Fuzzing entry (fuzz/fuzz_targets/referrers_index.rs): `data` as a registry's referrers
+/// index and as a referrer manifest, through every step a signer or verifier applies to it.
+/// Panics only on a broken invariant: an index we merged into must re-parse, list our entry
+/// once, and keep every entry it had.
+#[doc(hidden)]
+#[allow(clippy::panic)]
+pub fn fuzz_referrers_index(data: &[u8]) {
+    let _ = prepare_referrer(data);
+    let Ok(mut index) = parse_index("fuzz", data) else {
+        return;
+    };
+    let all = index_descriptors(&index, None);
+    let typed = index_descriptors(
+        &index,
+        Some("application/vnd.dev.sigstore.bundle.v0.3+json"),
+    );
+    if typed.len() > all.len() {
+        panic!("a filter added entries");
+    }
+    let capped = super::store::ReferrerList::capped_at(all.clone(), 3);
+    if capped.descriptors.len() > 3 || capped.total != all.len() {
+        panic!("cap broken");
+    }
+    let mut known = BTreeMap::new();
+    remember_entries(&index, &mut known);
+    let ours = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, b"fuzz");
+    let Ok(_) = index_add(&mut index, &ours) else {
+        return;
+    };
+    let mut fresh = match empty_index() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    if index_restore(&mut fresh, &known).is_err() {
+        panic!("restore into an empty index failed");
+    }
+    let Ok(body) = serde_json::to_vec(&index) else {
+        panic!("merged index does not serialise");
+    };
+    let Ok(again) = parse_index("fuzz", &body) else {
+        panic!("merged index does not re-parse");
+    };
+    let Some(Value::Array(entries)) = again.get("manifests") else {
+        panic!("merged index lost its manifests");
+    };
+    let mine = entries
+        .iter()
+        .filter(|e| e.get("digest").and_then(Value::as_str) == Some(ours.digest.as_str()))
+        .count();
+    if mine != 1 {
+        panic!("our entry is listed {mine} times");
+    }
+    if known.keys().any(|d| !index_contains(&again, d)) {
+        panic!("an entry was dropped");
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -248,6 +305,21 @@ mod tests {
         let all = b["manifests"].as_array().unwrap();
         assert_eq!(all.len(), 3);
         assert!(all.iter().any(|e| e["vendor"]["k"] == 1));
+    }
+
+    #[test]
+    fn fuzz_entry_holds_on_odd_indexes() {
+        for input in [
+            &b""[..],
+            b"{}",
+            b"[]",
+            br#"{"manifests":{}}"#,
+            br#"{"manifests":[1,"x",null,{"digest":5},{"digest":"sha256:aa"},{"digest":"sha256:aa"}]}"#,
+            br#"{"manifests":[{"mediaType":"x","digest":"sha256:aa","size":1,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}]}"#,
+            br#"{"subject":{"mediaType":"x","digest":"sha256:zz","size":1}}"#,
+        ] {
+            fuzz_referrers_index(input);
+        }
     }
 
     #[test]
