@@ -357,3 +357,58 @@ fn referrers_past_the_cap_are_cut_to_the_newest_and_flagged() {
         oci::MAX_REFERRERS
     );
 }
+
+/// An upload `Location` on another host (a storage backend, or a hostile registry) never gets
+/// the registry's credentials, although the registry itself does.
+#[test]
+fn credentials_never_go_to_an_upload_location_on_another_host() {
+    let w = Work::new();
+    let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret")));
+    let front = FaultProxy::start(reg.port);
+    let other = FaultProxy::start(reg.port);
+    front.add(Rule::always(
+        "POST",
+        "/blobs/uploads/",
+        Fault::Answer {
+            status_line: "HTTP/1.1 202 Accepted".into(),
+            headers: vec![
+                (
+                    "Location".into(),
+                    format!("http://{}/v2/{REPO}/blobs/uploads/elsewhere", other.host()),
+                ),
+                ("Content-Length".into(), "0".into()),
+            ],
+        },
+    ));
+    let s = RegistryStore::new(
+        &front.host(),
+        RegistryOptions {
+            use_docker_config: false,
+            credentials: Some(oci::Credentials {
+                username: "alice".into(),
+                password: "s3cret".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = s.push_blob_bytes(REPO, b"payload").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    let sent = other.log();
+    assert!(
+        !sent.is_empty(),
+        "the upload never reached the Location host"
+    );
+    assert!(
+        sent.iter().all(|l| !l.authorized),
+        "credentials were sent to another host: {sent:#?}"
+    );
+    assert!(
+        front
+            .log()
+            .iter()
+            .any(|l| l.method == "POST" && l.authorized),
+        "the registry itself did not get the credentials: {:#?}",
+        front.log()
+    );
+}

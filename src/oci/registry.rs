@@ -136,6 +136,26 @@ impl Default for RegistryOptions {
     }
 }
 
+/// Whether `url` points at `registry` (`host[:port]`): same host (case-insensitive) and same
+/// port, a missing port being the scheme's default.
+fn same_authority(url: &reqwest::Url, registry: &str) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let (reg_host, reg_port) = match registry.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') && (h.starts_with('[') || !h.contains(':')) => {
+            (h, p.parse::<u16>().ok())
+        }
+        _ => (registry, None),
+    };
+    let reg_port = reg_port.or_else(|| match url.scheme() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    });
+    host.eq_ignore_ascii_case(reg_host) && url.port_or_known_default() == reg_port
+}
+
 /// Whether an HTTP status is worth another attempt: rate limiting and transient server trouble.
 fn retryable_status(s: StatusCode) -> bool {
     matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
@@ -546,10 +566,17 @@ impl RegistryStore {
             if call.has_deadline() {
                 req = req.timeout(self.deadline);
             }
-            req = match (&token, &self.auth) {
-                (Some(t), _) => req.bearer_auth(t),
-                (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
-                _ => req,
+            // Credentials go only to the registry itself: an upload `Location` may name another
+            // host (a storage backend), which must never see them.
+            let (client, req) = req.build_split();
+            let req = req.map_err(|e| self.map_reqwest(e, what, Instant::now()))?;
+            let ours = same_authority(req.url(), &self.registry);
+            let builder = reqwest::RequestBuilder::from_parts(client, req);
+            let req = match (&token, &self.auth) {
+                _ if !ours => builder,
+                (Some(t), _) => builder.bearer_auth(t),
+                (None, RegistryAuth::Basic(u, p)) => builder.basic_auth(u, Some(p)),
+                _ => builder,
             };
             let started = std::time::Instant::now();
             let retry = call.retries() && attempt < MAX_RETRIES;
@@ -1312,6 +1339,29 @@ mod tests {
             operation: "o".into(),
             reason: "400 Bad Request: x".into(),
         }));
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registry_authority() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(same_authority(&u("https://ghcr.io/v2/x"), "ghcr.io"));
+        assert!(same_authority(&u("https://GHCR.io:443/v2/x"), "ghcr.io"));
+        assert!(same_authority(&u("https://ghcr.io/v2/x"), "ghcr.io:443"));
+        assert!(same_authority(
+            &u("http://127.0.0.1:5000/v2/"),
+            "127.0.0.1:5000"
+        ));
+        assert!(same_authority(&u("http://[::1]:5000/v2/"), "[::1]:5000"));
+        assert!(!same_authority(
+            &u("http://127.0.0.1:5001/v2/"),
+            "127.0.0.1:5000"
+        ));
+        assert!(!same_authority(
+            &u("https://storage.example.com/u"),
+            "ghcr.io"
+        ));
+        assert!(!same_authority(&u("https://ghcr.io.evil.com/u"), "ghcr.io"));
+        assert!(!same_authority(&u("http://ghcr.io:8443/u"), "ghcr.io"));
     }
 
     #[test]

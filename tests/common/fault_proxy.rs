@@ -35,6 +35,12 @@ pub enum Fault {
     /// Answer 200 with this content type and body without asking the registry (a document the
     /// registry would refuse to store, e.g. an index naming manifests it does not have).
     Reply { content_type: String, body: Vec<u8> },
+    /// Answer this status line and headers, with an empty body, without asking the registry
+    /// (e.g. `202 Accepted` with a `Location` on another host).
+    Answer {
+        status_line: String,
+        headers: Vec<(String, String)>,
+    },
 }
 
 /// A fault for requests whose method is `method` (or any, if empty) and whose path contains
@@ -363,6 +369,16 @@ fn serve(st: &State, conn: TcpStream) {
                     vec![("Content-Type".to_string(), content_type)],
                     body,
                 );
+                if respond(&mut conn, &req.method, &a, false).is_err() {
+                    return;
+                }
+            }
+            Some(Fault::Answer {
+                status_line,
+                headers,
+            }) => {
+                log(format!("{status_line} (canned)"));
+                let a = (status_line, headers, Vec::new());
                 if respond(&mut conn, &req.method, &a, false).is_err() {
                     return;
                 }
