@@ -371,13 +371,11 @@ fn credentials_never_go_to_an_upload_location_on_another_host() {
         "/blobs/uploads/",
         Fault::Answer {
             status_line: "HTTP/1.1 202 Accepted".into(),
-            headers: vec![
-                (
-                    "Location".into(),
-                    format!("http://{}/v2/{REPO}/blobs/uploads/elsewhere", other.host()),
-                ),
-                ("Content-Length".into(), "0".into()),
-            ],
+            headers: vec![(
+                "Location".into(),
+                format!("http://{}/v2/{REPO}/blobs/uploads/elsewhere", other.host()),
+            )],
+            body: Vec::new(),
         },
     ));
     let s = RegistryStore::new(
@@ -411,4 +409,33 @@ fn credentials_never_go_to_an_upload_location_on_another_host() {
         "the registry itself did not get the credentials: {:#?}",
         front.log()
     );
+}
+
+/// Distribution answers 400 MANIFEST_BLOB_UNKNOWN to a manifest PUT that checks a blob while
+/// another client re-uploads it (its link file is rewritten in place): a PUT by digest is sent
+/// again and succeeds; a PUT by tag is not.
+#[test]
+fn manifest_blob_unknown_during_a_concurrent_upload_is_retried_by_digest_only() {
+    let (_w, _reg, proxy, digest) = setup();
+    let blob_unknown = || Fault::Answer {
+        status_line: "HTTP/1.1 400 Bad Request".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body:
+            br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#
+                .to_vec(),
+    };
+    proxy.add(Rule::once(
+        "PUT",
+        &format!("/manifests/{digest}"),
+        blob_unknown(),
+    ));
+    proxy.add(Rule::once("PUT", "/manifests/v3", blob_unknown()));
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let m = s.fetch_manifest(REPO, &digest).unwrap();
+    s.put_manifest(REPO, &digest, &m.bytes, &m.media_type)
+        .unwrap();
+    assert_eq!(proxy.count("PUT", &format!("/manifests/{digest}")), 2);
+    s.put_manifest(REPO, "v3", &m.bytes, &m.media_type)
+        .unwrap_err();
+    assert_eq!(proxy.count("PUT", "/manifests/v3"), 1);
 }

@@ -708,22 +708,38 @@ impl RegistryStore {
         } else {
             Call::Once
         };
-        let res = self
-            .send(
-                repo,
-                true,
-                &format!("PUT manifest {reference}"),
-                call,
-                |c| {
-                    c.put(&url)
-                        .header(CONTENT_TYPE, media_type)
-                        .body(body.clone())
-                },
-            )
-            .await?;
-        if res.status() != StatusCode::CREATED && res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
-        }
+        let mut attempt = 0u32;
+        let res = loop {
+            let res = self
+                .send(
+                    repo,
+                    true,
+                    &format!("PUT manifest {reference}"),
+                    call,
+                    |c| {
+                        c.put(&url)
+                            .header(CONTENT_TYPE, media_type)
+                            .body(body.clone())
+                    },
+                )
+                .await?;
+            if res.status() == StatusCode::CREATED || res.status() == StatusCode::OK {
+                break res;
+            }
+            let e = self.status_error(res, repo, &what).await;
+            // Distribution rewrites a blob's repository link (truncate, then write) whenever
+            // someone uploads that blob again, e.g. the empty config every signature shares;
+            // a manifest PUT that checks the blob in between is told MANIFEST_BLOB_UNKNOWN
+            // for a blob that is there. A PUT by digest may be sent again.
+            let blob_race = matches!(&e, Error::Registry { reason, .. }
+                if reason.starts_with("400") && reason.contains("MANIFEST_BLOB_UNKNOWN"));
+            if call == Call::Metadata && blob_race && attempt < MAX_RETRIES {
+                tokio::time::sleep(backoff(attempt, None)).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(e);
+        };
         let digest = sha256_digest(bytes);
         if let Some(server) = header_str(res.headers(), "docker-content-digest") {
             if server != digest {

@@ -40,6 +40,7 @@ pub enum Fault {
     Answer {
         status_line: String,
         headers: Vec<(String, String)>,
+        body: Vec<u8>,
     },
 }
 
@@ -376,9 +377,10 @@ fn serve(st: &State, conn: TcpStream) {
             Some(Fault::Answer {
                 status_line,
                 headers,
+                body,
             }) => {
                 log(format!("{status_line} (canned)"));
-                let a = (status_line, headers, Vec::new());
+                let a = (status_line, headers, body);
                 if respond(&mut conn, &req.method, &a, false).is_err() {
                     return;
                 }
