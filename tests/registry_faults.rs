@@ -439,3 +439,33 @@ fn manifest_blob_unknown_during_a_concurrent_upload_is_retried_by_digest_only() 
         .unwrap_err();
     assert_eq!(proxy.count("PUT", "/manifests/v3"), 1);
 }
+
+/// A registry that keeps sending, one byte at a time, never trips the idle timeout; the
+/// whole-request deadline ends the request, and the error says which limit.
+#[test]
+fn a_dripping_answer_hits_the_request_deadline() {
+    let (_w, _reg, proxy, _) = setup();
+    proxy.add(Rule::always(
+        "GET",
+        "/manifests/v1",
+        Fault::Drip(Duration::from_millis(200)),
+    ));
+    let s = RegistryStore::new(
+        &proxy.host(),
+        RegistryOptions {
+            use_docker_config: false,
+            timeout: Duration::from_secs(1),
+            request_deadline: Duration::from_secs(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let t = Instant::now();
+    let e = s.resolve(REPO, "v1").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert!(t.elapsed() >= Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(
+        e.to_string().contains("GET tag v1 timed out after 2 s"),
+        "{e}"
+    );
+}

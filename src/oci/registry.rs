@@ -499,15 +499,19 @@ impl RegistryStore {
         }
     }
 
-    /// A transport error of request `what`: [`Error::Timeout`] if a timeout fired (which one is
-    /// known from how long it ran), else [`Error::Unreachable`].
-    fn map_reqwest(&self, e: reqwest::Error, what: &str, started: std::time::Instant) -> Error {
+    /// A transport error of request `what`: [`Error::Timeout`] if a timeout fired, else
+    /// [`Error::Unreachable`]. `last_activity` is when the request was sent or its last body
+    /// chunk arrived: if that is more recent than the idle timeout, or the whole deadline has
+    /// passed since, the deadline fired; otherwise the idle timeout.
+    fn map_reqwest(&self, e: reqwest::Error, what: &str, last_activity: Instant) -> Error {
         if e.is_timeout() {
-            let limit = if started.elapsed() >= self.deadline {
-                self.deadline
-            } else {
-                self.timeout
-            };
+            let quiet = last_activity.elapsed();
+            let limit =
+                if quiet + Duration::from_millis(50) < self.timeout || quiet >= self.deadline {
+                    self.deadline
+                } else {
+                    self.timeout
+                };
             return Error::Timeout {
                 registry: self.registry.clone(),
                 operation: what.to_string(),
@@ -676,12 +680,13 @@ impl RegistryStore {
             return Err(too_large());
         }
         let mut out = Vec::new();
-        let started = std::time::Instant::now();
+        let mut last = Instant::now();
         while let Some(chunk) = res
             .chunk()
             .await
-            .map_err(|e| self.map_reqwest(e, what, started))?
+            .map_err(|e| self.map_reqwest(e, what, last))?
         {
+            last = Instant::now();
             if (out.len() + chunk.len()) as u64 > limit {
                 return Err(too_large());
             }
@@ -891,12 +896,13 @@ impl RegistryStore {
         }
         let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
         let mut w = VerifyingWriter::new(out, size);
-        let started = Instant::now();
+        let mut last = Instant::now();
         while let Some(chunk) = res
             .chunk()
             .await
-            .map_err(|e| self.map_reqwest(e, &request, started))?
+            .map_err(|e| self.map_reqwest(e, &request, last))?
         {
+            last = Instant::now();
             w.put(&what, &chunk, &place)?;
         }
         w.finish(&what, digest, &place)

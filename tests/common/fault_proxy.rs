@@ -30,6 +30,9 @@ pub enum Fault {
     Stall(Duration),
     /// Forward, then send the headers and half the body and close.
     ResetMidBody,
+    /// Forward, then send the body one byte per interval (a live but hopeless connection: the
+    /// idle timeout never fires, only a whole-request deadline does). Bounded by the body size.
+    Drip(Duration),
     /// Answer this status without asking the registry; `Retry-After: secs` if given.
     Status { code: u16, retry_after: Option<u64> },
     /// Answer 200 with this content type and body without asking the registry (a document the
@@ -383,6 +386,30 @@ fn serve(st: &State, conn: TcpStream) {
                 let a = (status_line, headers, body);
                 if respond(&mut conn, &req.method, &a, false).is_err() {
                     return;
+                }
+            }
+            Some(Fault::Drip(every)) => {
+                let Ok((status_line, headers, body)) = forward(st.upstream, &req) else {
+                    return;
+                };
+                log("drip".into());
+                let mut head = format!("{status_line}\r\n");
+                for (k, v) in &headers {
+                    if !HOP_BY_HOP.contains(&k.to_ascii_lowercase().as_str()) {
+                        head.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                }
+                head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                if conn.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for b in &body {
+                    if st.stop.load(Ordering::SeqCst)
+                        || conn.write_all(&[*b]).and_then(|()| conn.flush()).is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(every);
                 }
             }
             Some(Fault::ResetMidBody) => {
