@@ -469,3 +469,30 @@ fn a_dripping_answer_hits_the_request_deadline() {
         "{e}"
     );
 }
+
+/// A blob download whose connection breaks mid-body is resumed with a Range request where it
+/// broke: the bytes come out whole and verified, and the second request asks for the rest only.
+#[test]
+fn blob_download_cut_mid_body_resumes_with_a_range_request() {
+    let (_w, _reg, proxy, _) = setup();
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let bytes = common::bytes(3 * 1024 * 1024, 5);
+    let d = s.push_blob_bytes(REPO, &bytes).unwrap();
+    proxy.add(Rule::once(
+        "GET",
+        &format!("/blobs/{}", d.digest),
+        Fault::ResetMidBody,
+    ));
+    proxy.clear_log();
+    let mut out = Vec::new();
+    s.fetch_blob(REPO, &d.digest, bytes.len() as u64, &mut out)
+        .unwrap();
+    assert!(out == bytes, "resumed bytes differ");
+    let log = proxy.log();
+    let gets: Vec<_> = log
+        .iter()
+        .filter(|l| l.method == "GET" && l.target.contains(&d.digest))
+        .collect();
+    assert_eq!(gets.len(), 2, "{log:#?}");
+    assert_eq!(gets[1].outcome, "206", "{log:#?}");
+}

@@ -888,22 +888,58 @@ impl RegistryStore {
         let url = self.url(repo, &format!("blobs/{digest}"));
         let what = format!("blob {digest}");
         let request = format!("GET {what}");
-        let mut res = self
-            .send(repo, false, &request, Call::Download, |c| c.get(&url))
-            .await?;
-        if res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
-        }
         let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
         let mut w = VerifyingWriter::new(out, size);
-        let mut last = Instant::now();
-        while let Some(chunk) = res
-            .chunk()
-            .await
-            .map_err(|e| self.map_reqwest(e, &request, last))?
-        {
-            last = Instant::now();
-            w.put(&what, &chunk, &place)?;
+        let mut attempt = 0u32;
+        // A connection that breaks mid-body is resumed where it broke (`Range: bytes=N-`), at
+        // most MAX_RETRIES times: what was written stays written, and the hash goes on.
+        'resume: loop {
+            let from = w.written();
+            let mut res = self
+                .send(repo, false, &request, Call::Download, |c| {
+                    let r = c.get(&url);
+                    if from > 0 {
+                        r.header(reqwest::header::RANGE, format!("bytes={from}-"))
+                    } else {
+                        r
+                    }
+                })
+                .await?;
+            let mut skip = match res.status() {
+                StatusCode::OK => from, // the range was ignored: drop what we already have
+                StatusCode::PARTIAL_CONTENT if from > 0 => {
+                    let range = header_str(res.headers(), "content-range").unwrap_or("");
+                    if !range.starts_with(&format!("bytes {from}-")) {
+                        return Err(Error::Registry {
+                            registry: self.registry.clone(),
+                            operation: request,
+                            reason: format!("asked for bytes {from}-, got range {range:?}"),
+                        });
+                    }
+                    0
+                }
+                _ => return Err(self.status_error(res, repo, &what).await),
+            };
+            let mut last = Instant::now();
+            loop {
+                match res.chunk().await {
+                    Ok(Some(chunk)) => {
+                        last = Instant::now();
+                        let n = usize::try_from(skip).unwrap_or(usize::MAX).min(chunk.len());
+                        skip -= n as u64;
+                        if let Some(rest) = chunk.get(n..) {
+                            w.put(&what, rest, &place)?;
+                        }
+                    }
+                    Ok(None) => break 'resume,
+                    Err(e) if !e.is_timeout() && attempt < MAX_RETRIES => {
+                        tokio::time::sleep(backoff(attempt, None)).await;
+                        attempt += 1;
+                        continue 'resume;
+                    }
+                    Err(e) => return Err(self.map_reqwest(e, &request, last)),
+                }
+            }
         }
         w.finish(&what, digest, &place)
     }

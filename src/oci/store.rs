@@ -255,6 +255,11 @@ impl<'a> VerifyingWriter<'a> {
         }
     }
 
+    /// Bytes written so far (where a resumed download continues).
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Write a chunk; more bytes than the declared size is a [`Error::SizeMismatch`].
     pub(crate) fn put(&mut self, what: &str, chunk: &[u8], path: &Path) -> Result<()> {
         let n = chunk.len() as u64;
