@@ -496,3 +496,26 @@ fn blob_download_cut_mid_body_resumes_with_a_range_request() {
     assert_eq!(gets.len(), 2, "{log:#?}");
     assert_eq!(gets[1].outcome, "206", "{log:#?}");
 }
+
+/// A big blob (chunked upload) whose PATCH fails once with 503 is uploaded again in a new
+/// session and lands whole.
+#[test]
+fn chunked_upload_starts_over_after_a_transient_failure() {
+    let (w, _reg, proxy, _) = setup();
+    let s = store(&proxy.host(), Duration::from_secs(5));
+    let bytes = common::bytes(9 * 1024 * 1024, 3);
+    w.write("big.bin", &bytes);
+    let digest = oci::store::sha256_digest(&bytes);
+    proxy.add(Rule::once(
+        "PATCH",
+        "/blobs/uploads/",
+        Fault::Status {
+            code: 503,
+            retry_after: None,
+        },
+    ));
+    s.push_blob_file(REPO, &w.path("big.bin"), &digest, bytes.len() as u64)
+        .unwrap();
+    assert_eq!(proxy.count("POST", "/blobs/uploads/"), 2);
+    assert!(s.blob_exists(REPO, &digest).unwrap());
+}

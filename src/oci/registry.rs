@@ -66,6 +66,9 @@ pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(120);
 /// retried after a transient failure: 429, 500, 502, 503, 504 or a broken connection. Timeouts
 /// are not retried (they already waited [`DEFAULT_TIMEOUT`]).
 pub const MAX_RETRIES: u32 = 4;
+/// How many times a chunked upload of a big blob starts over after a transient failure (each
+/// time may re-send the whole blob, so fewer than [`MAX_RETRIES`]).
+const CHUNKED_RETRIES: u32 = 2;
 /// First backoff between two attempts; it doubles each retry, with jitter.
 const RETRY_BASE: Duration = Duration::from_millis(200);
 /// Longest wait between two attempts, a server's `Retry-After` included (a larger value is cut
@@ -967,7 +970,19 @@ impl RegistryStore {
             super::store::check_digest(&format!("file {}", path.display()), digest, &bytes)?;
             return self.push_blob_mono(repo, Bytes::from(bytes), digest).await;
         }
-        match self.push_blob_chunked(repo, path, digest, size).await {
+        // The blob is digest-addressed: after a transient failure the whole upload runs again
+        // in a new session, at most CHUNKED_RETRIES times (each may re-send the whole blob).
+        let mut attempt = 0u32;
+        let first = loop {
+            match self.push_blob_chunked(repo, path, digest, size).await {
+                Err(e) if transient(&e) && attempt < CHUNKED_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        match first {
             // A registry that refuses chunked uploads: one streamed PUT instead.
             Err(Error::Registry { .. }) => {
                 let body = futures_util::TryStreamExt::map_err(
