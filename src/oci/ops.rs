@@ -406,6 +406,13 @@ fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(target, e))?;
+    // A signature is public: readable by all, as `Bundle::write` makes it (temp files are 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
     tmp.as_file().sync_all().map_err(|e| Error::io(target, e))?;
     tmp.persist(target)
         .map_err(|e| Error::io(target, e.error))?;
@@ -573,6 +580,12 @@ mod tests {
         .unwrap();
         assert_eq!(fs::read(out.join("model.bin")).unwrap(), b"weights");
         assert_eq!(fs::read(&sc.path).unwrap(), sc.bytes);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&sc.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         let out2 = tmp.path().join("out2");
         let inside = sig(out2.join("model.sig"));
         pull_model_with_sidecar(
