@@ -307,7 +307,17 @@ fn tag_listing_pages_through_more_than_one_page() {
             .any(|l| l.target.contains("n=1000") && l.target.contains("last=")),
         "{:#?}",
         proxy.log()
-    );
+    ); // Through the trait, page by page as they arrive.
+    let dyn_store: &dyn Store = &s;
+    let (mut pages, mut total) = (0, 0);
+    dyn_store
+        .walk_tags(REPO, &mut |p| {
+            pages += 1;
+            total += p.len();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((pages, total), (2, n + 1));
 }
 
 /// A subject with more referrers than the cap: only MAX_REFERRERS are returned, the newest, and

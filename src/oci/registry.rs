@@ -1141,7 +1141,7 @@ impl RegistryStore {
     /// to [`MAX_TAG_PAGE_SIZE`] bytes; past [`MAX_TAGS`] tags in all the walk stops with
     /// [`Error::TooManyTags`]. A server that ignores `last=` (repeats a page) ends the walk
     /// instead of looping.
-    pub fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+    fn walk_tag_pages(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
         self.rt.block_on(async {
             let mut last: Option<String> = None;
             let mut seen = 0usize;
@@ -1355,13 +1355,17 @@ impl Store for RegistryStore {
 
     fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
         let mut tags: Vec<String> = Vec::new();
-        self.walk_tags(repo, &mut |page| {
+        self.walk_tag_pages(repo, &mut |page| {
             tags.extend_from_slice(page);
             Ok(())
         })?;
         tags.sort();
         tags.dedup();
         Ok(tags)
+    }
+
+    fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        self.walk_tag_pages(repo, f)
     }
 }
 

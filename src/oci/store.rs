@@ -130,6 +130,15 @@ pub trait Store: Send + Sync {
 
     /// Tags of `repo`, sorted.
     fn list_tags(&self, repo: &str) -> Result<Vec<String>>;
+
+    /// Tags of `repo` handed to `f` page by page as they arrive, so a caller (audit of a whole
+    /// repository) can start on the first tags before the last page is read; an error from `f`
+    /// stops the walk. A registry pages with `n=`/`last=` under a total cap
+    /// ([`super::registry::MAX_TAGS`]); the default gives [`Store::list_tags`] as one page.
+    fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        let tags = self.list_tags(repo)?;
+        f(&tags)
+    }
 }
 
 /// Most referrers of one subject that are examined. A subject with more (a registry flooded with
