@@ -529,3 +529,80 @@ fn chunked_upload_starts_over_after_a_transient_failure() {
     assert_eq!(proxy.count("POST", "/blobs/uploads/"), 2);
     assert!(s.blob_exists(REPO, &digest).unwrap());
 }
+
+/// A registry whose `Bearer` challenge names a token service: the service gets the credentials
+/// (basic) and the registry gets the token. A token service on plain HTTP on another host never
+/// gets them.
+#[test]
+fn token_service_gets_credentials_only_over_https_or_loopback() {
+    let (_w, _reg, front, digest) = setup();
+    let tokens = FaultProxy::start(_reg.port);
+    tokens.add(Rule::always(
+        "GET",
+        "/token",
+        Fault::Reply {
+            content_type: "application/json".into(),
+            body: br#"{"token":"tok-123"}"#.to_vec(),
+        },
+    ));
+    let challenge = |realm: String| Fault::Answer {
+        status_line: "HTTP/1.1 401 Unauthorized".into(),
+        headers: vec![(
+            "WWW-Authenticate".into(),
+            format!(r#"Bearer realm="{realm}",service="test-registry""#),
+        )],
+        body: Vec::new(),
+    };
+    front.add(Rule::always(
+        "GET",
+        "=/v2/",
+        challenge(format!("http://{}/token", tokens.host())),
+    ));
+    let with_creds = |host: &str| {
+        RegistryStore::new(
+            host,
+            RegistryOptions {
+                use_docker_config: false,
+                credentials: Some(oci::Credentials {
+                    username: "alice".into(),
+                    password: "s3cret".into(),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let s = with_creds(&front.host());
+    assert_eq!(s.resolve(REPO, "v1").unwrap().digest, digest);
+    let asked = tokens.log();
+    assert!(
+        asked.iter().any(
+            |l| l.authorization.as_deref() == Some("Basic YWxpY2U6czNjcmV0")
+                && l.target
+                    .contains("scope=repository%3Amodels%2Ffaults%3Apull")
+                && l.target.contains("service=test-registry")
+        ),
+        "{asked:#?}"
+    );
+    assert!(
+        front
+            .log()
+            .iter()
+            .any(|l| l.target.contains("/manifests/v1")
+                && l.authorization.as_deref() == Some("Bearer tok-123")),
+        "{:#?}",
+        front.log()
+    );
+
+    // The same challenge pointing at a plain-HTTP token service on another host.
+    front.clear_rules();
+    front.add(Rule::always(
+        "GET",
+        "=/v2/",
+        challenge("http://auth.example.invalid/token".into()),
+    ));
+    let s = with_creds(&front.host());
+    let e = s.resolve(REPO, "v1").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    assert!(e.to_string().contains("not HTTPS"), "{e}");
+}

@@ -16,10 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::Stream;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
@@ -45,6 +42,8 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: u64 = 256 * 1024 * 1024;
 /// Read size within one streamed request body.
 const STREAM_PIECE: usize = 1024 * 1024;
+/// Largest token-service answer read (a JWT is a few KiB).
+pub const MAX_TOKEN_SIZE: u64 = 1024 * 1024;
 /// Tags asked for per `tags/list` page (`n=`).
 pub const TAG_PAGE: usize = 1000;
 /// Largest `tags/list` page read, in bytes (a page of [`TAG_PAGE`] tags of the longest legal
@@ -137,6 +136,52 @@ impl Default for RegistryOptions {
                 .map_or(TAG_SCHEMA_SETTLE, Duration::from_millis),
         }
     }
+}
+
+/// The `realm` and `service` of a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
+fn parse_bearer_challenge(header: &str) -> Option<(String, Option<String>)> {
+    let (scheme, params) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut realm = None;
+    let mut service = None;
+    let mut rest = params.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let after = after.trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, q.get(end?..).unwrap_or(""))
+        } else {
+            let (v, n) = after.split_once(',').unwrap_or((after, ""));
+            (v.trim().to_string(), n)
+        };
+        if key.eq_ignore_ascii_case("realm") {
+            realm = Some(value);
+        } else if key.eq_ignore_ascii_case("service") {
+            service = Some(value);
+        }
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some((realm?, service))
 }
 
 /// Whether `url` points at `registry` (`host[:port]`): same host (case-insensitive) and same
@@ -247,8 +292,7 @@ pub struct RegistryStore {
     registry: String,
     scheme: &'static str,
     rt: tokio::runtime::Runtime,
-    chunked: Client,
-    mono: Client,
+    plain_http: bool,
     http: reqwest::Client,
     auth: RegistryAuth,
     tokens: Mutex<HashMap<(String, bool), Option<String>>>,
@@ -355,25 +399,11 @@ impl RegistryStore {
         };
         let clear_credentials =
             plain && !is_loopback_host(registry) && !matches!(auth, RegistryAuth::Anonymous);
-        let config = |mono: bool| ClientConfig {
-            protocol: if plain {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
-            use_monolithic_push: mono,
-            connect_timeout: Some(opts.connect_timeout),
-            read_timeout: Some(timeout),
-            max_concurrent_upload: 1,
-            ..Default::default()
-        };
         let env_err = |reason: String| Error::Registry {
             registry: registry.to_string(),
             operation: "set up a client".into(),
             reason,
         };
-        let chunked = Client::try_from(config(false)).map_err(|e| env_err(error_chain(&e)))?;
-        let mono = Client::try_from(config(true)).map_err(|e| env_err(error_chain(&e)))?;
         let http = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .read_timeout(timeout)
@@ -385,16 +415,11 @@ impl RegistryStore {
             .enable_all()
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
-        rt.block_on(async {
-            chunked.store_auth_if_needed(registry, &auth).await;
-            mono.store_auth_if_needed(registry, &auth).await;
-        });
         Ok(RegistryStore {
             registry: registry.to_string(),
             scheme: if plain { "http" } else { "https" },
             rt,
-            chunked,
-            mono,
+            plain_http: opts.plain_http,
             http,
             auth,
             tokens: Mutex::new(HashMap::new()),
@@ -422,84 +447,8 @@ impl RegistryStore {
         &self.registry
     }
 
-    fn oref(&self, repo: &str, tag: &str) -> oci_client::Reference {
-        oci_client::Reference::with_tag(self.registry.clone(), repo.to_string(), tag.to_string())
-    }
-
     fn url(&self, repo: &str, tail: &str) -> String {
         format!("{}://{}/v2/{repo}/{tail}", self.scheme, self.registry)
-    }
-
-    fn map_oci(&self, e: OciDistributionError, repo: &str, what: &str) -> Error {
-        let registry = self.registry.clone();
-        match e {
-            OciDistributionError::RequestError(re) if !re.is_status() => Error::Unreachable {
-                registry,
-                reason: error_chain(&re),
-            },
-            OciDistributionError::AuthenticationFailure(r) => Error::Auth {
-                registry,
-                reason: r,
-            },
-            OciDistributionError::UnauthorizedError { .. } => Error::Auth {
-                registry,
-                reason: "401 Unauthorized".into(),
-            },
-            OciDistributionError::DigestError(d) => Error::DigestMismatch {
-                what: what.to_string(),
-                expected: String::new(),
-                actual: d.to_string(),
-            },
-            OciDistributionError::ServerError { code: 404, .. } => Error::NotFound {
-                repository: repo.to_string(),
-                what: what.to_string(),
-            },
-            OciDistributionError::ServerError {
-                code: 401 | 403,
-                message,
-                ..
-            } => Error::Auth {
-                registry,
-                reason: message,
-            },
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                if codes.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::BlobUnknown
-                            | OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                    )
-                }) {
-                    Error::NotFound {
-                        repository: repo.to_string(),
-                        what: what.to_string(),
-                    }
-                } else if codes
-                    .iter()
-                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-                {
-                    Error::Auth {
-                        registry,
-                        reason: envelope.to_string(),
-                    }
-                } else {
-                    Error::Registry {
-                        registry,
-                        operation: what.to_string(),
-                        reason: envelope.to_string(),
-                    }
-                }
-            }
-            OciDistributionError::IoError(io) => Error::io(what, io),
-            other => Error::Registry {
-                registry,
-                operation: what.to_string(),
-                reason: error_chain(&other),
-            },
-        }
     }
 
     /// A transport error of request `what`: [`Error::Timeout`] if a timeout fired, else
@@ -536,20 +485,97 @@ impl RegistryStore {
                 }
             }
         }
-        let op = if push {
-            RegistryOperation::Push
-        } else {
-            RegistryOperation::Pull
-        };
-        let tok = self
-            .chunked
-            .auth(&self.oref(repo, "latest"), &self.auth, op)
-            .await
-            .map_err(|e| self.map_oci(e, repo, "authenticate"))?;
+        let tok = self.fetch_token(repo, push).await?;
         if let Ok(mut t) = self.tokens.lock() {
             t.insert(key, tok.clone());
         }
         Ok(tok)
+    }
+
+    /// The distribution token dance (docker "token authentication"): `GET /v2/`; a `Bearer`
+    /// challenge names a token service (`realm`), which gets our credentials (basic) and answers
+    /// a token for `repository:<repo>:pull[,push]`. `None`: no bearer challenge (anonymous, or
+    /// basic auth straight to the registry). Credentials go to the realm only over HTTPS, or
+    /// plain HTTP to a loopback host, or (with `plain_http`) to the registry itself: never in
+    /// clear to another host. The token answer is read up to [`MAX_TOKEN_SIZE`].
+    async fn fetch_token(&self, repo: &str, push: bool) -> Result<Option<String>> {
+        let auth_err = |reason: String| Error::Auth {
+            registry: self.registry.clone(),
+            reason,
+        };
+        let url = format!("{}://{}/v2/", self.scheme, self.registry);
+        let started = Instant::now();
+        let res = self
+            .http
+            .get(&url)
+            .timeout(self.deadline)
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
+        if res.status() != StatusCode::UNAUTHORIZED {
+            return Ok(None);
+        }
+        let Some((realm, service)) =
+            header_str(res.headers(), "www-authenticate").and_then(parse_bearer_challenge)
+        else {
+            return Ok(None);
+        };
+        drop(res);
+        let realm_url = reqwest::Url::parse(&realm)
+            .map_err(|_| auth_err(format!("unusable token service address {realm:?}")))?;
+        let creds = match &self.auth {
+            RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        if creds.is_some() && realm_url.scheme() != "https" {
+            let host = realm_url.host_str().unwrap_or_default();
+            let allowed = realm_url.scheme() == "http"
+                && (is_loopback_host(host)
+                    || (self.plain_http && same_authority(&realm_url, &self.registry)));
+            if !allowed {
+                return Err(auth_err(format!(
+                    "its token service {realm} is not HTTPS; refusing to send credentials there in clear"
+                )));
+            }
+        }
+        let scope = if push {
+            format!("repository:{repo}:pull,push")
+        } else {
+            format!("repository:{repo}:pull")
+        };
+        let mut query = vec![("scope", scope)];
+        if let Some(s) = service {
+            query.push(("service", s));
+        }
+        let mut req = self
+            .http
+            .get(realm_url)
+            .query(&query)
+            .timeout(self.deadline);
+        if let Some((u, p)) = &creds {
+            req = req.basic_auth(u, Some(p));
+        }
+        let started = Instant::now();
+        let res = req
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(e, "GET token", started))?;
+        if res.status() != StatusCode::OK {
+            let status = res.status();
+            let body = read_limited_text(res).await;
+            return Err(auth_err(format!("token service answered {status}: {body}")));
+        }
+        let bytes = self.read_bounded(res, "token", MAX_TOKEN_SIZE).await?;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let t: Token =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("registry token", e))?;
+        Ok(t.token.or(t.access_token).filter(|t| !t.is_empty()))
     }
 
     /// Send a request with our credentials (bearer token, else basic), re-authenticating once on
@@ -954,8 +980,6 @@ impl RegistryStore {
         digest: &str,
         size: u64,
     ) -> Result<()> {
-        let oref = self.oref(repo, "latest");
-        let what = format!("upload blob {digest}");
         if size <= MONOLITHIC_MAX {
             let bytes = tokio::fs::read(path)
                 .await
@@ -984,17 +1008,7 @@ impl RegistryStore {
         };
         match first {
             // A registry that refuses chunked uploads: one streamed PUT instead.
-            Err(Error::Registry { .. }) => {
-                let body = futures_util::TryStreamExt::map_err(
-                    file_range_stream(path.to_path_buf(), 0, size),
-                    OciDistributionError::from,
-                );
-                self.mono
-                    .push_blob_stream(&oref, body, digest, Some(size))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.map_oci(e, repo, &what))
-            }
+            Err(Error::Registry { .. }) => self.push_blob_streamed(repo, path, digest, size).await,
             other => other,
         }
     }
@@ -1112,6 +1126,47 @@ impl RegistryStore {
                 other => return other,
             }
         }
+    }
+
+    /// A monolithic upload streamed from disk (POST, then one PUT `?digest=` whose body is the
+    /// file): for registries that refuse chunked uploads. Memory stays at one read piece.
+    async fn push_blob_streamed(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let what = format!("upload blob {digest}");
+        let start = self.url(repo, "blobs/uploads/");
+        let res = self
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&start).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if res.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let location = self.upload_location(&res, &what)?;
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let done = format!("{location}{sep}digest={digest}");
+        let file = path.to_path_buf();
+        let res = self
+            .send(repo, true, &format!("PUT {what}"), Call::Stream, |c| {
+                c.put(&done)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, size)
+                    .body(reqwest::Body::wrap_stream(file_range_stream(
+                        file.clone(),
+                        0,
+                        size,
+                    )))
+            })
+            .await?;
+        if res.status() != StatusCode::CREATED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        Ok(())
     }
 
     /// HEAD a blob: whether the repository has it (retried like any idempotent request).
@@ -1439,6 +1494,34 @@ mod tests {
         ));
         assert!(!same_authority(&u("https://ghcr.io.evil.com/u"), "ghcr.io"));
         assert!(!same_authority(&u("http://ghcr.io:8443/u"), "ghcr.io"));
+    }
+
+    #[test]
+    fn bearer_challenges_are_parsed_and_others_are_not() {
+        assert_eq!(
+            parse_bearer_challenge(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a:pull""#
+            ),
+            Some((
+                "https://auth.docker.io/token".to_string(),
+                Some("registry.docker.io".to_string())
+            ))
+        );
+        assert_eq!(
+            parse_bearer_challenge(r#"bearer realm="https://x/t\"q""#),
+            Some(("https://x/t\"q".to_string(), None))
+        );
+        assert_eq!(
+            parse_bearer_challenge("Bearer realm=https://x/t, service=s"),
+            Some(("https://x/t".to_string(), Some("s".to_string())))
+        );
+        assert_eq!(parse_bearer_challenge(r#"Basic realm="test""#), None);
+        assert_eq!(parse_bearer_challenge(r#"Bearer service="s""#), None);
+        assert_eq!(
+            parse_bearer_challenge(r#"Bearer realm="unterminated"#),
+            None
+        );
+        assert_eq!(parse_bearer_challenge(""), None);
     }
 
     #[test]

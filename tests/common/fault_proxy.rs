@@ -48,7 +48,7 @@ pub enum Fault {
 }
 
 /// A fault for requests whose method is `method` (or any, if empty) and whose path contains
-/// `path`, `times` times (`u32::MAX`: always).
+/// `path` (or, written `=/v2/`, is exactly it), `times` times (`u32::MAX`: always).
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub method: String,
@@ -82,6 +82,8 @@ pub struct Logged {
     pub target: String,
     /// Whether an `Authorization` header came with it.
     pub authorized: bool,
+    /// The `Authorization` header, if any (test credentials only).
+    pub authorization: Option<String>,
     /// The status answered, or the fault's name.
     pub outcome: String,
 }
@@ -317,7 +319,10 @@ fn pick(st: &State, req: &Request) -> Option<Fault> {
     let rule = rules.iter_mut().find(|r| {
         r.times > 0
             && (r.method.is_empty() || r.method == req.method)
-            && req.target.contains(&r.path)
+            && match r.path.strip_prefix('=') {
+                Some(exact) => req.target == exact,
+                None => req.target.contains(&r.path),
+            }
     })?;
     if rule.times != u32::MAX {
         rule.times -= 1;
@@ -338,6 +343,7 @@ fn serve(st: &State, conn: TcpStream) {
                 method: req.method.clone(),
                 target: req.target.clone(),
                 authorized: header(&req.headers, "authorization").is_some(),
+                authorization: header(&req.headers, "authorization").map(str::to_string),
                 outcome,
             });
         };
