@@ -606,3 +606,16 @@ fn token_service_gets_credentials_only_over_https_or_loopback() {
     assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
     assert!(e.to_string().contains("not HTTPS"), "{e}");
 }
+
+/// Nothing listening: a network error (the CLI's "is the registry running" hint applies), after
+/// a bounded number of retries.
+#[test]
+fn a_registry_that_is_not_there_is_a_network_error_within_bounded_time() {
+    let port = common::registry::free_port();
+    let s = store(&format!("127.0.0.1:{port}"), Duration::from_secs(2));
+    let t = Instant::now();
+    let e = s.resolve(REPO, "v1").unwrap_err();
+    assert!(e.is_network(), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Environment);
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+}
