@@ -1,11 +1,18 @@
 //! A remote OCI registry as a [`Store`].
 //!
-//! oci-client does the protocol parts it does well: the bearer-token dance, blob HEAD, blob
-//! upload (chunked PATCH streamed from disk for big blobs, monolithic for small ones) and tag
-//! listing. A thin reqwest layer does what oci-client cannot: read manifests, indexes and blobs
-//! with a size bound and hash them ourselves, send manifest bytes exactly and read the
-//! `Docker-Content-Digest` and `OCI-Subject` answer headers, and query the referrers API.
-//! The store owns a tokio runtime and blocks on it, so callers stay synchronous.
+//! The distribution protocol is spoken over reqwest directly (oci-client's token dance, blob
+//! upload and tag listing read answers unbounded, and sent credentials wherever a challenge
+//! pointed): the token dance, blob HEAD/GET/upload (chunked PATCH streamed from disk for big
+//! blobs, monolithic for small ones), manifests and indexes read with a size bound and hashed
+//! here, manifest bytes sent exactly, `Docker-Content-Digest` and `OCI-Subject` read, the
+//! referrers API and its tag-schema fallback, and paged tag listing.
+//!
+//! Every request has an idle-read timeout and metadata requests a whole deadline
+//! ([`RegistryOptions::timeout`], [`RegistryOptions::request_deadline`]); idempotent requests
+//! are retried on 429/5xx and broken connections with jittered exponential backoff honouring
+//! `Retry-After` ([`MAX_RETRIES`], [`MAX_RETRY_WAIT`]); credentials go only to the registry's own
+//! host and to a token service reached over HTTPS (or loopback). The store owns a tokio runtime
+//! and blocks on it, so callers stay synchronous.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
