@@ -272,6 +272,9 @@ pub struct RegistryArgs {
     /// Read the registry password or token from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Seconds the registry may send nothing before a request fails (exit 3); default 30.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub timeout: Option<u64>,
 }
 
 /// `push`.

@@ -77,6 +77,17 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A repository lists more tags than [`crate::oci::registry::MAX_TAGS`]: walking them all
+    /// would take unbounded time and memory.
+    #[error(
+        "repository {repository} has more than {limit} tags; audit one tag (REPO:TAG) instead of the whole repository"
+    )]
+    TooManyTags {
+        /// The repository.
+        repository: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A manifest, index or config is not what we can accept.
     #[error("malformed {what}: {reason}")]
     Malformed {
@@ -99,6 +110,23 @@ pub enum Error {
         /// The output folder.
         path: PathBuf,
     },
+    /// The output path of a pull is not a folder we may fill: a symbolic link (it could point
+    /// anywhere) or a file.
+    #[error("output {} {reason}; pass the path of a new or empty folder", path.display())]
+    OutputNotFolder {
+        /// The output path.
+        path: PathBuf,
+        /// What it is (`is a symbolic link`, `is a file, not a folder`).
+        reason: String,
+    },
+    /// The disk filled up while writing.
+    #[error("no space left on the device while writing {}; free space or choose another folder ({needed} bytes needed in all)", path.display())]
+    NoSpace {
+        /// The file being written.
+        path: PathBuf,
+        /// Bytes the whole operation needs.
+        needed: u64,
+    },
     /// The registry could not be reached (connection refused, DNS, TLS, timeout).
     #[error("cannot reach registry {registry}: {reason}")]
     Unreachable {
@@ -106,6 +134,18 @@ pub enum Error {
         registry: String,
         /// Transport error text (never holds credentials).
         reason: String,
+    },
+    /// A registry request stalled: no byte arrived for the idle timeout, or the whole request
+    /// outlived its deadline ([`super::RegistryOptions::timeout`],
+    /// [`super::RegistryOptions::request_deadline`]).
+    #[error("registry {registry}: {operation} timed out after {secs} s")]
+    Timeout {
+        /// Registry host[:port].
+        registry: String,
+        /// The request (`GET manifest sha256:…`, `PUT tag v1`, …).
+        operation: String,
+        /// The limit that was hit, in seconds.
+        secs: u64,
     },
     /// The registry refused our credentials or anonymous access.
     #[error(
@@ -160,15 +200,27 @@ impl Error {
             }
             Error::InvalidReference { .. }
             | Error::TooLarge { .. }
+            | Error::TooManyTags { .. }
             | Error::Malformed { .. }
             | Error::UnsafePath { .. }
-            | Error::OutputNotEmpty { .. } => ErrorKind::Input,
+            | Error::OutputNotEmpty { .. }
+            | Error::OutputNotFolder { .. } => ErrorKind::Input,
             Error::Unreachable { .. }
+            | Error::Timeout { .. }
             | Error::Auth { .. }
             | Error::Registry { .. }
             | Error::CredentialHelper { .. }
+            | Error::NoSpace { .. }
             | Error::Io { .. } => ErrorKind::Environment,
         }
+    }
+
+    /// Whether this is a network failure (the registry could not be reached, the connection broke,
+    /// or a request timed out): the only errors for which "check that the registry is running"
+    /// is the right hint. Refused credentials, a misbehaving registry and local I/O are
+    /// [`ErrorKind::Environment`] too, but not network failures.
+    pub fn is_network(&self) -> bool {
+        matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
     }
 
     /// The process exit code the CLI should use: 1 untrusted/missing, 2 bad input, 3 environment.

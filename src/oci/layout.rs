@@ -26,8 +26,8 @@ use super::error::{Error, Result};
 use super::referrers::{ManifestHead, parse_index, prepare_referrer};
 use super::store::{
     Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX,
-    MEDIA_TYPE_IMAGE_MANIFEST, Store, VerifyingWriter, check_digest, check_manifest_put,
-    digest_hex, sha256_digest,
+    MEDIA_TYPE_IMAGE_MANIFEST, ReferrerList, Store, VerifyingWriter, check_digest,
+    check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Annotation naming a tag entry, `<repo>:<tag>`.
@@ -36,7 +36,18 @@ pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const ANNOTATION_REPOSITORY: &str = "dev.provenance.repository";
 
 const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// A lock whose holder cannot be checked (no PID in it, or no `/proc`) is taken over after this.
+/// A lock naming a PID that is not running is taken over at once.
 const LOCK_STALE: Duration = Duration::from_secs(120);
+/// Largest `index.json` read: 512 MiB, about 1.9 million entries of ~280 bytes. The tool writes
+/// two entries per pushed model and one per signature, so a store reaches this only after
+/// hundreds of thousands of pushes; the old 4 MiB limit (the manifest limit, ~15,500 entries)
+/// broke every command of a busy store.
+pub const MAX_INDEX_SIZE: u64 = 512 * 1024 * 1024;
+/// Temp files (`.tmp*`) in `blobs/sha256` untouched for this long are what a killed push left
+/// behind, and are removed when the store is opened. A live upload rewrites its temp file
+/// continuously, so it is never this old.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 const CHUNK: usize = 1 << 20;
 
 /// Where the local store lives: `$PROVENANCE_HOME/store`, else
@@ -78,12 +89,15 @@ impl Drop for IndexLock {
 
 impl LayoutStore {
     /// Open the layout at `root`, creating `oci-layout`, `index.json` and `blobs/sha256` if they
-    /// are missing.
+    /// are missing, and removing temp files a killed push left in `blobs/sha256` (older than
+    /// [`STALE_TEMP_AGE`]). A store that has blobs but no `index.json` is refused (its tags and
+    /// signatures would silently vanish behind a fresh empty index).
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
         let blobs = root.join("blobs").join("sha256");
         fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
         let store = LayoutStore { root };
+        let has_blobs = sweep_temp_files(&blobs)?;
         let layout = store.root.join("oci-layout");
         if !layout.exists() {
             store.write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -91,6 +105,15 @@ impl LayoutStore {
         let index = store.root.join("index.json");
         if !index.exists() {
             let _lock = store.lock()?;
+            if !index.exists() && has_blobs {
+                return Err(Error::io(
+                    &index,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "the store has blobs but no index.json, so its tags and signatures are lost; restore index.json from a backup, or move the store folder away to start a new one",
+                    ),
+                ));
+            }
             if !index.exists() {
                 let body = serde_json::to_vec(&super::referrers::empty_index())
                     .map_err(|e| Error::malformed("index.json", e))?;
@@ -138,12 +161,17 @@ impl LayoutStore {
                     return Ok(IndexLock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| SystemTime::now().duration_since(t).ok())
-                        .is_some_and(|age| age > LOCK_STALE);
-                    if stale {
+                    let holder = fs::read_to_string(&path).ok();
+                    let dead = holder.as_deref().is_some_and(holder_is_dead);
+                    let stale = dead
+                        || fs::metadata(&path)
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| SystemTime::now().duration_since(t).ok())
+                            .is_some_and(|age| age > LOCK_STALE);
+                    // Remove it only if it is still the lock we judged (another process may
+                    // have taken it over and locked anew in between).
+                    if stale && fs::read_to_string(&path).ok() == holder {
                         let _ = fs::remove_file(&path);
                         continue;
                     }
@@ -165,7 +193,7 @@ impl LayoutStore {
 
     fn read_index(&self) -> Result<Map<String, Value>> {
         let path = self.root.join("index.json");
-        let bytes = read_bounded(&path, MAX_MANIFEST_SIZE, "index.json")?;
+        let bytes = read_bounded(&path, MAX_INDEX_SIZE, "index.json")?;
         parse_index("index.json", &bytes)
     }
 
@@ -268,6 +296,43 @@ impl LayoutStore {
             .insert(ANNOTATION_REPOSITORY.to_string(), repo.to_string());
         Ok(d)
     }
+}
+
+/// Whether a lock file's content names a process that is not running. Only where `/proc` shows
+/// processes (Linux); elsewhere, and for a lock whose PID is not written yet, `false` (the age
+/// rule applies).
+fn holder_is_dead(content: &str) -> bool {
+    let Ok(pid) = content.trim().parse::<u32>() else {
+        return false;
+    };
+    let proc_root = Path::new("/proc");
+    proc_root.join("self").exists() && !proc_root.join(pid.to_string()).exists()
+}
+
+/// Remove `.tmp*` files in `blobs` older than [`STALE_TEMP_AGE`]; whether any real blob is
+/// there.
+fn sweep_temp_files(blobs: &Path) -> Result<bool> {
+    let mut has_blobs = false;
+    let dir = fs::read_dir(blobs).map_err(|e| Error::io(blobs, e))?;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(".tmp") {
+            has_blobs = true;
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old {
+            // Best effort: another process may be sweeping the same file.
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    Ok(has_blobs)
 }
 
 fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
@@ -426,12 +491,12 @@ impl Store for LayoutStore {
         w.finish(&what, digest, &path)
     }
 
-    fn referrers(
+    fn referrer_list(
         &self,
         repo: &str,
         subject_digest: &str,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>> {
+    ) -> Result<ReferrerList> {
         digest_hex(subject_digest)?;
         let mut out: Vec<Descriptor> = Vec::new();
         for (entry, tag) in self.repo_entries(repo)? {
@@ -478,7 +543,7 @@ impl Store for LayoutStore {
                 }
             }
         }
-        Ok(out)
+        Ok(ReferrerList::capped(out))
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
@@ -496,5 +561,123 @@ impl Store for LayoutStore {
         tags.sort();
         tags.dedup();
         Ok(tags)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    const MT: &str = MEDIA_TYPE_IMAGE_MANIFEST;
+
+    fn manifest(n: usize) -> Vec<u8> {
+        format!(
+            "{{\"schemaVersion\":2,\"mediaType\":\"{MT}\",\"config\":{{\"mediaType\":\"a\",\"digest\":\"sha256:{}\",\"size\":1}},\"layers\":[],\"n\":{n}}}",
+            "0".repeat(64)
+        )
+        .into_bytes()
+    }
+
+    fn age(path: &Path, secs: u64) {
+        let f = File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(secs))
+            .unwrap();
+    }
+
+    #[test]
+    fn stale_temp_files_of_a_killed_push_are_swept_fresh_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LayoutStore::open(tmp.path()).unwrap();
+        store.put_manifest("m/a", "v1", &manifest(1), MT).unwrap();
+        let blobs = tmp.path().join("blobs/sha256");
+        let old = blobs.join(".tmpKILLED");
+        let live = blobs.join(".tmpLIVE");
+        fs::write(&old, b"half a blob").unwrap();
+        fs::write(&live, b"being written").unwrap();
+        age(&old, STALE_TEMP_AGE.as_secs() + 60);
+        LayoutStore::open(tmp.path()).unwrap();
+        assert!(!old.exists(), "a killed push's temp file was left");
+        assert!(live.exists(), "a live upload's temp file was removed");
+    }
+
+    #[test]
+    fn a_lock_left_by_a_dead_process_is_taken_over_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LayoutStore::open(tmp.path()).unwrap();
+        // A PID that is not running: a child that has exited and been reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let lock = tmp.path().join("index.json.lock");
+        fs::write(&lock, format!("{pid}\n")).unwrap();
+        let t = Instant::now();
+        store.put_manifest("m/a", "v1", &manifest(1), MT).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(!lock.exists());
+        // A lock of a live process (ours) is waited for, not broken.
+        fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+        let holder = std::thread::spawn({
+            let lock = lock.clone();
+            move || {
+                std::thread::sleep(Duration::from_millis(300));
+                fs::remove_file(lock).unwrap();
+            }
+        });
+        let t = Instant::now();
+        store.put_manifest("m/a", "v2", &manifest(2), MT).unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(250),
+            "a live lock was broken"
+        );
+        holder.join().unwrap();
+    }
+
+    #[test]
+    fn missing_index_beside_blobs_is_an_error_not_a_reset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LayoutStore::open(tmp.path()).unwrap();
+        store.put_manifest("m/a", "v1", &manifest(1), MT).unwrap();
+        fs::remove_file(tmp.path().join("index.json")).unwrap();
+        let e = LayoutStore::open(tmp.path()).unwrap_err();
+        assert!(e.to_string().contains("no index.json"), "{e}");
+        assert!(!tmp.path().join("index.json").exists());
+        // An empty folder is a new store.
+        let fresh = tmp.path().join("new");
+        LayoutStore::open(&fresh).unwrap();
+        assert!(fresh.join("index.json").exists());
+    }
+
+    /// A store of 120,000 manifests (a synthetic index.json of ~24 MiB, far past the old 4 MiB
+    /// limit at ~15,500 entries) still tags, resolves and lists.
+    #[test]
+    fn store_keeps_working_past_100000_manifests() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LayoutStore::open(tmp.path()).unwrap();
+        let n = 120_000;
+        let entries: Vec<Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "mediaType": MT,
+                    "digest": format!("sha256:{i:064x}"),
+                    "size": 300,
+                    "annotations": {ANNOTATION_REPOSITORY: format!("bulk/r{}", i % 100)},
+                })
+            })
+            .collect();
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": MEDIA_TYPE_IMAGE_INDEX, "manifests": entries});
+        let body = serde_json::to_vec(&index).unwrap();
+        assert!(body.len() as u64 > 5 * MAX_MANIFEST_SIZE, "{}", body.len());
+        fs::write(tmp.path().join("index.json"), body).unwrap();
+        let d = store.put_manifest("m/a", "v1", &manifest(1), MT).unwrap();
+        assert_eq!(store.resolve("m/a", "v1").unwrap().digest, d.digest);
+        assert_eq!(store.list_tags("m/a").unwrap(), vec!["v1".to_string()]);
+        assert_eq!(
+            store
+                .resolve("bulk/r7", &format!("sha256:{:064x}", 107))
+                .unwrap()
+                .size,
+            300
+        );
     }
 }

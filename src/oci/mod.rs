@@ -22,12 +22,14 @@ pub use modelpack::{
 };
 pub use ops::{
     DEFAULT_CONCURRENCY, ProgressEvent, ProgressFn, PullOptions, PushFile, PushOptions,
-    TransferOptions, attach_referrer, build_referrer_manifest, list_referrers, pull_model,
-    push_model,
+    STALE_PULL_AGE, Sidecar, TransferOptions, attach_referrer, build_referrer_manifest,
+    list_referrers, pull_model, pull_model_with_sidecar, push_model,
 };
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions, RegistryStore};
-pub use store::{Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, Store};
+pub use store::{
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,
+};
 
 /// Open the store a reference points to: its registry, or the local store at
 /// [`default_store_dir`] when it names no host.

@@ -224,7 +224,67 @@ pub fn pull_model(
     out_dir: &Path,
     opts: &PullOptions,
 ) -> Result<()> {
+    pull_model_with_sidecar(store, repo, manifest, out_dir, opts, None)
+}
+
+/// A file written together with a pulled model (its signature): where, and its bytes.
+#[derive(Clone, Debug)]
+pub struct Sidecar {
+    /// Where it goes: beside the output folder (e.g. `DIR.sig`) or inside it.
+    pub path: PathBuf,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+/// Temp folders of pulls (`.provenance-pull-<pid>-*`) older than this whose process is gone are
+/// removed by the next pull into the same parent folder.
+pub const STALE_PULL_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// As [`pull_model`], and write `sidecar` (the signature the pull was verified with) atomically
+/// before the model folder is renamed into place, so a failure never leaves a verified folder
+/// without its signature: a sidecar inside `out_dir` is written into the temporary folder; one
+/// outside is written (temp file, sync, rename) first and removed again if the folder's rename
+/// fails. Also removes stale pull folders (see [`STALE_PULL_AGE`]) in `out_dir`'s parent.
+/// Refuses a symbolic link or a file as `out_dir` ([`Error::OutputNotFolder`]) and reports a
+/// full disk as [`Error::NoSpace`].
+pub fn pull_model_with_sidecar(
+    store: &dyn Store,
+    repo: &str,
+    manifest: &ModelManifest,
+    out_dir: &Path,
+    opts: &PullOptions,
+    sidecar: Option<&Sidecar>,
+) -> Result<()> {
+    let needed: u64 = manifest.layers.iter().map(|l| l.size).sum();
+    pull_inner(store, repo, manifest, out_dir, opts, sidecar).map_err(|e| match e {
+        Error::Io { path, source } if source.kind() == std::io::ErrorKind::StorageFull => {
+            Error::NoSpace { path, needed }
+        }
+        other => other,
+    })
+}
+
+fn pull_inner(
+    store: &dyn Store,
+    repo: &str,
+    manifest: &ModelManifest,
+    out_dir: &Path,
+    opts: &PullOptions,
+    sidecar: Option<&Sidecar>,
+) -> Result<()> {
     let out_exists = match fs::symlink_metadata(out_dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::OutputNotFolder {
+                path: out_dir.to_path_buf(),
+                reason: "is a symbolic link".into(),
+            });
+        }
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::OutputNotFolder {
+                path: out_dir.to_path_buf(),
+                reason: "is a file, not a folder".into(),
+            });
+        }
         Ok(m) if m.is_dir() => {
             if !dir_is_empty(out_dir)? {
                 return Err(Error::OutputNotEmpty {
@@ -249,8 +309,9 @@ pub fn pull_model(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    sweep_stale_pulls(&parent);
     let tmp = tempfile::Builder::new()
-        .prefix(".provenance-pull-")
+        .prefix(&format!("{PULL_PREFIX}{}-", std::process::id()))
         .tempdir_in(&parent)
         .map_err(|e| Error::io(&parent, e))?;
     let root = tmp.path().to_path_buf();
@@ -294,16 +355,102 @@ pub fn pull_model(
         fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io(&root, e))?;
     }
+    // The signature lands before the folder: a verified folder never appears without it.
+    let mut outside: Option<PathBuf> = None;
+    if let Some(sc) = sidecar {
+        match sc.path.strip_prefix(out_dir) {
+            Ok(rel) if !rel.as_os_str().is_empty() => {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                validate_layer_path(&rel)?;
+                if manifest.layers.iter().any(|l| l.path == rel) {
+                    return Err(Error::unsafe_path(
+                        &rel,
+                        "the signature file would replace a file of the model",
+                    ));
+                }
+                write_atomic(&root.join(&rel), &sc.bytes)?;
+            }
+            _ => {
+                write_atomic(&sc.path, &sc.bytes)?;
+                outside = Some(sc.path.clone());
+            }
+        }
+    }
+    let undo = |e: Error| {
+        if let Some(p) = &outside {
+            let _ = fs::remove_file(p);
+        }
+        e
+    };
     if out_exists {
         // Only an empty folder is there; rename(2) replaces it atomically on Unix.
-        fs::remove_dir(out_dir).map_err(|e| Error::io(out_dir, e))?;
+        fs::remove_dir(out_dir).map_err(|e| undo(Error::io(out_dir, e)))?;
     }
     let kept = tmp.keep();
     if let Err(e) = fs::rename(&kept, out_dir) {
         let _ = fs::remove_dir_all(&kept);
-        return Err(Error::io(out_dir, e));
+        return Err(undo(Error::io(out_dir, e)));
     }
     Ok(())
+}
+
+const PULL_PREFIX: &str = ".provenance-pull-";
+
+/// Write `bytes` to `target` atomically: temp file beside it, sync, rename.
+fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(target, e))?;
+    // A signature is public: readable by all, as `Bundle::write` makes it (temp files are 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::io(target, e))?;
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, e.error))?;
+    Ok(())
+}
+
+/// Remove pull temp folders in `parent` older than [`STALE_PULL_AGE`] whose process (the PID in
+/// the name) is not running; best effort, silent. Folders of live pulls are never touched; where
+/// `/proc` does not exist, a folder counts as live.
+fn sweep_stale_pulls(parent: &Path) {
+    let Ok(dir) = fs::read_dir(parent) else {
+        return;
+    };
+    let proc_root = Path::new("/proc");
+    let can_check = proc_root.join("self").exists();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(rest) = name.strip_prefix(PULL_PREFIX) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = match pid {
+            Some(pid) => !can_check || proc_root.join(pid.to_string()).exists(),
+            // Older folders had no PID in their name: the age decides alone.
+            None => !can_check,
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age > STALE_PULL_AGE);
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if old && !alive && is_dir {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Build an OCI 1.1 referrer manifest (DESIGN 1.3): empty config, one layer, `subject`,
@@ -370,4 +517,182 @@ pub fn list_referrers(
     artifact_type: Option<&str>,
 ) -> Result<Vec<Descriptor>> {
     store.referrers(repo, subject_digest, artifact_type)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::oci::{LayoutStore, ModelConfig, parse_model_manifest};
+    use sha2::{Digest as _, Sha256};
+
+    /// A local store holding a two-file model; (store dir guard, store, manifest).
+    fn pushed() -> (tempfile::TempDir, LayoutStore, ModelManifest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LayoutStore::open(tmp.path().join("store")).unwrap();
+        let files: Vec<PushFile> = [("model.bin", &b"weights"[..]), ("config.json", b"{}")]
+            .iter()
+            .map(|(name, bytes)| {
+                let p = tmp.path().join(name);
+                fs::write(&p, bytes).unwrap();
+                PushFile {
+                    abs_path: p,
+                    rel_path: (*name).to_string(),
+                    sha256_hex: hex::encode(Sha256::digest(bytes)),
+                    size: bytes.len() as u64,
+                }
+            })
+            .collect();
+        let d = push_model(
+            &store,
+            "m/a",
+            "v1",
+            &files,
+            &ModelConfig::default(),
+            &PushOptions::default(),
+        )
+        .unwrap();
+        let m = store.fetch_manifest("m/a", &d.digest).unwrap();
+        let manifest = parse_model_manifest(&m.bytes).unwrap();
+        (tmp, store, manifest)
+    }
+
+    fn sig(path: PathBuf) -> Sidecar {
+        Sidecar {
+            path,
+            bytes: b"{\"bundle\":1}".to_vec(),
+        }
+    }
+
+    #[test]
+    fn signature_lands_with_the_folder_beside_or_inside_it() {
+        let (tmp, store, manifest) = pushed();
+        let out = tmp.path().join("out");
+        let sc = sig(tmp.path().join("out.sig"));
+        pull_model_with_sidecar(
+            &store,
+            "m/a",
+            &manifest,
+            &out,
+            &Default::default(),
+            Some(&sc),
+        )
+        .unwrap();
+        assert_eq!(fs::read(out.join("model.bin")).unwrap(), b"weights");
+        assert_eq!(fs::read(&sc.path).unwrap(), sc.bytes);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&sc.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        let out2 = tmp.path().join("out2");
+        let inside = sig(out2.join("model.sig"));
+        pull_model_with_sidecar(
+            &store,
+            "m/a",
+            &manifest,
+            &out2,
+            &Default::default(),
+            Some(&inside),
+        )
+        .unwrap();
+        assert_eq!(fs::read(&inside.path).unwrap(), inside.bytes);
+        // A signature path that is a model file is refused before anything lands.
+        let out3 = tmp.path().join("out3");
+        let clash = sig(out3.join("model.bin"));
+        let e = pull_model_with_sidecar(
+            &store,
+            "m/a",
+            &manifest,
+            &out3,
+            &Default::default(),
+            Some(&clash),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{e}");
+        assert!(!out3.exists());
+    }
+
+    #[test]
+    fn a_failed_pull_leaves_neither_folder_nor_signature() {
+        let (tmp, store, manifest) = pushed();
+        // Corrupt one blob in the store: the digest check fails mid-pull.
+        let layer = &manifest.layers[0];
+        let blob = store
+            .root()
+            .join("blobs/sha256")
+            .join(layer.digest.trim_start_matches("sha256:"));
+        fs::write(&blob, vec![b'x'; usize::try_from(layer.size).unwrap()]).unwrap();
+        let out = tmp.path().join("out");
+        let sc = sig(tmp.path().join("out.sig"));
+        let e = pull_model_with_sidecar(
+            &store,
+            "m/a",
+            &manifest,
+            &out,
+            &Default::default(),
+            Some(&sc),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
+        assert!(!out.exists());
+        assert!(!sc.path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_or_file_output_is_refused_with_a_clear_message() {
+        let (tmp, store, manifest) = pushed();
+        let target = tmp.path().join("elsewhere");
+        fs::create_dir(&target).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = pull_model(&store, "m/a", &manifest, &link, &Default::default()).unwrap_err();
+        assert!(e.to_string().contains("is a symbolic link"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let file = tmp.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        let e = pull_model(&store, "m/a", &manifest, &file, &Default::default()).unwrap_err();
+        assert!(e.to_string().contains("is a file, not a folder"), "{e}");
+        assert!(fs::read_dir(&target).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn stale_pull_folders_of_dead_processes_are_swept_live_ones_kept() {
+        let (tmp, store, manifest) = pushed();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = tmp.path().join(format!("{PULL_PREFIX}{dead}-abc"));
+        let live = tmp
+            .path()
+            .join(format!("{PULL_PREFIX}{}-def", std::process::id()));
+        let young = tmp.path().join(format!("{PULL_PREFIX}{dead}-ghi"));
+        for d in [&stale, &live, &young] {
+            fs::create_dir(d).unwrap();
+            fs::write(d.join("part"), b"x").unwrap();
+        }
+        for d in [&stale, &live] {
+            fs::File::open(d)
+                .unwrap()
+                .set_modified(
+                    std::time::SystemTime::now()
+                        - STALE_PULL_AGE
+                        - std::time::Duration::from_secs(60),
+                )
+                .unwrap();
+        }
+        pull_model(
+            &store,
+            "m/a",
+            &manifest,
+            &tmp.path().join("out"),
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(!stale.exists(), "a dead pull's old folder was left");
+        assert!(live.exists(), "a live pull's folder was removed");
+        assert!(young.exists(), "a recent folder was removed");
+    }
 }

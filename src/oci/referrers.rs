@@ -146,6 +146,47 @@ pub(crate) fn index_contains(index: &Map<String, Value>, digest: &str) -> bool {
         if a.iter().any(|e| e.get("digest").and_then(Value::as_str) == Some(digest)))
 }
 
+/// Record every entry of `index` that has a digest, verbatim, in `known` (digest -> entry), so
+/// a tag-schema writer can put back entries another writer dropped.
+pub(crate) fn remember_entries(index: &Map<String, Value>, known: &mut BTreeMap<String, Value>) {
+    if let Some(Value::Array(a)) = index.get("manifests") {
+        for e in a {
+            if let Some(d) = e.get("digest").and_then(Value::as_str) {
+                known.entry(d.to_string()).or_insert_with(|| e.clone());
+            }
+        }
+    }
+}
+
+/// Append each `known` entry whose digest `index` lacks, verbatim. Returns how many it added.
+pub(crate) fn index_restore(
+    index: &mut Map<String, Value>,
+    known: &BTreeMap<String, Value>,
+) -> Result<usize> {
+    let missing: Vec<Value> = known
+        .iter()
+        .filter(|(d, _)| !index_contains(index, d))
+        .map(|(_, e)| e.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    match index
+        .entry("manifests")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        Value::Array(a) => {
+            let n = missing.len();
+            a.extend(missing);
+            Ok(n)
+        }
+        _ => Err(Error::malformed(
+            "referrers index",
+            "`manifests` is not an array",
+        )),
+    }
+}
+
 /// Add `entry` to the index unless its digest is there already; other entries are kept verbatim
 /// (unknown fields included). Returns whether the index changed.
 pub(crate) fn index_add(index: &mut Map<String, Value>, entry: &Descriptor) -> Result<bool> {
@@ -174,6 +215,63 @@ pub(crate) fn index_add(index: &mut Map<String, Value>, entry: &Descriptor) -> R
     Ok(true)
 }
 
+/// Fuzzing entry (fuzz/fuzz_targets/referrers_index.rs): `data` as a registry's referrers
+/// index and as a referrer manifest, through every step a signer or verifier applies to it.
+/// Panics only on a broken invariant: an index we merged into must re-parse, list our entry
+/// once, and keep every entry it had.
+#[doc(hidden)]
+#[allow(clippy::panic)]
+pub fn fuzz_referrers_index(data: &[u8]) {
+    let _ = prepare_referrer(data);
+    let Ok(mut index) = parse_index("fuzz", data) else {
+        return;
+    };
+    let all = index_descriptors(&index, None);
+    let typed = index_descriptors(
+        &index,
+        Some("application/vnd.dev.sigstore.bundle.v0.3+json"),
+    );
+    if typed.len() > all.len() {
+        panic!("a filter added entries");
+    }
+    let capped = super::store::ReferrerList::capped_at(all.clone(), 3);
+    if capped.descriptors.len() > 3 || capped.total != all.len() {
+        panic!("cap broken");
+    }
+    let mut known = BTreeMap::new();
+    remember_entries(&index, &mut known);
+    let ours = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, b"fuzz");
+    let Ok(_) = index_add(&mut index, &ours) else {
+        return;
+    };
+    let mut fresh = match empty_index() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    if index_restore(&mut fresh, &known).is_err() {
+        panic!("restore into an empty index failed");
+    }
+    let Ok(body) = serde_json::to_vec(&index) else {
+        panic!("merged index does not serialise");
+    };
+    let Ok(again) = parse_index("fuzz", &body) else {
+        panic!("merged index does not re-parse");
+    };
+    let Some(Value::Array(entries)) = again.get("manifests") else {
+        panic!("merged index lost its manifests");
+    };
+    let mine = entries
+        .iter()
+        .filter(|e| e.get("digest").and_then(Value::as_str) == Some(ours.digest.as_str()))
+        .count();
+    if mine != 1 {
+        panic!("our entry is listed {mine} times");
+    }
+    if known.keys().any(|d| !index_contains(&again, d)) {
+        panic!("an entry was dropped");
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -190,6 +288,38 @@ mod tests {
         let all = idx.get("manifests").unwrap().as_array().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0]["platform"]["os"], "linux");
+    }
+
+    #[test]
+    fn index_restore_puts_back_dropped_entries_verbatim_once() {
+        let a = serde_json::json!({"manifests":[
+            {"mediaType":"x","digest":"sha256:aa","size":1,"vendor":{"k":1}},
+            {"mediaType":"x","digest":"sha256:bb","size":2}]});
+        let a = parse_index("i", &serde_json::to_vec(&a).unwrap()).unwrap();
+        let mut known = BTreeMap::new();
+        remember_entries(&a, &mut known);
+        let b = serde_json::json!({"manifests":[{"mediaType":"x","digest":"sha256:cc","size":3}]});
+        let mut b = parse_index("i", &serde_json::to_vec(&b).unwrap()).unwrap();
+        assert_eq!(index_restore(&mut b, &known).unwrap(), 2);
+        assert_eq!(index_restore(&mut b, &known).unwrap(), 0);
+        let all = b["manifests"].as_array().unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().any(|e| e["vendor"]["k"] == 1));
+    }
+
+    #[test]
+    fn fuzz_entry_holds_on_odd_indexes() {
+        for input in [
+            &b""[..],
+            b"{}",
+            b"[]",
+            br#"{"manifests":{}}"#,
+            br#"{"manifests":[1,"x",null,{"digest":5},{"digest":"sha256:aa"},{"digest":"sha256:aa"}]}"#,
+            br#"{"manifests":[{"mediaType":"x","digest":"sha256:aa","size":1,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}]}"#,
+            br#"{"subject":{"mediaType":"x","digest":"sha256:zz","size":1}}"#,
+        ] {
+            fuzz_referrers_index(input);
+        }
     }
 
     #[test]

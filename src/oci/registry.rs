@@ -1,25 +1,29 @@
 //! A remote OCI registry as a [`Store`].
 //!
-//! oci-client does the protocol parts it does well: the bearer-token dance, blob HEAD, blob
-//! upload (chunked PATCH streamed from disk for big blobs, monolithic for small ones) and tag
-//! listing. A thin reqwest layer does what oci-client cannot: read manifests, indexes and blobs
-//! with a size bound and hash them ourselves, send manifest bytes exactly and read the
-//! `Docker-Content-Digest` and `OCI-Subject` answer headers, and query the referrers API.
-//! The store owns a tokio runtime and blocks on it, so callers stay synchronous.
+//! The distribution protocol is spoken over reqwest directly (oci-client's token dance, blob
+//! upload and tag listing read answers unbounded, and sent credentials wherever a challenge
+//! pointed): the token dance, blob HEAD/GET/upload (chunked PATCH streamed from disk for big
+//! blobs, monolithic for small ones), manifests and indexes read with a size bound and hashed
+//! here, manifest bytes sent exactly, `Docker-Content-Digest` and `OCI-Subject` read, the
+//! referrers API and its tag-schema fallback, and paged tag listing.
+//!
+//! Every request has an idle-read timeout and metadata requests a whole deadline
+//! ([`RegistryOptions::timeout`], [`RegistryOptions::request_deadline`]); idempotent requests
+//! are retried on 429/5xx and broken connections with jittered exponential backoff honouring
+//! `Retry-After` ([`MAX_RETRIES`], [`MAX_RETRY_WAIT`]); credentials go only to the registry's own
+//! host and to a token service reached over HTTPS (or loopback). The store owns a tokio runtime
+//! and blocks on it, so callers stay synchronous.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::Stream;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
@@ -27,12 +31,12 @@ use tokio::io::AsyncReadExt as _;
 
 use super::error::{Error, Result};
 use super::referrers::{
-    ManifestHead, empty_index, index_add, index_contains, index_descriptors, parse_index,
-    prepare_referrer, tag_schema_tag,
+    ManifestHead, empty_index, index_add, index_descriptors, index_restore, parse_index,
+    prepare_referrer, remember_entries, tag_schema_tag,
 };
 use super::store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, Store, VerifyingWriter,
-    check_manifest_put, digest_hex, sha256_digest,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, ReferrerList, Store,
+    VerifyingWriter, check_manifest_put, digest_hex, sha256_digest,
 };
 
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
@@ -45,8 +49,46 @@ pub const MONOLITHIC_MAX: u64 = 8 * 1024 * 1024;
 pub const UPLOAD_CHUNK: u64 = 256 * 1024 * 1024;
 /// Read size within one streamed request body.
 const STREAM_PIECE: usize = 1024 * 1024;
-/// How many times the referrers tag-schema index update is retried when another writer wins.
-const TAG_SCHEMA_ATTEMPTS: u32 = 5;
+/// Largest token-service answer read (a JWT is a few KiB).
+pub const MAX_TOKEN_SIZE: u64 = 1024 * 1024;
+/// Tags asked for per `tags/list` page (`n=`).
+pub const TAG_PAGE: usize = 1000;
+/// Largest `tags/list` page read, in bytes (a page of [`TAG_PAGE`] tags of the longest legal
+/// length, 128 characters, is ~135 KiB; a server that ignores `n=` and answers everything at
+/// once is cut off here).
+pub const MAX_TAG_PAGE_SIZE: u64 = 4 * 1024 * 1024;
+/// Most tags of one repository that are listed; past it [`Error::TooManyTags`] (exit 2) tells the
+/// user to name one tag.
+pub const MAX_TAGS: usize = 100_000;
+
+/// Default idle-read timeout: a registry that sends no byte for this long is given up on with
+/// [`Error::Timeout`]. Applies to every request, blob transfers included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default deadline of one whole metadata request (manifest, index, blob HEAD, tag-list page,
+/// small blob upload), retries not included. Blob transfers of any size are bounded by the idle
+/// timeout only, so a slow but live multi-GiB upload is never cut off.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// How many times an idempotent request (GET, HEAD, a PUT of digest-addressed content) is
+/// retried after a transient failure: 429, 500, 502, 503, 504 or a broken connection. Timeouts
+/// are not retried (they already waited [`DEFAULT_TIMEOUT`]).
+pub const MAX_RETRIES: u32 = 4;
+/// How many times a chunked upload of a big blob starts over after a transient failure (each
+/// time may re-send the whole blob, so fewer than [`MAX_RETRIES`]).
+const CHUNKED_RETRIES: u32 = 2;
+/// First backoff between two attempts; it doubles each retry, with jitter.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+/// Longest wait between two attempts, a server's `Retry-After` included (a larger value is cut
+/// to this).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// Shortest settle delay of the referrers tag-schema update: after its PUT a writer waits this
+/// long (or 3x its own read-merge-write cycle, if longer, plus up to 50 % jitter) and reads the
+/// index again, so that any writer that read the index before our PUT has written by then and
+/// its overwrite is seen. See `update_tag_schema`.
+pub const TAG_SCHEMA_SETTLE: Duration = Duration::from_millis(300);
+/// Longest settle delay (a very slow registry).
+const TAG_SCHEMA_SETTLE_MAX: Duration = Duration::from_secs(5);
+/// How long a tag-schema update keeps re-merging before it gives up with an error.
+const TAG_SCHEMA_DEADLINE: Duration = Duration::from_secs(180);
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -70,6 +112,19 @@ pub struct RegistryOptions {
     /// Bytes per PATCH of a chunked blob upload (default [`UPLOAD_CHUNK`]; 0 counts as the
     /// default).
     pub upload_chunk: u64,
+    /// Idle-read timeout (default [`DEFAULT_TIMEOUT`], 30 s): a request during which the
+    /// registry sends nothing for this long fails with [`Error::Timeout`] (exit 3). Zero counts
+    /// as the default.
+    pub timeout: Duration,
+    /// Deadline of one whole metadata request (default [`DEFAULT_REQUEST_DEADLINE`], 120 s;
+    /// never shorter than `timeout`). Blob transfers only have the idle timeout.
+    pub request_deadline: Duration,
+    /// Settle delay of the referrers tag-schema update (default [`TAG_SCHEMA_SETTLE`]). Zero
+    /// turns the re-check off, which loses signatures under concurrent signers on registries
+    /// without the referrers API: for measurements only. The environment variable
+    /// `PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS` overrides the default (scripts/bench-oci uses
+    /// it to measure what the re-check costs).
+    pub tag_schema_settle: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -80,8 +135,128 @@ impl Default for RegistryOptions {
             use_docker_config: true,
             connect_timeout: Duration::from_secs(10),
             upload_chunk: UPLOAD_CHUNK,
+            timeout: DEFAULT_TIMEOUT,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+            tag_schema_settle: std::env::var("PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(TAG_SCHEMA_SETTLE, Duration::from_millis),
         }
     }
+}
+
+/// The `realm` and `service` of a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
+fn parse_bearer_challenge(header: &str) -> Option<(String, Option<String>)> {
+    let (scheme, params) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut realm = None;
+    let mut service = None;
+    let mut rest = params.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let after = after.trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, q.get(end?..).unwrap_or(""))
+        } else {
+            let (v, n) = after.split_once(',').unwrap_or((after, ""));
+            (v.trim().to_string(), n)
+        };
+        if key.eq_ignore_ascii_case("realm") {
+            realm = Some(value);
+        } else if key.eq_ignore_ascii_case("service") {
+            service = Some(value);
+        }
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some((realm?, service))
+}
+
+/// Whether `url` points at `registry` (`host[:port]`): same host (case-insensitive) and same
+/// port, a missing port being the scheme's default.
+fn same_authority(url: &reqwest::Url, registry: &str) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let (reg_host, reg_port) = match registry.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') && (h.starts_with('[') || !h.contains(':')) => {
+            (h, p.parse::<u16>().ok())
+        }
+        _ => (registry, None),
+    };
+    let reg_port = reg_port.or_else(|| match url.scheme() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    });
+    host.eq_ignore_ascii_case(reg_host) && url.port_or_known_default() == reg_port
+}
+
+/// Whether an HTTP status is worth another attempt: rate limiting and transient server trouble.
+fn retryable_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether an error we produced is transient (a broken connection, or a retryable status): the
+/// whole idempotent operation may be run again.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Unreachable { .. } => true,
+        Error::Registry { reason, .. } => ["429", "500", "502", "503", "504"]
+            .iter()
+            .any(|c| reason.starts_with(c)),
+        _ => false,
+    }
+}
+
+/// A pseudo-random duration in `[0, max]`, different in every process and call (jitter keeps
+/// concurrent writers from retrying in lock step). Not for cryptography.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(h.finish() % max_ms.saturating_add(1))
+}
+
+/// The wait before retry number `attempt` (0-based): exponential from [`RETRY_BASE`] with up to
+/// 50 % jitter, or the server's `Retry-After` seconds; never more than [`MAX_RETRY_WAIT`].
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = RETRY_BASE.saturating_mul(1u32 << attempt.min(8));
+    let base = retry_after.unwrap_or(exp);
+    (base + jitter(base / 2)).min(MAX_RETRY_WAIT)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored: the exponential backoff applies).
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    header_str(h, "retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// Whether a registry host (`host[:port]`) is on the loopback interface.
@@ -96,17 +271,43 @@ pub fn is_loopback_host(registry: &str) -> bool {
         || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// How [`RegistryStore::send`] treats a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// Idempotent and small (GET/HEAD of manifests and tags, PUT of a manifest by digest, a
+    /// monolithic blob PUT): retried, with the whole-request deadline.
+    Metadata,
+    /// Not idempotent (POST of an upload session, PUT of a tag): sent once, with the deadline.
+    Once,
+    /// A blob download: retried before its body starts; idle timeout only.
+    Download,
+    /// A streamed upload body (PATCH, streamed PUT): sent once, idle timeout only.
+    Stream,
+}
+
+impl Call {
+    fn retries(self) -> bool {
+        matches!(self, Call::Metadata | Call::Download)
+    }
+    fn has_deadline(self) -> bool {
+        matches!(self, Call::Metadata | Call::Once)
+    }
+}
+
 /// A remote registry (one host) as a [`Store`].
 pub struct RegistryStore {
     registry: String,
     scheme: &'static str,
     rt: tokio::runtime::Runtime,
-    chunked: Client,
-    mono: Client,
+    plain_http: bool,
     http: reqwest::Client,
     auth: RegistryAuth,
     tokens: Mutex<HashMap<(String, bool), Option<String>>>,
     upload_chunk: u64,
+    timeout: Duration,
+    deadline: Duration,
+    settle: Duration,
+    clear_credentials: bool,
 }
 
 impl std::fmt::Debug for RegistryStore {
@@ -189,6 +390,11 @@ impl RegistryStore {
     /// `plain_http`. Nothing is contacted until the first operation.
     pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
         let plain = opts.plain_http || is_loopback_host(registry);
+        let timeout = if opts.timeout.is_zero() {
+            DEFAULT_TIMEOUT
+        } else {
+            opts.timeout
+        };
         let creds = match opts.credentials.clone() {
             Some(c) => Some(c),
             None if opts.use_docker_config => docker_config_credentials(registry)?,
@@ -198,26 +404,16 @@ impl RegistryStore {
             Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,
         };
-        let config = |mono: bool| ClientConfig {
-            protocol: if plain {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
-            use_monolithic_push: mono,
-            connect_timeout: Some(opts.connect_timeout),
-            max_concurrent_upload: 1,
-            ..Default::default()
-        };
+        let clear_credentials =
+            plain && !is_loopback_host(registry) && !matches!(auth, RegistryAuth::Anonymous);
         let env_err = |reason: String| Error::Registry {
             registry: registry.to_string(),
             operation: "set up a client".into(),
             reason,
         };
-        let chunked = Client::try_from(config(false)).map_err(|e| env_err(error_chain(&e)))?;
-        let mono = Client::try_from(config(true)).map_err(|e| env_err(error_chain(&e)))?;
         let http = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
+            .read_timeout(timeout)
             .user_agent(concat!("provenance/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| env_err(error_chain(&e)))?;
@@ -226,16 +422,11 @@ impl RegistryStore {
             .enable_all()
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
-        rt.block_on(async {
-            chunked.store_auth_if_needed(registry, &auth).await;
-            mono.store_auth_if_needed(registry, &auth).await;
-        });
         Ok(RegistryStore {
             registry: registry.to_string(),
             scheme: if plain { "http" } else { "https" },
             rt,
-            chunked,
-            mono,
+            plain_http: opts.plain_http,
             http,
             auth,
             tokens: Mutex::new(HashMap::new()),
@@ -244,7 +435,18 @@ impl RegistryStore {
             } else {
                 opts.upload_chunk
             },
+            timeout,
+            deadline: opts.request_deadline.max(timeout),
+            settle: opts.tag_schema_settle,
+            clear_credentials,
         })
+    }
+
+    /// Whether credentials will cross the network unencrypted: `plain_http` for a non-loopback
+    /// registry, with credentials. Without `plain_http` a non-loopback host is only ever spoken
+    /// to over HTTPS, so this is the one case the CLI must warn about (once).
+    pub fn sends_credentials_in_clear(&self) -> bool {
+        self.clear_credentials
     }
 
     /// The registry host this store talks to.
@@ -252,90 +454,32 @@ impl RegistryStore {
         &self.registry
     }
 
-    fn oref(&self, repo: &str, tag: &str) -> oci_client::Reference {
-        oci_client::Reference::with_tag(self.registry.clone(), repo.to_string(), tag.to_string())
-    }
-
     fn url(&self, repo: &str, tail: &str) -> String {
         format!("{}://{}/v2/{repo}/{tail}", self.scheme, self.registry)
     }
 
-    fn map_oci(&self, e: OciDistributionError, repo: &str, what: &str) -> Error {
-        let registry = self.registry.clone();
-        match e {
-            OciDistributionError::RequestError(re) if !re.is_status() => Error::Unreachable {
-                registry,
-                reason: error_chain(&re),
-            },
-            OciDistributionError::AuthenticationFailure(r) => Error::Auth {
-                registry,
-                reason: r,
-            },
-            OciDistributionError::UnauthorizedError { .. } => Error::Auth {
-                registry,
-                reason: "401 Unauthorized".into(),
-            },
-            OciDistributionError::DigestError(d) => Error::DigestMismatch {
-                what: what.to_string(),
-                expected: String::new(),
-                actual: d.to_string(),
-            },
-            OciDistributionError::ServerError { code: 404, .. } => Error::NotFound {
-                repository: repo.to_string(),
-                what: what.to_string(),
-            },
-            OciDistributionError::ServerError {
-                code: 401 | 403,
-                message,
-                ..
-            } => Error::Auth {
-                registry,
-                reason: message,
-            },
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                if codes.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::BlobUnknown
-                            | OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                    )
-                }) {
-                    Error::NotFound {
-                        repository: repo.to_string(),
-                        what: what.to_string(),
-                    }
-                } else if codes
-                    .iter()
-                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-                {
-                    Error::Auth {
-                        registry,
-                        reason: envelope.to_string(),
-                    }
+    /// A transport error of request `what`: [`Error::Timeout`] if a timeout fired, else
+    /// [`Error::Unreachable`]. `last_activity` is when the request was sent or its last body
+    /// chunk arrived: if that is more recent than the idle timeout, or the whole deadline has
+    /// passed since, the deadline fired; otherwise the idle timeout.
+    fn map_reqwest(&self, e: reqwest::Error, what: &str, last_activity: Instant) -> Error {
+        if e.is_timeout() {
+            let quiet = last_activity.elapsed();
+            let limit =
+                if quiet + Duration::from_millis(50) < self.timeout || quiet >= self.deadline {
+                    self.deadline
                 } else {
-                    Error::Registry {
-                        registry,
-                        operation: what.to_string(),
-                        reason: envelope.to_string(),
-                    }
-                }
-            }
-            OciDistributionError::IoError(io) => Error::io(what, io),
-            other => Error::Registry {
-                registry,
+                    self.timeout
+                };
+            return Error::Timeout {
+                registry: self.registry.clone(),
                 operation: what.to_string(),
-                reason: error_chain(&other),
-            },
+                secs: limit.as_secs(),
+            };
         }
-    }
-
-    fn map_reqwest(&self, e: reqwest::Error) -> Error {
         Error::Unreachable {
             registry: self.registry.clone(),
-            reason: error_chain(&e),
+            reason: format!("{what}: {}", error_chain(&e)),
         }
     }
 
@@ -348,41 +492,152 @@ impl RegistryStore {
                 }
             }
         }
-        let op = if push {
-            RegistryOperation::Push
-        } else {
-            RegistryOperation::Pull
-        };
-        let tok = self
-            .chunked
-            .auth(&self.oref(repo, "latest"), &self.auth, op)
-            .await
-            .map_err(|e| self.map_oci(e, repo, "authenticate"))?;
+        let tok = self.fetch_token(repo, push).await?;
         if let Ok(mut t) = self.tokens.lock() {
             t.insert(key, tok.clone());
         }
         Ok(tok)
     }
 
-    /// Send a request with our credentials (bearer token, else basic), re-authenticating once on 401.
+    /// The distribution token dance (docker "token authentication"): `GET /v2/`; a `Bearer`
+    /// challenge names a token service (`realm`), which gets our credentials (basic) and answers
+    /// a token for `repository:<repo>:pull[,push]`. `None`: no bearer challenge (anonymous, or
+    /// basic auth straight to the registry). Credentials go to the realm only over HTTPS, or
+    /// plain HTTP to a loopback host, or (with `plain_http`) to the registry itself: never in
+    /// clear to another host. The token answer is read up to [`MAX_TOKEN_SIZE`].
+    async fn fetch_token(&self, repo: &str, push: bool) -> Result<Option<String>> {
+        let auth_err = |reason: String| Error::Auth {
+            registry: self.registry.clone(),
+            reason,
+        };
+        let url = format!("{}://{}/v2/", self.scheme, self.registry);
+        let started = Instant::now();
+        let res = self
+            .http
+            .get(&url)
+            .timeout(self.deadline)
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
+        if res.status() != StatusCode::UNAUTHORIZED {
+            return Ok(None);
+        }
+        let Some((realm, service)) =
+            header_str(res.headers(), "www-authenticate").and_then(parse_bearer_challenge)
+        else {
+            return Ok(None);
+        };
+        drop(res);
+        let realm_url = reqwest::Url::parse(&realm)
+            .map_err(|_| auth_err(format!("unusable token service address {realm:?}")))?;
+        let creds = match &self.auth {
+            RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        if creds.is_some() && realm_url.scheme() != "https" {
+            let host = realm_url.host_str().unwrap_or_default();
+            let allowed = realm_url.scheme() == "http"
+                && (is_loopback_host(host)
+                    || (self.plain_http && same_authority(&realm_url, &self.registry)));
+            if !allowed {
+                return Err(auth_err(format!(
+                    "its token service {realm} is not HTTPS; refusing to send credentials there in clear"
+                )));
+            }
+        }
+        let scope = if push {
+            format!("repository:{repo}:pull,push")
+        } else {
+            format!("repository:{repo}:pull")
+        };
+        let mut query = vec![("scope", scope)];
+        if let Some(s) = service {
+            query.push(("service", s));
+        }
+        let mut req = self
+            .http
+            .get(realm_url)
+            .query(&query)
+            .timeout(self.deadline);
+        if let Some((u, p)) = &creds {
+            req = req.basic_auth(u, Some(p));
+        }
+        let started = Instant::now();
+        let res = req
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(e, "GET token", started))?;
+        if res.status() != StatusCode::OK {
+            let status = res.status();
+            let body = read_limited_text(res).await;
+            return Err(auth_err(format!("token service answered {status}: {body}")));
+        }
+        let bytes = self.read_bounded(res, "token", MAX_TOKEN_SIZE).await?;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let t: Token =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("registry token", e))?;
+        Ok(t.token.or(t.access_token).filter(|t| !t.is_empty()))
+    }
+
+    /// Send a request with our credentials (bearer token, else basic), re-authenticating once on
+    /// 401. `what` names the request in errors (`GET manifest sha256:…`). A [`Call::Idempotent`]
+    /// request is sent again, to the same URL, after 429/500/502/503/504 or a broken connection,
+    /// at most [`MAX_RETRIES`] times with [`backoff`]; the last answer is returned as it is.
+    /// [`Call::Metadata`] requests also get the whole-request deadline.
     async fn send(
         &self,
         repo: &str,
         push: bool,
+        what: &str,
+        call: Call,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response> {
         let mut refresh = false;
+        let mut attempt = 0u32;
         loop {
             let token = self.token(repo, push, refresh).await?;
             let mut req = build(&self.http);
-            req = match (&token, &self.auth) {
-                (Some(t), _) => req.bearer_auth(t),
-                (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
-                _ => req,
+            if call.has_deadline() {
+                req = req.timeout(self.deadline);
+            }
+            // Credentials go only to the registry itself: an upload `Location` may name another
+            // host (a storage backend), which must never see them.
+            let (client, req) = req.build_split();
+            let req = req.map_err(|e| self.map_reqwest(e, what, Instant::now()))?;
+            let ours = same_authority(req.url(), &self.registry);
+            let builder = reqwest::RequestBuilder::from_parts(client, req);
+            let req = match (&token, &self.auth) {
+                _ if !ours => builder,
+                (Some(t), _) => builder.bearer_auth(t),
+                (None, RegistryAuth::Basic(u, p)) => builder.basic_auth(u, Some(p)),
+                _ => builder,
             };
-            let res = req.send().await.map_err(|e| self.map_reqwest(e))?;
+            let started = std::time::Instant::now();
+            let retry = call.retries() && attempt < MAX_RETRIES;
+            let res = match req.send().await {
+                Ok(res) => res,
+                Err(e) if retry && !e.is_timeout() => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(self.map_reqwest(e, what, started)),
+            };
             if res.status() == StatusCode::UNAUTHORIZED && !refresh {
                 refresh = true;
+                continue;
+            }
+            if retry && retryable_status(res.status()) {
+                let wait = backoff(attempt, retry_after(res.headers()));
+                drop(res);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
                 continue;
             }
             return Ok(res);
@@ -422,16 +677,29 @@ impl RegistryStore {
         } else {
             format!("tag {reference}")
         };
-        let res = self
-            .send(repo, false, |c| c.get(&url).header(ACCEPT, accept))
-            .await?;
-        if res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
+        let request = format!("GET {what}");
+        let mut attempt = 0u32;
+        loop {
+            let res = self
+                .send(repo, false, &request, Call::Metadata, |c| {
+                    c.get(&url).header(ACCEPT, accept)
+                })
+                .await?;
+            if res.status() != StatusCode::OK {
+                return Err(self.status_error(res, repo, &what).await);
+            }
+            let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
+                .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
+            match self.read_bounded(res, &request, MAX_MANIFEST_SIZE).await {
+                Ok(bytes) => return Ok((bytes, media_type)),
+                // The connection broke mid-body: a GET may be sent again.
+                Err(Error::Unreachable { .. }) if attempt < MAX_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
-            .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
-        let bytes = self.read_bounded(res, &what, MAX_MANIFEST_SIZE).await?;
-        Ok((bytes, media_type))
     }
 
     async fn read_bounded(
@@ -448,7 +716,13 @@ impl RegistryStore {
             return Err(too_large());
         }
         let mut out = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
+        let mut last = Instant::now();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| self.map_reqwest(e, what, last))?
+        {
+            last = Instant::now();
             if (out.len() + chunk.len()) as u64 > limit {
                 return Err(too_large());
             }
@@ -467,17 +741,46 @@ impl RegistryStore {
     ) -> Result<(Descriptor, bool)> {
         let url = self.url(repo, &format!("manifests/{reference}"));
         let body = Bytes::copy_from_slice(bytes);
-        let res = self
-            .send(repo, true, |c| {
-                c.put(&url)
-                    .header(CONTENT_TYPE, media_type)
-                    .body(body.clone())
-            })
-            .await?;
         let what = format!("push manifest {reference}");
-        if res.status() != StatusCode::CREATED && res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
-        }
+        // A PUT by digest stores the same bytes under the same name however often it is sent; a
+        // PUT by tag moves the tag, so it is sent once and the caller decides.
+        let call = if reference.starts_with("sha256:") {
+            Call::Metadata
+        } else {
+            Call::Once
+        };
+        let mut attempt = 0u32;
+        let res = loop {
+            let res = self
+                .send(
+                    repo,
+                    true,
+                    &format!("PUT manifest {reference}"),
+                    call,
+                    |c| {
+                        c.put(&url)
+                            .header(CONTENT_TYPE, media_type)
+                            .body(body.clone())
+                    },
+                )
+                .await?;
+            if res.status() == StatusCode::CREATED || res.status() == StatusCode::OK {
+                break res;
+            }
+            let e = self.status_error(res, repo, &what).await;
+            // Distribution rewrites a blob's repository link (truncate, then write) whenever
+            // someone uploads that blob again, e.g. the empty config every signature shares;
+            // a manifest PUT that checks the blob in between is told MANIFEST_BLOB_UNKNOWN
+            // for a blob that is there. A PUT by digest may be sent again.
+            let blob_race = matches!(&e, Error::Registry { reason, .. }
+                if reason.starts_with("400") && reason.contains("MANIFEST_BLOB_UNKNOWN"));
+            if call == Call::Metadata && blob_race && attempt < MAX_RETRIES {
+                tokio::time::sleep(backoff(attempt, None)).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(e);
+        };
         let digest = sha256_digest(bytes);
         if let Some(server) = header_str(res.headers(), "docker-content-digest") {
             if server != digest {
@@ -496,41 +799,118 @@ impl RegistryStore {
         Ok((d, subject))
     }
 
-    /// The referrers tag-schema index of `subject`, or an empty one if the tag does not exist.
-    async fn get_tag_schema_index(&self, repo: &str, tag: &str) -> Result<Map<String, Value>> {
+    /// The referrers tag-schema index of `subject`, or `None` if the tag does not exist.
+    async fn get_tag_schema_index(
+        &self,
+        repo: &str,
+        tag: &str,
+    ) -> Result<Option<Map<String, Value>>> {
         match self.get_manifest(repo, tag, MEDIA_TYPE_IMAGE_INDEX).await {
-            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes),
-            Err(Error::NotFound { .. }) => match empty_index() {
-                Value::Object(m) => Ok(m),
-                _ => Ok(Map::new()),
-            },
+            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
+    /// Add `entry` to the referrers tag-schema index of `subject` such that it is durable when
+    /// this returns `Ok`.
+    ///
+    /// Distribution has no conditional PUT: two writers that read the same index each write it
+    /// back with only their own entry added, and the later PUT silently drops the earlier's; a
+    /// writer that read it back at once and returned would have lost its signature (1-3 of 16
+    /// concurrent signers did). So each round reads the index, merges in our entry and every
+    /// entry seen during this update (an entry some writer dropped is put back, none is ever
+    /// removed), and writes it; then waits a settle delay (at least
+    /// [`RegistryOptions::tag_schema_settle`], at least 3x our own read-merge-write cycle, plus
+    /// up to 50 % jitter), longer than a concurrent writer's own cycle, so that any writer that
+    /// read before our PUT has written by then, and reads again. Only a read taken that long
+    /// after our last PUT that lists everything ends the update. Transient failures (500s, which
+    /// distribution answers to concurrent PUTs of one tag, 429, resets) are retried with
+    /// backoff. Gives up after 180 s with [`Error::Registry`].
+    ///
+    /// Rejected: a lock tag (distribution cannot create one atomically either) and trusting the
+    /// immediate read-back (it misses overwrites that land after it).
     async fn update_tag_schema(&self, repo: &str, subject: &str, entry: &Descriptor) -> Result<()> {
         let tag = tag_schema_tag(subject)?;
-        for attempt in 0..TAG_SCHEMA_ATTEMPTS {
-            let mut index = self.get_tag_schema_index(repo, &tag).await?;
-            if !index_add(&mut index, entry)? {
+        let started = Instant::now();
+        let mut known: BTreeMap<String, Value> = BTreeMap::new();
+        let mut transient_failures = 0u32;
+        let mut confirmed_absent = false;
+        let mut last_error = String::new();
+        while started.elapsed() < TAG_SCHEMA_DEADLINE {
+            let cycle = Instant::now();
+            let read = match self.get_tag_schema_index(repo, &tag).await {
+                Ok(r) => r,
+                Err(e) if transient(&e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(backoff(transient_failures.min(4), None)).await;
+                    transient_failures += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut index = match read {
+                Some(index) => index,
+                // A missing tag may be one being rewritten this instant: look once more before
+                // writing an index that would hold only what we know of.
+                None if !confirmed_absent && known.is_empty() => {
+                    confirmed_absent = true;
+                    tokio::time::sleep(
+                        Duration::from_millis(50) + jitter(Duration::from_millis(50)),
+                    )
+                    .await;
+                    continue;
+                }
+                None => match empty_index() {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                },
+            };
+            remember_entries(&index, &mut known);
+            let added = index_add(&mut index, entry)?;
+            let restored = index_restore(&mut index, &known)?;
+            if !added && restored == 0 {
+                // Everything is there, in a read taken a settle delay after our last write (or
+                // before any write: the entry was there already).
                 return Ok(());
             }
+            remember_entries(&index, &mut known);
             let body =
                 serde_json::to_vec(&index).map_err(|e| Error::malformed("referrers index", e))?;
-            self.put_manifest_raw(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)
-                .await?;
-            // Distribution has no conditional PUT: read back, and merge again if another
-            // writer's index replaced ours in between.
-            let check = self.get_tag_schema_index(repo, &tag).await?;
-            if index_contains(&check, &entry.digest) {
-                return Ok(());
+            match self
+                .put_manifest_raw(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if transient(&e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(backoff(transient_failures.min(4), None)).await;
+                    transient_failures += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
-            tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt + 1))).await;
+            if self.settle.is_zero() {
+                continue; // measurements only: read back at once
+            }
+            let settle = self
+                .settle
+                .max(cycle.elapsed().saturating_mul(3))
+                .min(TAG_SCHEMA_SETTLE_MAX);
+            tokio::time::sleep(settle + jitter(settle / 2)).await;
         }
         Err(Error::Registry {
             registry: self.registry.clone(),
             operation: format!("update referrers index {tag}"),
-            reason: format!("lost {TAG_SCHEMA_ATTEMPTS} races against concurrent writers"),
+            reason: format!(
+                "other writers kept replacing it for {} s{}",
+                TAG_SCHEMA_DEADLINE.as_secs(),
+                if last_error.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (last error: {last_error})")
+                }
+            ),
         })
     }
 
@@ -543,14 +923,59 @@ impl RegistryStore {
     ) -> Result<()> {
         let url = self.url(repo, &format!("blobs/{digest}"));
         let what = format!("blob {digest}");
-        let mut res = self.send(repo, false, |c| c.get(&url)).await?;
-        if res.status() != StatusCode::OK {
-            return Err(self.status_error(res, repo, &what).await);
-        }
+        let request = format!("GET {what}");
         let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
         let mut w = VerifyingWriter::new(out, size);
-        while let Some(chunk) = res.chunk().await.map_err(|e| self.map_reqwest(e))? {
-            w.put(&what, &chunk, &place)?;
+        let mut attempt = 0u32;
+        // A connection that breaks mid-body is resumed where it broke (`Range: bytes=N-`), at
+        // most MAX_RETRIES times: what was written stays written, and the hash goes on.
+        'resume: loop {
+            let from = w.written();
+            let mut res = self
+                .send(repo, false, &request, Call::Download, |c| {
+                    let r = c.get(&url);
+                    if from > 0 {
+                        r.header(reqwest::header::RANGE, format!("bytes={from}-"))
+                    } else {
+                        r
+                    }
+                })
+                .await?;
+            let mut skip = match res.status() {
+                StatusCode::OK => from, // the range was ignored: drop what we already have
+                StatusCode::PARTIAL_CONTENT if from > 0 => {
+                    let range = header_str(res.headers(), "content-range").unwrap_or("");
+                    if !range.starts_with(&format!("bytes {from}-")) {
+                        return Err(Error::Registry {
+                            registry: self.registry.clone(),
+                            operation: request,
+                            reason: format!("asked for bytes {from}-, got range {range:?}"),
+                        });
+                    }
+                    0
+                }
+                _ => return Err(self.status_error(res, repo, &what).await),
+            };
+            let mut last = Instant::now();
+            loop {
+                match res.chunk().await {
+                    Ok(Some(chunk)) => {
+                        last = Instant::now();
+                        let n = usize::try_from(skip).unwrap_or(usize::MAX).min(chunk.len());
+                        skip -= n as u64;
+                        if let Some(rest) = chunk.get(n..) {
+                            w.put(&what, rest, &place)?;
+                        }
+                    }
+                    Ok(None) => break 'resume,
+                    Err(e) if !e.is_timeout() && attempt < MAX_RETRIES => {
+                        tokio::time::sleep(backoff(attempt, None)).await;
+                        attempt += 1;
+                        continue 'resume;
+                    }
+                    Err(e) => return Err(self.map_reqwest(e, &request, last)),
+                }
+            }
         }
         w.finish(&what, digest, &place)
     }
@@ -562,8 +987,6 @@ impl RegistryStore {
         digest: &str,
         size: u64,
     ) -> Result<()> {
-        let oref = self.oref(repo, "latest");
-        let what = format!("upload blob {digest}");
         if size <= MONOLITHIC_MAX {
             let bytes = tokio::fs::read(path)
                 .await
@@ -576,25 +999,23 @@ impl RegistryStore {
                 });
             }
             super::store::check_digest(&format!("file {}", path.display()), digest, &bytes)?;
-            self.mono
-                .push_blob(&oref, bytes, digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &what))?;
-            return Ok(());
+            return self.push_blob_mono(repo, Bytes::from(bytes), digest).await;
         }
-        match self.push_blob_chunked(repo, path, digest, size).await {
-            // A registry that refuses chunked uploads: one streamed PUT instead.
-            Err(Error::Registry { .. }) => {
-                let body = futures_util::TryStreamExt::map_err(
-                    file_range_stream(path.to_path_buf(), 0, size),
-                    OciDistributionError::from,
-                );
-                self.mono
-                    .push_blob_stream(&oref, body, digest, Some(size))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.map_oci(e, repo, &what))
+        // The blob is digest-addressed: after a transient failure the whole upload runs again
+        // in a new session, at most CHUNKED_RETRIES times (each may re-send the whole blob).
+        let mut attempt = 0u32;
+        let first = loop {
+            match self.push_blob_chunked(repo, path, digest, size).await {
+                Err(e) if transient(&e) && attempt < CHUNKED_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                other => break other,
             }
+        };
+        match first {
+            // A registry that refuses chunked uploads: one streamed PUT instead.
+            Err(Error::Registry { .. }) => self.push_blob_streamed(repo, path, digest, size).await,
             other => other,
         }
     }
@@ -626,7 +1047,9 @@ impl RegistryStore {
         let what = format!("upload blob {digest}");
         let start = self.url(repo, "blobs/uploads/");
         let res = self
-            .send(repo, true, |c| c.post(&start).header(CONTENT_LENGTH, 0))
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&start).header(CONTENT_LENGTH, 0)
+            })
             .await?;
         if res.status() != StatusCode::ACCEPTED {
             return Err(self.status_error(res, repo, &what).await);
@@ -638,7 +1061,7 @@ impl RegistryStore {
             let range = format!("{offset}-{}", offset + len - 1);
             let (loc, file) = (location.clone(), path.to_path_buf());
             let res = self
-                .send(repo, true, |c| {
+                .send(repo, true, &format!("PATCH {what}"), Call::Stream, |c| {
                     c.patch(&loc)
                         .header(CONTENT_TYPE, "application/octet-stream")
                         .header(CONTENT_LENGTH, len)
@@ -659,12 +1082,190 @@ impl RegistryStore {
         let sep = if location.contains('?') { '&' } else { '?' };
         let done = format!("{location}{sep}digest={digest}");
         let res = self
-            .send(repo, true, |c| c.put(&done).header(CONTENT_LENGTH, 0))
+            .send(repo, true, &format!("PUT {what}"), Call::Once, |c| {
+                c.put(&done).header(CONTENT_LENGTH, 0)
+            })
             .await?;
         if res.status() != StatusCode::CREATED {
             return Err(self.status_error(res, repo, &what).await);
         }
         Ok(())
+    }
+
+    /// A monolithic upload (POST, then one PUT `?digest=` with the bytes). The content is
+    /// digest-addressed, so after a transient failure the whole upload runs again (a new
+    /// session), at most [`MAX_RETRIES`] times.
+    async fn push_blob_mono(&self, repo: &str, bytes: Bytes, digest: &str) -> Result<()> {
+        let what = format!("upload blob {digest}");
+        let start = self.url(repo, "blobs/uploads/");
+        let mut attempt = 0u32;
+        loop {
+            let once = async {
+                let res = self
+                    .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                        c.post(&start).header(CONTENT_LENGTH, 0)
+                    })
+                    .await?;
+                if res.status() != StatusCode::ACCEPTED {
+                    return Err(self.status_error(res, repo, &what).await);
+                }
+                let location = self.upload_location(&res, &what)?;
+                let sep = if location.contains('?') { '&' } else { '?' };
+                let done = format!("{location}{sep}digest={digest}");
+                let res = self
+                    .send(repo, true, &format!("PUT {what}"), Call::Once, |c| {
+                        c.put(&done)
+                            .header(CONTENT_TYPE, "application/octet-stream")
+                            .header(CONTENT_LENGTH, bytes.len())
+                            .body(bytes.clone())
+                    })
+                    .await?;
+                if res.status() != StatusCode::CREATED {
+                    return Err(self.status_error(res, repo, &what).await);
+                }
+                Ok(())
+            };
+            match once.await {
+                Err(e) if transient(&e) && attempt < MAX_RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A monolithic upload streamed from disk (POST, then one PUT `?digest=` whose body is the
+    /// file): for registries that refuse chunked uploads. Memory stays at one read piece.
+    async fn push_blob_streamed(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let what = format!("upload blob {digest}");
+        let start = self.url(repo, "blobs/uploads/");
+        let res = self
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&start).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if res.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let location = self.upload_location(&res, &what)?;
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let done = format!("{location}{sep}digest={digest}");
+        let file = path.to_path_buf();
+        let res = self
+            .send(repo, true, &format!("PUT {what}"), Call::Stream, |c| {
+                c.put(&done)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, size)
+                    .body(reqwest::Body::wrap_stream(file_range_stream(
+                        file.clone(),
+                        0,
+                        size,
+                    )))
+            })
+            .await?;
+        if res.status() != StatusCode::CREATED {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        Ok(())
+    }
+
+    /// HEAD a blob: whether the repository has it (retried like any idempotent request).
+    async fn blob_exists_async(&self, repo: &str, digest: &str) -> Result<bool> {
+        let url = self.url(repo, &format!("blobs/{digest}"));
+        let what = format!("check blob {digest}");
+        let res = self
+            .send(
+                repo,
+                false,
+                &format!("HEAD blob {digest}"),
+                Call::Metadata,
+                |c| c.head(&url),
+            )
+            .await?;
+        match res.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.status_error(res, repo, &what).await),
+        }
+    }
+}
+
+impl RegistryStore {
+    /// Walk the tags of `repo` page by page (`n=`[`TAG_PAGE`], `last=`), handing each page to
+    /// `f` as it arrives, so a caller can start on the first tags at once. Each page is read up
+    /// to [`MAX_TAG_PAGE_SIZE`] bytes; past [`MAX_TAGS`] tags in all the walk stops with
+    /// [`Error::TooManyTags`]. A server that ignores `last=` (repeats a page) ends the walk
+    /// instead of looping.
+    fn walk_tag_pages(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        self.rt.block_on(async {
+            let mut last: Option<String> = None;
+            let mut seen = 0usize;
+            loop {
+                let (page, more) = self.tag_page(repo, last.as_deref()).await?;
+                // Only tags after `last` count: a server that ignores it would repeat itself.
+                let page: Vec<String> = page
+                    .into_iter()
+                    .filter(|t| last.as_deref().is_none_or(|l| t.as_str() > l))
+                    .collect();
+                seen += page.len();
+                if seen > MAX_TAGS {
+                    return Err(Error::TooManyTags {
+                        repository: repo.to_string(),
+                        limit: MAX_TAGS,
+                    });
+                }
+                f(&page)?;
+                let new_last = page.iter().max().cloned();
+                if !more || new_last.is_none() {
+                    return Ok(());
+                }
+                last = new_last;
+            }
+        })
+    }
+
+    /// One `tags/list` page after `last`: its tags, and whether the server says there are more
+    /// (a `Link: <…>; rel="next"` header, or a full page).
+    async fn tag_page(&self, repo: &str, last: Option<&str>) -> Result<(Vec<String>, bool)> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url(repo, &format!("tags/list?n={TAG_PAGE}"));
+        if let Some(l) = last {
+            url.push_str("&last=");
+            for b in l.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    url.push(char::from(b));
+                } else {
+                    url.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        let what = format!("tags of {repo}");
+        let request = format!("GET {what}");
+        let res = self
+            .send(repo, false, &request, Call::Metadata, |c| c.get(&url))
+            .await?;
+        if res.status() != StatusCode::OK {
+            return Err(self.status_error(res, repo, &what).await);
+        }
+        let link_next =
+            header_str(res.headers(), "link").is_some_and(|l| l.contains("rel=\"next\""));
+        let bytes = self.read_bounded(res, &request, MAX_TAG_PAGE_SIZE).await?;
+        let page: Page =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("tag list", e))?;
+        let tags = page.tags.unwrap_or_default();
+        let more = link_next || tags.len() >= TAG_PAGE;
+        Ok((tags, more))
     }
 }
 
@@ -733,12 +1334,7 @@ impl Store for RegistryStore {
 
     fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
         digest_hex(digest)?;
-        self.rt.block_on(async {
-            self.chunked
-                .blob_exists(&self.oref(repo, "latest"), digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &format!("check blob {digest}")))
-        })
+        self.rt.block_on(self.blob_exists_async(repo, digest))
     }
 
     fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
@@ -749,12 +1345,8 @@ impl Store for RegistryStore {
 
     fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
         let d = Descriptor::of_bytes("", bytes);
-        self.rt.block_on(async {
-            self.mono
-                .push_blob(&self.oref(repo, "latest"), bytes.to_vec(), &d.digest)
-                .await
-                .map_err(|e| self.map_oci(e, repo, &format!("upload blob {}", d.digest)))
-        })?;
+        self.rt
+            .block_on(self.push_blob_mono(repo, Bytes::copy_from_slice(bytes), &d.digest))?;
         Ok(d)
     }
 
@@ -764,12 +1356,12 @@ impl Store for RegistryStore {
             .block_on(self.fetch_blob_async(repo, digest, size, out))
     }
 
-    fn referrers(
+    fn referrer_list(
         &self,
         repo: &str,
         subject_digest: &str,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>> {
+    ) -> Result<ReferrerList> {
         digest_hex(subject_digest)?;
         self.rt.block_on(async {
             let mut url = self.url(repo, &format!("referrers/{subject_digest}"));
@@ -777,8 +1369,9 @@ impl Store for RegistryStore {
                 url.push_str("?artifactType=");
                 url.push_str(&t.replace('+', "%2B").replace('/', "%2F"));
             }
+            let request = format!("GET referrers of {subject_digest}");
             let res = self
-                .send(repo, false, |c| {
+                .send(repo, false, &request, Call::Metadata, |c| {
                     c.get(&url).header(ACCEPT, MEDIA_TYPE_IMAGE_INDEX)
                 })
                 .await?;
@@ -791,7 +1384,9 @@ impl Store for RegistryStore {
                 }
                 StatusCode::NOT_FOUND => {
                     let tag = tag_schema_tag(subject_digest)?;
-                    self.get_tag_schema_index(repo, &tag).await?
+                    self.get_tag_schema_index(repo, &tag)
+                        .await?
+                        .unwrap_or_default()
                 }
                 _ => {
                     return Err(self
@@ -800,7 +1395,10 @@ impl Store for RegistryStore {
                 }
             };
             // Filter client-side too: a registry may ignore the artifactType query.
-            Ok(index_descriptors(&index, artifact_type))
+            Ok(ReferrerList::capped(index_descriptors(
+                &index,
+                artifact_type,
+            )))
         })
     }
 
@@ -818,28 +1416,18 @@ impl Store for RegistryStore {
     }
 
     fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
-        self.rt.block_on(async {
-            let oref = self.oref(repo, "latest");
-            let mut tags: Vec<String> = Vec::new();
-            let mut last: Option<String> = None;
-            loop {
-                let page = self
-                    .chunked
-                    .list_tags(&oref, &self.auth, Some(1000), last.as_deref())
-                    .await
-                    .map_err(|e| self.map_oci(e, repo, "list tags"))?;
-                let n = page.tags.len();
-                let new_last = page.tags.last().cloned();
-                tags.extend(page.tags);
-                if n < 1000 || new_last.is_none() || new_last == last {
-                    break;
-                }
-                last = new_last;
-            }
-            tags.sort();
-            tags.dedup();
-            Ok(tags)
-        })
+        let mut tags: Vec<String> = Vec::new();
+        self.walk_tag_pages(repo, &mut |page| {
+            tags.extend_from_slice(page);
+            Ok(())
+        })?;
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        self.walk_tag_pages(repo, f)
     }
 }
 
@@ -847,6 +1435,101 @@ impl Store for RegistryStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_clear_only_with_plain_http_to_a_remote_host() {
+        let creds = Some(Credentials {
+            username: "u".into(),
+            password: "p".into(),
+        });
+        let mk = |host: &str, plain_http: bool, credentials: Option<Credentials>| {
+            RegistryStore::new(
+                host,
+                RegistryOptions {
+                    plain_http,
+                    credentials,
+                    use_docker_config: false,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .sends_credentials_in_clear()
+        };
+        assert!(mk("registry.example.com", true, creds.clone()));
+        assert!(!mk("registry.example.com", false, creds.clone()));
+        assert!(!mk("127.0.0.1:5000", true, creds.clone()));
+        assert!(!mk("registry.example.com", true, None));
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_honours_retry_after() {
+        for a in 0..10 {
+            assert!(backoff(a, None) <= MAX_RETRY_WAIT);
+        }
+        assert!(backoff(0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+        assert_eq!(backoff(0, Some(Duration::from_secs(3600))), MAX_RETRY_WAIT);
+        assert!(transient(&Error::Registry {
+            registry: "r".into(),
+            operation: "o".into(),
+            reason: "503 Service Unavailable: x".into(),
+        }));
+        assert!(!transient(&Error::Registry {
+            registry: "r".into(),
+            operation: "o".into(),
+            reason: "400 Bad Request: x".into(),
+        }));
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registry_authority() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(same_authority(&u("https://ghcr.io/v2/x"), "ghcr.io"));
+        assert!(same_authority(&u("https://GHCR.io:443/v2/x"), "ghcr.io"));
+        assert!(same_authority(&u("https://ghcr.io/v2/x"), "ghcr.io:443"));
+        assert!(same_authority(
+            &u("http://127.0.0.1:5000/v2/"),
+            "127.0.0.1:5000"
+        ));
+        assert!(same_authority(&u("http://[::1]:5000/v2/"), "[::1]:5000"));
+        assert!(!same_authority(
+            &u("http://127.0.0.1:5001/v2/"),
+            "127.0.0.1:5000"
+        ));
+        assert!(!same_authority(
+            &u("https://storage.example.com/u"),
+            "ghcr.io"
+        ));
+        assert!(!same_authority(&u("https://ghcr.io.evil.com/u"), "ghcr.io"));
+        assert!(!same_authority(&u("http://ghcr.io:8443/u"), "ghcr.io"));
+    }
+
+    #[test]
+    fn bearer_challenges_are_parsed_and_others_are_not() {
+        assert_eq!(
+            parse_bearer_challenge(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a:pull""#
+            ),
+            Some((
+                "https://auth.docker.io/token".to_string(),
+                Some("registry.docker.io".to_string())
+            ))
+        );
+        assert_eq!(
+            parse_bearer_challenge(r#"bearer realm="https://x/t\"q""#),
+            Some(("https://x/t\"q".to_string(), None))
+        );
+        assert_eq!(
+            parse_bearer_challenge("Bearer realm=https://x/t, service=s"),
+            Some(("https://x/t".to_string(), Some("s".to_string())))
+        );
+        assert_eq!(parse_bearer_challenge(r#"Basic realm="test""#), None);
+        assert_eq!(parse_bearer_challenge(r#"Bearer service="s""#), None);
+        assert_eq!(
+            parse_bearer_challenge(r#"Bearer realm="unterminated"#),
+            None
+        );
+        assert_eq!(parse_bearer_challenge(""), None);
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {

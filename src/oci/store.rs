@@ -102,13 +102,27 @@ pub trait Store: Send + Sync {
     fn fetch_blob(&self, repo: &str, digest: &str, size: u64, out: &mut dyn Write) -> Result<()>;
 
     /// Manifests in `repo` whose `subject` is `subject_digest`, optionally only those of
-    /// `artifact_type`, as descriptors carrying `artifactType` and annotations.
+    /// `artifact_type`, as descriptors carrying `artifactType` and annotations: at most
+    /// [`MAX_REFERRERS`], the newest (see [`ReferrerList`]). Use [`Store::referrer_list`] to
+    /// learn whether some were left out.
     fn referrers(
         &self,
         repo: &str,
         subject_digest: &str,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>>;
+    ) -> Result<Vec<Descriptor>> {
+        self.referrer_list(repo, subject_digest, artifact_type)
+            .map(|l| l.descriptors)
+    }
+
+    /// As [`Store::referrers`], saying whether the [`MAX_REFERRERS`] cap left some out, so a
+    /// caller can report that not every signature was examined.
+    fn referrer_list(
+        &self,
+        repo: &str,
+        subject_digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<ReferrerList>;
 
     /// Store a manifest that has a `subject` by its digest and make it discoverable as a
     /// referrer of that subject (referrers API, tag-schema index, or layout index).
@@ -116,6 +130,74 @@ pub trait Store: Send + Sync {
 
     /// Tags of `repo`, sorted.
     fn list_tags(&self, repo: &str) -> Result<Vec<String>>;
+
+    /// Tags of `repo` handed to `f` page by page as they arrive, so a caller (audit of a whole
+    /// repository) can start on the first tags before the last page is read; an error from `f`
+    /// stops the walk. A registry pages with `n=`/`last=` under a total cap
+    /// ([`super::registry::MAX_TAGS`]); the default gives [`Store::list_tags`] as one page.
+    fn walk_tags(&self, repo: &str, f: &mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> {
+        let tags = self.list_tags(repo)?;
+        f(&tags)
+    }
+}
+
+/// Most referrers of one subject that are examined. A subject with more (a registry flooded with
+/// signatures, by mistake or to exhaust verifiers) has only its newest [`MAX_REFERRERS`] read;
+/// [`ReferrerList::truncated`] says so. Far above what signing writes (one per signer and run).
+pub const MAX_REFERRERS: usize = 1000;
+
+/// The referrers of one subject, capped at [`MAX_REFERRERS`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReferrerList {
+    /// The kept referrers, in the order the store lists them.
+    pub descriptors: Vec<Descriptor>,
+    /// How many referrers the store listed (after the artifact-type filter) before the cap.
+    pub total: usize,
+    /// Whether the cap left some out (`total > descriptors.len()`).
+    pub truncated: bool,
+}
+
+impl ReferrerList {
+    /// Keep the newest [`MAX_REFERRERS`] of `all`: by the `org.opencontainers.image.created`
+    /// annotation (RFC 3339, later first), then by position (a tag-schema index appends, so
+    /// later is newer); the kept ones stay in their listed order.
+    pub fn capped(all: Vec<Descriptor>) -> ReferrerList {
+        ReferrerList::capped_at(all, MAX_REFERRERS)
+    }
+
+    pub(crate) fn capped_at(all: Vec<Descriptor>, cap: usize) -> ReferrerList {
+        let total = all.len();
+        if total <= cap {
+            return ReferrerList {
+                descriptors: all,
+                total,
+                truncated: false,
+            };
+        }
+        let mut order: Vec<usize> = (0..total).collect();
+        let created = |i: usize| {
+            all.get(i)
+                .and_then(|d| d.annotations.get("org.opencontainers.image.created"))
+                .cloned()
+        };
+        order.sort_by_key(|&i| std::cmp::Reverse((created(i), i)));
+        let mut keep = vec![false; total];
+        for i in order.into_iter().take(cap) {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
+            }
+        }
+        let descriptors = all
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(d, k)| k.then_some(d))
+            .collect();
+        ReferrerList {
+            descriptors,
+            total,
+            truncated: true,
+        }
+    }
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -182,6 +264,11 @@ impl<'a> VerifyingWriter<'a> {
         }
     }
 
+    /// Bytes written so far (where a resumed download continues).
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Write a chunk; more bytes than the declared size is a [`Error::SizeMismatch`].
     pub(crate) fn put(&mut self, what: &str, chunk: &[u8], path: &Path) -> Result<()> {
         let n = chunk.len() as u64;
@@ -216,5 +303,41 @@ impl<'a> VerifyingWriter<'a> {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn d(n: u8, created: Option<&str>) -> Descriptor {
+        let mut d = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, &[n]);
+        if let Some(c) = created {
+            d.annotations
+                .insert("org.opencontainers.image.created".into(), c.into());
+        }
+        d
+    }
+
+    #[test]
+    fn referrer_cap_keeps_the_newest_in_listed_order_and_says_so() {
+        let all = vec![
+            d(0, Some("2026-01-03T00:00:00Z")),
+            d(1, Some("2026-01-01T00:00:00Z")),
+            d(2, None),
+            d(3, Some("2026-01-02T00:00:00Z")),
+        ];
+        let l = ReferrerList::capped_at(all.clone(), 2);
+        assert!(l.truncated);
+        assert_eq!(l.total, 4);
+        assert_eq!(l.descriptors, vec![all[0].clone(), all[3].clone()]);
+        // Undated entries: the later-listed one is the newer.
+        let undated = vec![d(0, None), d(1, None), d(2, None)];
+        let l = ReferrerList::capped_at(undated.clone(), 2);
+        assert_eq!(l.descriptors, undated[1..].to_vec());
+        let l = ReferrerList::capped_at(undated.clone(), 3);
+        assert!(!l.truncated);
+        assert_eq!(l.descriptors, undated);
     }
 }

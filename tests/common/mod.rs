@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod fault_proxy;
 pub mod oms;
 pub mod referrers_proxy;
 pub mod registry;

@@ -1,0 +1,8 @@
+//! A Sigstore `trusted_root.json`: `--trust-root`, or the TUF cache on disk.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = provenance::trust_root::TrustRoot::from_json(data, "fuzz");
+});
