@@ -109,9 +109,7 @@ pub enum Error {
         detail: String,
     },
     /// The registry or local store failed (unreachable, credentials refused, I/O).
-    #[error(
-        "{0}; check that the registry is running and reachable, and your credentials (--username/--password-stdin or ~/.docker/config.json)"
-    )]
+    #[error("{0}{hint}", hint = .0.next_step())]
     Store(crate::oci::Error),
 }
 
@@ -626,6 +624,18 @@ fn discover(source: &AuditSource, items: &mut Vec<Item>, skipped: &mut Vec<Skipp
                     subject,
                 });
                 return;
+            }
+            if m.referrers_listed > m.signatures.len() {
+                items.push(Item::Broken {
+                    reference: m.reference.clone(),
+                    subject: subject.clone(),
+                    detail: format!(
+                        "only the newest {} of {} signature referrers were examined (at most {} are read); a model with that many signatures needs a look: list them with the registry's own tools",
+                        m.signatures.len(),
+                        m.referrers_listed,
+                        crate::oci::MAX_REFERRERS
+                    ),
+                });
             }
             for sig in &m.signatures {
                 match &sig.bytes {

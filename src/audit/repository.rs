@@ -25,6 +25,9 @@ pub struct FetchedModel {
     pub manifest: Result<ModelManifest, String>,
     /// One per signature referrer: the bundle bytes, or why none could be read intact.
     pub signatures: Vec<FetchedBundle>,
+    /// How many signature referrers the store listed; more than `signatures.len()` when the
+    /// [`crate::oci::MAX_REFERRERS`] cap kept only the newest.
+    pub referrers_listed: usize,
 }
 
 /// A signature referrer's bundle as fetched.
@@ -130,6 +133,7 @@ fn fetch_tag(
                 subject_digest: String::new(),
                 manifest: Err(format!("cannot resolve: {detail}")),
                 signatures: Vec::new(),
+                referrers_listed: 0,
             })));
         }
     };
@@ -140,11 +144,13 @@ fn fetch_tag(
         Err(e) => Err(per_entry(e)?),
     };
     let mut signatures = Vec::new();
+    let mut referrers_listed = 0;
     if manifest.is_ok() {
-        let referrers = store
-            .referrers(repo, &descriptor.digest, Some(BUNDLE_ARTIFACT_TYPE))
+        let list = store
+            .referrer_list(repo, &descriptor.digest, Some(BUNDLE_ARTIFACT_TYPE))
             .map_err(store_error)?;
-        for r in referrers {
+        referrers_listed = list.total;
+        for r in list.descriptors {
             let bytes = match chain::fetch_bundle_bytes(store, repo, &r) {
                 Ok(b) => b,
                 Err(e) => Err(per_entry(e)?),
@@ -158,6 +164,7 @@ fn fetch_tag(
     Ok(AuditSource::Repository(Box::new(FetchedModel {
         reference,
         subject_digest: descriptor.digest,
+        referrers_listed,
         manifest,
         signatures,
     })))

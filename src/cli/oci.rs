@@ -26,15 +26,9 @@ impl From<oci::Error> for CliError {
             oci::ErrorKind::Input => crate::Class::Input,
             _ => crate::Class::Environment,
         };
-        let hint = match class {
-            crate::Class::Environment => {
-                "; check that the registry is running and reachable, and your credentials (--username/--password-stdin or ~/.docker/config.json)"
-            }
-            _ => "",
-        };
         Self {
             class,
-            message: format!("{e}{hint}"),
+            message: format!("{e}{}", e.next_step()),
         }
     }
 }
@@ -107,9 +101,24 @@ pub(crate) fn open_parsed(
     r: &RegistryArgs,
     credentials: Option<oci::Credentials>,
 ) -> Result<Box<dyn Store>, CliError> {
+    if r.plain_http
+        && credentials.is_some()
+        && parsed
+            .registry()
+            .is_some_and(|h| !oci::registry::is_loopback_host(h))
+    {
+        eprintln!(
+            "warning: --plain-http sends your credentials to {} unencrypted",
+            super::render::esc(parsed.registry().unwrap_or_default())
+        );
+    }
     let opts = oci::RegistryOptions {
         plain_http: r.plain_http,
         credentials,
+        timeout: r.timeout.map_or(
+            oci::registry::DEFAULT_TIMEOUT,
+            std::time::Duration::from_secs,
+        ),
         ..oci::RegistryOptions::default()
     };
     Ok(oci::open_store(parsed, opts)?)
@@ -354,31 +363,34 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
             return Err(render::not_trusted(&verdict, "nothing was pulled"));
         }
     };
-    // The signature saved beside the model is one the decision rests on: a counted one.
-    let saved = verdict.counted().find_map(|s| s.bundle.as_ref());
+    // The signature saved beside the model is one the decision rests on: a counted one. It is
+    // written before the folder is renamed into place, so no verified folder is ever left
+    // without it.
+    let sig_path = a
+        .signature
+        .clone()
+        .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
+    let sidecar = verdict
+        .counted()
+        .find_map(|s| s.bundle.as_ref())
+        .map(|bundle| oci::Sidecar {
+            path: sig_path.clone(),
+            bytes: bundle.to_json(),
+        });
     let total = resolved.manifest.layers.iter().map(|l| l.size).sum();
     let opts = oci::PullOptions {
         concurrency: a.concurrency,
         progress: transfer_progress(a.common.quiet, total),
     };
-    oci::pull_model(
+    oci::pull_model_with_sidecar(
         store.as_ref(),
         &resolved.repository,
         &resolved.manifest,
         Path::new(&a.dir),
         &opts,
+        sidecar.as_ref(),
     )?;
-    let sig_path = a
-        .signature
-        .clone()
-        .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
-    let written = match saved {
-        Some(bundle) => {
-            bundle.write(&sig_path)?;
-            Some(sig_path)
-        }
-        None => None,
-    };
+    let written = sidecar.map(|s| s.path);
     match a.common.format {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),

@@ -223,6 +223,18 @@ impl Error {
         matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
     }
 
+    /// The next step to suggest after this error's message (empty when the message says it):
+    /// "is the registry running" only for network failures, credentials only when refused.
+    pub fn next_step(&self) -> &'static str {
+        if self.is_network() {
+            "; check that the registry is running and reachable (and --timeout for a slow one)"
+        } else if matches!(self, Error::Auth { .. }) {
+            "; check your credentials (--username/--password-stdin, or ~/.docker/config.json and its credential helpers)"
+        } else {
+            ""
+        }
+    }
+
     /// The process exit code the CLI should use: 1 untrusted/missing, 2 bad input, 3 environment.
     pub fn exit_code(&self) -> u8 {
         self.kind().exit_code()

@@ -145,11 +145,12 @@ pub fn reference(
             resolved.manifest.layers.len()
         ),
     );
-    let referrers = store.referrers(
+    let listed = store.referrer_list(
         &resolved.repository,
         &resolved.descriptor.digest,
         Some(chain::BUNDLE_ARTIFACT_TYPE),
     )?;
+    let referrers = listed.descriptors;
     if referrers.is_empty() {
         let mut v = fail(
             chain_checks,
@@ -164,7 +165,16 @@ pub fn reference(
     }
     chain_checks.pass(
         Check::Referrers,
-        format!("{} signature referrer(s)", referrers.len()),
+        if listed.truncated {
+            format!(
+                "{} signature referrer(s); only the newest {} were examined (at most {} are read)",
+                listed.total,
+                referrers.len(),
+                crate::oci::MAX_REFERRERS
+            )
+        } else {
+            format!("{} signature referrer(s)", referrers.len())
+        },
     );
     let mut bundles = Vec::with_capacity(referrers.len());
     for r in &referrers {
@@ -185,5 +195,6 @@ pub fn reference(
         &target,
     )?;
     verdict.digest = Some(resolved.descriptor.digest.clone());
+    verdict.truncated = listed.truncated;
     Ok((verdict, Some(resolved)))
 }
