@@ -737,6 +737,54 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// One SCT of an RFC 6962 `SignedCertificateTimestampList`, as read (nothing verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedSct<'a> {
+    /// `sct_version` (0 is v1).
+    pub version: u8,
+    /// The CT log's key id (SHA-256 of its key).
+    pub log_id: &'a [u8],
+    /// Unix milliseconds.
+    pub timestamp: u64,
+    /// `CtExtensions`, opaque.
+    pub extensions: &'a [u8],
+    /// The `digitally-signed` signature bytes.
+    pub signature: &'a [u8],
+}
+
+/// Reads a TLS-encoded `SignedCertificateTimestampList` (the content of the certificate's SCT
+/// extension OCTET STRING): every length is checked against what remains, trailing bytes are
+/// refused. Untrusted input: fuzzed (`fuzz/fuzz_targets/sct_list.rs`).
+pub fn parse_sct_list(bytes: &[u8]) -> Result<Vec<ParsedSct<'_>>, String> {
+    let mut outer = Reader(bytes);
+    let mut scts = Reader(outer.vec16()?);
+    if !outer.0.is_empty() {
+        return Err("trailing bytes after the SCT list".into());
+    }
+    let mut out = Vec::new();
+    while !scts.0.is_empty() {
+        let mut r = Reader(scts.vec16()?);
+        let version = r.u8()?;
+        let log_id = r.take(32)?;
+        let timestamp = r.u64()?;
+        let extensions = r.vec16()?;
+        let _hash_alg = r.u8()?;
+        let _sig_alg = r.u8()?;
+        let signature = r.vec16()?;
+        if !r.0.is_empty() {
+            return Err("trailing bytes in an SCT".into());
+        }
+        out.push(ParsedSct {
+            version,
+            log_id,
+            timestamp,
+            extensions,
+            signature,
+        });
+    }
+    Ok(out)
+}
+
 /// Verifies the leaf's embedded SCT(s) against the trusted root's CT logs; `issuer_spki` is
 /// the DER SPKI of the certificate that issued the leaf. Passes when one SCT verifies with a
 /// CT log key valid at the SCT's time.
@@ -750,22 +798,20 @@ pub fn verify_embedded_sct(
     )?;
     let list = OctetString::from_der(ext.extn_value.as_bytes())
         .map_err(|e| format!("malformed SCT list: {e}"))?;
-    let mut outer = Reader(list.as_bytes());
-    let mut scts = Reader(outer.vec16()?);
+    let parsed = parse_sct_list(list.as_bytes())?;
     let tbs = leaf
         .precert_tbs_der()
         .map_err(|e| format!("cannot rebuild the precertificate: {e}"))?;
     let issuer_key_hash = Sha256::digest(issuer_spki);
     let mut problems = Vec::new();
-    while !scts.0.is_empty() {
-        let mut r = Reader(scts.vec16()?);
-        let version = r.u8()?;
-        let log_id = r.take(32)?;
-        let timestamp = r.u64()?;
-        let extensions = r.vec16()?;
-        let _hash_alg = r.u8()?;
-        let _sig_alg = r.u8()?;
-        let signature = r.vec16()?;
+    for sct in parsed {
+        let ParsedSct {
+            version,
+            log_id,
+            timestamp,
+            extensions,
+            signature,
+        } = sct;
         if version != 0 {
             problems.push(format!("SCT version {version} is not supported"));
             continue;
@@ -1005,6 +1051,29 @@ impl crate::signing::Signer for CertificateSigner {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn sct_list_reader_refuses_truncation_and_trailing_bytes() {
+        // One SCT: version 0, 32-byte log id, timestamp, no extensions, hash/sig alg, 2-byte sig.
+        let mut sct = vec![0u8];
+        sct.extend([7u8; 32]);
+        sct.extend(1_700_000_000_000u64.to_be_bytes());
+        sct.extend([0, 0, 4, 3, 0, 2, 0xAB, 0xCD]);
+        let mut inner = (sct.len() as u16).to_be_bytes().to_vec();
+        inner.extend(&sct);
+        let mut list = (inner.len() as u16).to_be_bytes().to_vec();
+        list.extend(&inner);
+        let parsed = parse_sct_list(&list).unwrap();
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].timestamp, 1_700_000_000_000);
+        assert_eq!(parsed[0].signature, [0xAB, 0xCD]);
+        for cut in 0..list.len() {
+            assert!(parse_sct_list(&list[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut trailing = list.clone();
+        trailing.push(0);
+        assert!(parse_sct_list(&trailing).is_err());
+    }
 
     /// A test PKI made with openssl in a temp folder.
     struct Pki {
