@@ -106,6 +106,18 @@ impl Error {
     }
 }
 
+/// The name a model goes by: its path's last component, or the real folder's name for a path
+/// such as `.` or `dir/..` (a trailing slash is ignored).
+pub fn model_name(path: &Path) -> Option<String> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            std::fs::canonicalize(path)
+                .ok()
+                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+        })
+}
+
 /// How a model is listed.
 #[derive(Clone, Debug)]
 pub struct Options {

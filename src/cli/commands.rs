@@ -70,15 +70,7 @@ pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
 
 /// `<model>.sig` beside the model (a trailing slash on a folder is ignored).
 pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
-    let name = model
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::canonicalize(model)
-                .ok()
-                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
-        })
-        .unwrap_or_else(|| "model".into());
+    let name = model::model_name(model).unwrap_or_else(|| "model".into());
     let parent = model
         .components()
         .next_back()

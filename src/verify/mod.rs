@@ -53,16 +53,7 @@ impl Error {
 /// The policy scope of a model on disk: `local/<file or folder name>`, from the path being
 /// verified (never from the signature's claims, so a signer cannot pick a laxer rule).
 pub fn disk_scope(model: &Path) -> Scope {
-    let name = model
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::canonicalize(model)
-                .ok()
-                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
-        })
-        .unwrap_or_default();
-    Scope::on_disk(&name)
+    Scope::on_disk(&crate::model::model_name(model).unwrap_or_default())
 }
 
 /// The verifier's own model options (as `model_signing verify` takes them), combined with what
