@@ -7,6 +7,7 @@
 )]
 
 pub mod fault_proxy;
+pub mod http;
 pub mod oms;
 pub mod referrers_proxy;
 pub mod registry;

@@ -23,6 +23,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
+
+use super::http::{HOP_BY_HOP, Request, header, read_body, read_headers, read_request};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -117,107 +119,12 @@ impl Drop for Proxy {
     }
 }
 
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-}
-
 struct Response {
     status_line: String,
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn read_headers(r: &mut impl BufRead) -> std::io::Result<Vec<(String, String)>> {
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            return Ok(headers);
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-}
-
-fn read_chunked(r: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line)?;
-        let size_hex = line.trim().split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| std::io::Error::other(format!("bad chunk size {line:?}")))?;
-        if size == 0 {
-            read_headers(r)?; // trailers
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        r.read_exact(&mut body[start..])?;
-        let mut crlf = [0u8; 2];
-        r.read_exact(&mut crlf)?;
-    }
-}
-
-fn read_body(r: &mut impl BufRead, headers: &[(String, String)]) -> std::io::Result<Vec<u8>> {
-    if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        return read_chunked(r);
-    }
-    let n: usize = header(headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; n];
-    r.read_exact(&mut body)?;
-    Ok(body)
-}
-
-fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let headers = read_headers(r)?;
-    let body = read_body(r, &headers)?;
-    Ok(Some(Request {
-        method,
-        target,
-        headers,
-        body,
-    }))
-}
-
-const HOP_BY_HOP: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "content-length",
-    "proxy-connection",
-];
 
 /// Send the request to the registry on a fresh connection and read its whole answer.
 fn forward(upstream: u16, req: &Request) -> std::io::Result<Response> {
