@@ -1045,16 +1045,7 @@ impl RegistryStore {
         size: u64,
     ) -> Result<()> {
         let what = format!("upload blob {digest}");
-        let start = self.url(repo, "blobs/uploads/");
-        let res = self
-            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
-                c.post(&start).header(CONTENT_LENGTH, 0)
-            })
-            .await?;
-        if res.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(res, repo, &what).await);
-        }
-        let mut location = self.upload_location(&res, &what)?;
+        let mut location = self.start_upload(repo, &what).await?;
         let mut offset = 0u64;
         while offset < size {
             let len = self.upload_chunk.min(size - offset);
@@ -1092,24 +1083,29 @@ impl RegistryStore {
         Ok(())
     }
 
+    /// Opens an upload session (POST `blobs/uploads/`, 202) and returns its location.
+    async fn start_upload(&self, repo: &str, what: &str) -> Result<String> {
+        let start = self.url(repo, "blobs/uploads/");
+        let res = self
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&start).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if res.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(res, repo, what).await);
+        }
+        self.upload_location(&res, what)
+    }
+
     /// A monolithic upload (POST, then one PUT `?digest=` with the bytes). The content is
     /// digest-addressed, so after a transient failure the whole upload runs again (a new
     /// session), at most [`MAX_RETRIES`] times.
     async fn push_blob_mono(&self, repo: &str, bytes: Bytes, digest: &str) -> Result<()> {
         let what = format!("upload blob {digest}");
-        let start = self.url(repo, "blobs/uploads/");
         let mut attempt = 0u32;
         loop {
             let once = async {
-                let res = self
-                    .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
-                        c.post(&start).header(CONTENT_LENGTH, 0)
-                    })
-                    .await?;
-                if res.status() != StatusCode::ACCEPTED {
-                    return Err(self.status_error(res, repo, &what).await);
-                }
-                let location = self.upload_location(&res, &what)?;
+                let location = self.start_upload(repo, &what).await?;
                 let sep = if location.contains('?') { '&' } else { '?' };
                 let done = format!("{location}{sep}digest={digest}");
                 let res = self
@@ -1145,16 +1141,7 @@ impl RegistryStore {
         size: u64,
     ) -> Result<()> {
         let what = format!("upload blob {digest}");
-        let start = self.url(repo, "blobs/uploads/");
-        let res = self
-            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
-                c.post(&start).header(CONTENT_LENGTH, 0)
-            })
-            .await?;
-        if res.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(res, repo, &what).await);
-        }
-        let location = self.upload_location(&res, &what)?;
+        let location = self.start_upload(repo, &what).await?;
         let sep = if location.contains('?') { '&' } else { '?' };
         let done = format!("{location}{sep}digest={digest}");
         let file = path.to_path_buf();
