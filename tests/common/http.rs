@@ -2,7 +2,8 @@
 //! (headers, a content-length or chunked body) and name the hop-by-hop headers not to forward.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 
 /// One request as the proxy read it.
 pub struct Request {
@@ -104,4 +105,24 @@ pub fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Requ
         headers,
         body,
     }))
+}
+
+/// Accepts connections on `listener` in a thread of its own, each served on a thread by
+/// `serve`, until `stopped` says so (the proxies' Drop sets it, then connects once to wake it).
+pub fn serve_each<S: Send + Sync + 'static>(
+    listener: TcpListener,
+    state: Arc<S>,
+    stopped: fn(&S) -> bool,
+    serve: fn(&S, TcpStream),
+) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if stopped(&state) {
+                break;
+            }
+            let Ok(conn) = conn else { continue };
+            let st = state.clone();
+            std::thread::spawn(move || serve(&st, conn));
+        }
+    });
 }

@@ -75,17 +75,12 @@ impl Proxy {
             stop: AtomicBool::new(false),
             refuse_patch: AtomicBool::new(false),
         });
-        let st = state.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if st.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let st = st.clone();
-                std::thread::spawn(move || serve(&st, conn));
-            }
-        });
+        super::http::serve_each(
+            listener,
+            state.clone(),
+            |st| st.stop.load(Ordering::SeqCst),
+            serve,
+        );
         Proxy { port, state }
     }
 
