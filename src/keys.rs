@@ -440,6 +440,21 @@ impl From<p521::ecdsa::SigningKey> for SigningKey {
     }
 }
 
+/// The key id of a DER SubjectPublicKeyInfo: hex SHA-256 of its PEM text (`PUBLIC KEY`, 64-column
+/// base64, LF), which is [`PublicKey::id`] for EC keys and model_signing's `hint`. Used for any
+/// certificate key, so one key in a bare-key bundle and inside a certificate has one id.
+pub fn key_id_of_spki(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(chunk));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PUBLIC KEY-----\n");
+    hex::encode(Sha256::digest(pem.as_bytes()))
+}
+
 /// An ECDSA public key (P-256, P-384 or P-521) with its id.
 #[derive(Clone, Debug)]
 pub struct PublicKey {
@@ -875,6 +890,17 @@ mod tests {
         let pem = public.to_pem().unwrap();
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert_eq!(public.id(), hex::encode(Sha256::digest(pem.as_bytes())));
+    }
+
+    #[test]
+    fn key_id_of_spki_equals_the_public_key_id_on_every_curve() {
+        for curve in [Curve::P256, Curve::P384, Curve::P521] {
+            let public = PrivateKey::generate_curve(curve)
+                .unwrap()
+                .public_key()
+                .unwrap();
+            assert_eq!(key_id_of_spki(&public.spki_der().unwrap()), public.id());
+        }
     }
 
     #[test]

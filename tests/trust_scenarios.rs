@@ -718,7 +718,10 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
     assert!(check_detail(&v, "policy:scope").contains("rule `default`"));
     assert_eq!(
         check_detail(&v, "policy:revoked"),
-        format!("signed by revoked key {}", s.id("leaked"))
+        format!(
+            "signed by revoked key {}; the model is refused even if other signers are trusted (revocation fails closed)",
+            s.id("leaked")
+        )
     );
     // --public-key cannot widen a rule that lists its signers.
     let v = run_json(

@@ -772,7 +772,12 @@ fn revocation_for(key_id: &str, cfg: &AuditConfig) -> Revocation {
         .policy
         .rules
         .iter()
-        .find(|r| r.revoked.contains(key_id))
+        .find(|r| {
+            r.revoked.iter().any(|p| {
+                p == &crate::trust::signer::Principal::Key(key_id.to_owned())
+                    || p.to_string() == key_id
+            })
+        })
         .map(|r| format!("policy rule `{}`", r.name))
         .unwrap_or_else(|| "policy".into());
     Revocation {
@@ -1111,8 +1116,8 @@ fn dataset_conflicts(entries: &mut [Entry]) {
 }
 
 /// The rule thresholds of a policy file over the signatures of each model (same rule, same
-/// subject), decided by the evaluator; a revoked signature is reported on its own entry and does
-/// not fail the others.
+/// subject), decided by the evaluator; a revoked signature is reported on its own entry and fails
+/// the other entries of the same model (`policy:revoked`).
 fn apply_thresholds(entries: &mut [Entry], evaluator: &Evaluator) {
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
@@ -1138,13 +1143,19 @@ fn apply_thresholds(entries: &mut [Entry], evaluator: &Evaluator) {
         let failed: Vec<_> = evaluator
             .decide(rule, &verdicts)
             .into_iter()
-            .filter(|o| !o.passed && o.name != Check::PolicyRevoked)
+            .filter(|o| !o.passed)
             .collect();
         for i in idx {
             let Some(e) = entries.get_mut(i) else {
                 continue;
             };
-            for o in &failed {
+            // A revoked signature's own entry already says so; its siblings are refused too,
+            // since revocation refuses every model that carries the revoked key's signature.
+            let own_revoked = e.status == Status::Revoked;
+            for o in failed
+                .iter()
+                .filter(|o| !(o.name == Check::PolicyRevoked && own_revoked))
+            {
                 e.find(
                     FindingKind::Policy,
                     format!(

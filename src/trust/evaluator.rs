@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::policy::{Rule, TrustPolicy};
 use super::scope::Scope;
-use super::signer::{SignerId, TrustedSigner};
+use super::signer::{Principal, SignerId, TrustedSigner};
 use crate::bundle::Bundle;
 use crate::oci::ModelManifest;
 use crate::statement::Statement;
@@ -76,6 +76,9 @@ pub struct SignatureVerdict {
     /// For a revoked key: whether its signature verified (a claim alone proves nothing).
     #[serde(skip)]
     pub revoked_verified: bool,
+    /// The revoked keys or identities this signature names (`key <id>`, `keyless <san> (<iss>)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<String>,
     /// The trusted signing time (the log's integrated time, RFC 3339); none for keys.
     pub signed_at: Option<String>,
     /// `manifest` (the statement binds the manifest digest) or `files` (signed on disk).
@@ -113,6 +116,7 @@ impl SignatureVerdict {
             signer: None,
             claimed_signer: None,
             revoked_verified: false,
+            revoked: Vec::new(),
             signed_at: None,
             binding: None,
             subject: None,
@@ -266,6 +270,41 @@ impl Evaluator {
                 return Ok(v);
             }
         };
+        // Revocation fails closed, on what the bundle claims: a signature naming a revoked key
+        // or identity is refused whether or not it verifies (a claim can only make the verdict
+        // stricter). Whether it verified is still established, for incident response.
+        let revoked = self.policy.revoked_claims(&crypto::claims(bundle));
+        if let Some(first) = revoked.first() {
+            let mut scratch = Checks::default();
+            let verified = match crypto::identify(bundle, &self.material(), &mut scratch) {
+                Identified::Signer { id, leaf_spki, .. } => {
+                    let ok =
+                        leaf_spki.is_none_or(|spki| signed_by_spki(bundle, &spki, &pae, &sigs));
+                    if ok {
+                        v.signer = Some(id);
+                    }
+                    ok
+                }
+                _ => false,
+            };
+            v.status = SignatureStatus::Revoked;
+            v.revoked_verified = verified;
+            v.claimed_signer = Some(principal_text(first));
+            v.revoked = revoked.iter().map(ToString::to_string).collect();
+            v.checks.fail(
+                Check::Revoked,
+                format!(
+                    "the bundle names revoked {first} (policy {}); {}",
+                    self.policy.origin,
+                    if verified {
+                        "its signature verifies: the revoked key signed it"
+                    } else {
+                        "its signature was not verified; a signature claiming a revoked key is refused either way"
+                    }
+                ),
+            );
+            return Ok(v);
+        }
         let (id, leaf_spki) = match crypto::identify(bundle, &self.material(), &mut v.checks) {
             Identified::Failed => return Ok(v),
             Identified::Unattributed {
@@ -273,18 +312,8 @@ impl Evaluator {
                 claimed,
                 detail,
             } => {
-                let revoked =
-                    crypto::claimed_key(bundle).filter(|k| self.policy.revoked.contains(k));
-                if let Some(k) = revoked {
-                    v.status = SignatureStatus::Revoked;
-                    v.checks.fail(
-                        Check::Revoked,
-                        format!("the bundle names revoked key {k}; its signature was not checked (no key material for it)"),
-                    );
-                } else {
-                    v.status = SignatureStatus::UntrustedSigner;
-                    v.checks.fail(check, detail);
-                }
+                v.status = SignatureStatus::UntrustedSigner;
+                v.checks.fail(check, detail);
                 v.claimed_signer = Some(claimed);
                 return Ok(v);
             }
@@ -299,15 +328,15 @@ impl Evaluator {
         };
         v.signer = Some(id.clone());
         // Revocation and trust are decided before the statement is read.
-        if let Some(key_id) = id.key_id()
-            && self.policy.revoked.contains(key_id)
-        {
+        let principal = id.principal();
+        if self.policy.revoked.contains(&principal) {
             v.status = SignatureStatus::Revoked;
             v.revoked_verified = true;
+            v.revoked = vec![principal.to_string()];
             v.checks.fail(
                 Check::Revoked,
                 format!(
-                    "key {key_id} is revoked (policy {}); its signatures are never trusted",
+                    "{principal} is revoked (policy {}); its signatures are never trusted",
                     self.policy.origin
                 ),
             );
@@ -318,17 +347,7 @@ impl Evaluator {
             return Ok(v);
         }
         if let Some(spki) = leaf_spki {
-            // EC leaves (P-256/384/521) verify with their curve's hash, as model_signing signs;
-            // any other key type the certificate crate understands is tried as is.
-            let by_key = crate::keys::PublicKey::from_spki_der(&spki)
-                .ok()
-                .and_then(|k| bundle.dsse_envelope.verify_with_key(&k).ok().flatten())
-                .is_some();
-            if !by_key
-                && !sigs
-                    .iter()
-                    .any(|s| crate::certificate::verify_with_spki(&spki, s, &pae).is_ok())
-            {
+            if !signed_by_spki(bundle, &spki, &pae, &sigs) {
                 v.checks.fail(
                     Check::Signature,
                     "the DSSE signature does not verify with the certificate's key: the signed payload or signature was altered",
@@ -549,18 +568,29 @@ impl Evaluator {
     /// `policy:required_metadata` (on every counted statement).
     pub fn decide(&self, rule: &Rule, signatures: &[&SignatureVerdict]) -> Vec<CheckOutcome> {
         let mut out = Vec::new();
+        // Every signature claiming a revoked principal refuses the artifact, verified or not.
         let revoked: BTreeSet<String> = signatures
             .iter()
-            .filter(|s| s.status == SignatureStatus::Revoked && s.revoked_verified)
-            .filter_map(|s| s.signer.as_ref().map(SignerId::label))
+            .filter(|s| s.status == SignatureStatus::Revoked)
+            .flat_map(|s| {
+                let how = if s.revoked_verified {
+                    "signed by"
+                } else {
+                    "claims (signature not verified)"
+                };
+                s.revoked.iter().map(move |p| format!("{how} revoked {p}"))
+            })
             .collect();
         out.push(if revoked.is_empty() {
-            CheckOutcome::pass(Check::PolicyRevoked, "no signature by a revoked key")
+            CheckOutcome::pass(
+                Check::PolicyRevoked,
+                "no signature names a revoked key or identity",
+            )
         } else {
             CheckOutcome::fail(
                 Check::PolicyRevoked,
                 format!(
-                    "signed by revoked key {}",
+                    "{}; the model is refused even if other signers are trusted (revocation fails closed)",
                     revoked.into_iter().collect::<Vec<_>>().join(", ")
                 ),
             )
@@ -569,8 +599,12 @@ impl Evaluator {
             .iter()
             .filter(|s| s.status == SignatureStatus::Trusted)
             .collect();
-        let distinct: BTreeSet<&SignerId> =
-            counted.iter().filter_map(|s| s.signer.as_ref()).collect();
+        // Distinct principals: one key is one signer whatever certificate or chain carried it,
+        // one keyless identity is one signer whatever ephemeral key it used.
+        let distinct: BTreeSet<Principal> = counted
+            .iter()
+            .filter_map(|s| s.signer.as_ref().map(SignerId::principal))
+            .collect();
         let untrusted: BTreeSet<String> = signatures
             .iter()
             .filter(|s| s.status == SignatureStatus::UntrustedSigner)
@@ -670,5 +704,27 @@ impl Evaluator {
         verdict.checks.0.extend(self.decide(rule, &refs));
         verdict.verified = verdict.checks.all_passed();
         Ok(verdict)
+    }
+}
+
+/// True when the DSSE envelope is signed by the key `spki` (DER SubjectPublicKeyInfo). EC keys
+/// (P-256/384/521) verify with their curve's hash, as model_signing signs; any other key type the
+/// certificate crate understands is tried as is.
+fn signed_by_spki(bundle: &Bundle, spki: &[u8], pae: &[u8], sigs: &[Vec<u8>]) -> bool {
+    let by_key = crate::keys::PublicKey::from_spki_der(spki)
+        .ok()
+        .and_then(|k| bundle.dsse_envelope.verify_with_key(&k).ok().flatten())
+        .is_some();
+    by_key
+        || sigs
+            .iter()
+            .any(|s| crate::certificate::verify_with_spki(spki, s, pae).is_ok())
+}
+
+/// A principal as a revoked entry reads (a key id alone, for keys, as revocation lists name them).
+fn principal_text(p: &Principal) -> String {
+    match p {
+        Principal::Key(id) => id.clone(),
+        Principal::Keyless { .. } => p.to_string(),
     }
 }

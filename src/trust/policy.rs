@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::scope::{MAX_PATTERN_LEN, Pattern, Scope};
-use super::signer::{PkiAnchors, SignerId, TrustedSigner};
+use super::signer::{PkiAnchors, Principal, SignerId, TrustedSigner};
 use crate::certificate::IdentityMatcher;
 use crate::keys::{self, PublicKey};
 
@@ -101,8 +101,8 @@ pub struct Rule {
     pub required_metadata: Vec<String>,
     /// Distinct trusted signers needed (at least 1).
     pub min_signatures: usize,
-    /// Key ids revoked by this rule (every rule's revocations apply everywhere).
-    pub revoked: BTreeSet<String>,
+    /// Principals revoked by this rule (every rule's revocations apply everywhere).
+    pub revoked: BTreeSet<Principal>,
 }
 
 impl Rule {
@@ -148,8 +148,9 @@ pub struct TrustPolicy {
     /// Key material for identifying key signers: every listed key, every command-line key, and
     /// keys given only to identify revoked signatures. Having material never means trust.
     pub keyring: Vec<PublicKey>,
-    /// Every revoked key id (all rules, plus revocations added by the caller).
-    pub revoked: BTreeSet<String>,
+    /// Every revoked principal: key ids and keyless identities (all rules, plus revocations
+    /// added by the caller). A signature that merely *claims* one of them is refused.
+    pub revoked: BTreeSet<Principal>,
 }
 
 #[derive(Deserialize)]
@@ -171,7 +172,25 @@ struct RawRule {
     required_metadata: Vec<String>,
     min_signatures: Option<i64>,
     #[serde(default)]
-    revoked: Vec<String>,
+    revoked: Vec<RawRevoked>,
+}
+
+/// A `revoked:` entry: a key id as a string, or `{key_id}`, `{public_key}` (a PEM file or text),
+/// `{identity, issuer}` (a keyless signer).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawRevoked {
+    Id(String),
+    Entry(RawRevokedEntry),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevokedEntry {
+    key_id: Option<String>,
+    public_key: Option<String>,
+    identity: Option<String>,
+    issuer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +201,19 @@ struct RawSigner {
     identity: Option<String>,
     issuer: Option<String>,
     certificate_chain: Option<String>,
+}
+
+/// A policy's `public_key` value: PEM text, or a file relative to the policy's folder.
+fn load_key(base: &Path, pk: &str) -> Result<PublicKey, keys::Error> {
+    if pk.contains("-----BEGIN") {
+        return keys::public_key_from_pem(pk);
+    }
+    let p = Path::new(pk);
+    if p.is_absolute() {
+        keys::load_public_key(p)
+    } else {
+        keys::load_public_key(&base.join(p))
+    }
 }
 
 /// True for a 64-character hex key id.
@@ -408,18 +440,7 @@ impl TrustPolicy {
                     s.certificate_chain,
                 ) {
                     (Some(pk), None, None, None, None) => {
-                        let loaded = if pk.contains("-----BEGIN") {
-                            keys::public_key_from_pem(&pk)
-                        } else {
-                            let p = Path::new(&pk);
-                            let p = if p.is_absolute() {
-                                p.to_owned()
-                            } else {
-                                base.join(p)
-                            };
-                            keys::load_public_key(&p)
-                        };
-                        let key = loaded.map_err(|e| {
+                        let key = load_key(base, &pk).map_err(|e| {
                             invalid(
                                 format!("{f}.public_key"),
                                 pk.lines().next().unwrap_or_default(),
@@ -526,15 +547,62 @@ impl TrustPolicy {
                 ));
             }
             let mut revoked = BTreeSet::new();
-            for (j, id) in r.revoked.iter().enumerate() {
-                if !is_key_id(id) {
-                    return Err(invalid(
-                        format!("{}[{j}]", at("revoked")),
+            for (j, entry) in r.revoked.into_iter().enumerate() {
+                let f = format!("{}[{j}]", at("revoked"));
+                let bad_id = |id: &str| {
+                    invalid(
+                        f.clone(),
                         id,
-                        format!("`{id}` is not a key id (64 hex characters)"),
-                    ));
-                }
-                revoked.insert(id.to_ascii_lowercase());
+                        format!(
+                            "`{id}` is not a key id (64 hex characters, the SHA-256 of the PEM public key)"
+                        ),
+                    )
+                };
+                let principal = match entry {
+                    RawRevoked::Id(id)
+                    | RawRevoked::Entry(RawRevokedEntry {
+                        key_id: Some(id),
+                        public_key: None,
+                        identity: None,
+                        issuer: None,
+                    }) => {
+                        if !is_key_id(&id) {
+                            return Err(bad_id(&id));
+                        }
+                        Principal::Key(id.to_ascii_lowercase())
+                    }
+                    RawRevoked::Entry(RawRevokedEntry {
+                        key_id: None,
+                        public_key: Some(pk),
+                        identity: None,
+                        issuer: None,
+                    }) => {
+                        let key = load_key(base, &pk).map_err(|e| {
+                            invalid(
+                                format!("{f}.public_key"),
+                                pk.lines().next().unwrap_or_default(),
+                                format!("cannot be loaded: {e}"),
+                            )
+                        })?;
+                        Principal::Key(key.id().to_owned())
+                    }
+                    RawRevoked::Entry(RawRevokedEntry {
+                        key_id: None,
+                        public_key: None,
+                        identity: Some(identity),
+                        issuer: Some(issuer),
+                    }) if !identity.trim().is_empty() && !issuer.trim().is_empty() => {
+                        Principal::Keyless { identity, issuer }
+                    }
+                    RawRevoked::Entry(_) => {
+                        return Err(invalid(
+                            f,
+                            "revoked",
+                            "needs a key id, or exactly one of `key_id`, `public_key`, or `identity` with `issuer`".into(),
+                        ));
+                    }
+                };
+                revoked.insert(principal);
             }
             let from_cli = trusted_signers.is_empty() && !cli.signers.is_empty();
             if from_cli {
@@ -606,8 +674,19 @@ impl TrustPolicy {
 
     /// Revokes more key ids (revocation lists), for every scope.
     pub fn revoke(&mut self, ids: impl IntoIterator<Item = String>) {
-        self.revoked
-            .extend(ids.into_iter().map(|i| i.to_ascii_lowercase()));
+        self.revoked.extend(
+            ids.into_iter()
+                .map(|i| Principal::Key(i.to_ascii_lowercase())),
+        );
+    }
+
+    /// The revoked principals a bundle claims, verified or not (see [`crate::verify::crypto::claims`]).
+    pub fn revoked_claims(&self, claims: &[Principal]) -> Vec<Principal> {
+        claims
+            .iter()
+            .filter(|c| self.revoked.contains(c))
+            .cloned()
+            .collect()
     }
 
     /// The rule for a scope and the pattern that chose it: the most specific match.

@@ -25,8 +25,12 @@ pub enum SignerId {
         /// The OIDC issuer URL.
         issuer: String,
     },
-    /// A certificate from a private PKI: the trust anchor it chains to and its subject.
+    /// A certificate from a private PKI. Who signed is the end entity's key (`key_id`); the
+    /// anchor is only the path by which it was reached (trust matching uses it, thresholds and
+    /// revocation never do: see [`SignerId::principal`]).
     Certificate {
+        /// The end-entity key's id (hex SHA-256 of its SPKI PEM, as for a bare key).
+        key_id: String,
         /// SHA-256 of the anchor certificate's DER, hex.
         anchor: String,
         /// The leaf's subject DN.
@@ -36,7 +40,45 @@ pub enum SignerId {
     },
 }
 
+/// Who holds the signing key: what `min_signatures` counts and what a revocation names. One key
+/// is one principal whether it signed as a bare key or inside any certificate, by any chain or
+/// anchor; one keyless identity (SAN + issuer) is one principal whatever ephemeral key it used.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principal {
+    /// A key, by its id.
+    Key(String),
+    /// A keyless identity and its OIDC issuer.
+    Keyless {
+        /// SAN identity.
+        identity: String,
+        /// OIDC issuer.
+        issuer: String,
+    },
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::Key(id) => write!(f, "key {id}"),
+            Principal::Keyless { identity, issuer } => write!(f, "keyless {identity} ({issuer})"),
+        }
+    }
+}
+
 impl SignerId {
+    /// The principal behind this signer (see [`Principal`]).
+    pub fn principal(&self) -> Principal {
+        match self {
+            SignerId::Key { key_id } | SignerId::Certificate { key_id, .. } => {
+                Principal::Key(key_id.clone())
+            }
+            SignerId::Keyless { identity, issuer } => Principal::Keyless {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+        }
+    }
+
     /// The key id, for a key signer.
     pub fn key_id(&self) -> Option<&str> {
         match self {

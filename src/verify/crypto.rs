@@ -8,7 +8,7 @@ use crate::bundle::Bundle;
 use crate::certificate::{self, Certificate, Usage};
 use crate::keys::PublicKey;
 use crate::tlog;
-use crate::trust::signer::{PkiAnchors, SignerId};
+use crate::trust::signer::{PkiAnchors, Principal, SignerId};
 use crate::trust_root::TrustRoot;
 
 use super::check::{Check, Checks};
@@ -59,6 +59,40 @@ pub fn claimed_key(bundle: &Bundle) -> Option<String> {
         .as_ref()
         .map(|p| p.hint.to_ascii_lowercase())
         .filter(|h| !h.is_empty())
+}
+
+/// Every principal a bundle claims, unverified: the key it names (`publicKey.hint`, or the key
+/// older bundles embed), its signing certificate's key, and that certificate's keyless identities
+/// (each SAN with the OIDC issuer extension). Revocation is checked against these claims before
+/// anything is verified: claiming a revoked key can only make a verdict stricter.
+pub fn claims(bundle: &Bundle) -> Vec<Principal> {
+    let mut out = Vec::new();
+    if let Some(pk) = &bundle.verification_material.public_key {
+        if let Some(h) = claimed_key(bundle) {
+            out.push(Principal::Key(h));
+        }
+        if let Some(k) = pk.embedded_key() {
+            out.push(Principal::Key(k.id().to_owned()));
+        }
+    }
+    if let Ok(Some((leaf, _))) = certificates(bundle) {
+        out.push(Principal::Key(crate::keys::key_id_of_spki(
+            &leaf.spki_der(),
+        )));
+        if let Some(issuer) = leaf.oidc_issuer() {
+            out.extend(
+                leaf.identities()
+                    .into_iter()
+                    .map(|identity| Principal::Keyless {
+                        identity,
+                        issuer: issuer.clone(),
+                    }),
+            );
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A bundle's signing certificate and the DER of the rest of its chain.
@@ -202,6 +236,18 @@ fn identify_keyless(
     checks: &mut Checks,
 ) -> Identified {
     let vm = &bundle.verification_material;
+    if vm.tlog_entries.len() > 1 {
+        // As sigstore-python ("expected exactly one log entry"): checking only the first would
+        // let unchecked entries ride along, and there is no rule for what a second one proves.
+        checks.fail(
+            Check::Tlog,
+            format!(
+                "the bundle has {} transparency-log entries; expected exactly one log entry",
+                vm.tlog_entries.len()
+            ),
+        );
+        return Identified::Failed;
+    }
     let Some(first) = vm.tlog_entries.first() else {
         let detail = if leaf.not_after() < now() {
             format!(
@@ -377,6 +423,7 @@ fn identify_pki(
                     );
                     return Identified::Signer {
                         id: SignerId::Certificate {
+                            key_id: crate::keys::key_id_of_spki(&leaf.spki_der()),
                             anchor: hex::encode(crate::hashing::sha256(root)),
                             subject: leaf.subject(),
                             identities: leaf.identities(),
