@@ -8,8 +8,12 @@ RFC 6962 inclusion proof in a 5-leaf tree under a signed checkpoint. With --chec
 real protocol, not our reading of it.
 
 usage: keyless_fixture.py OUT_DIR PAYLOAD_FILE IDENTITY ISSUER [--expired] [--check] [--intoto]
+                          [--late-time] [--foreign-log-key] [--other-body]
 (--intoto logs the envelope as an intoto 0.0.2 entry, as older cosign/Rekor did; sigstore-python
-does not verify that kind, so it is not combined with --check)
+does not verify that kind, so it is not combined with --check). Attacks, each otherwise valid:
+--late-time logs the entry 20 minutes after the 10-minute certificate expired; --foreign-log-key
+signs the SET and checkpoint with a key that is not the trusted root's (same log id);
+--other-body logs a body recording another payload hash and signature.
 writes OUT_DIR/bundle.json, OUT_DIR/trusted_root.json
 """
 
@@ -192,6 +196,11 @@ def main():
 
     # The Rekor entry, its SET, and an inclusion proof at index 2 of a 5-leaf tree.
     intoto = "--intoto" in sys.argv
+    logged_payload, logged_sig, logged_envelope = payload, sig, envelope
+    if "--other-body" in sys.argv:
+        logged_payload = payload + b" "
+        logged_sig = sign(leaf_key, b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(logged_payload), logged_payload))
+        logged_envelope = dict(envelope, payload=b64(logged_payload), signatures=[{"sig": b64(logged_sig)}])
     body = canonical(
         {
             "apiVersion": "0.0.2",
@@ -205,7 +214,7 @@ def main():
                         ],
                     },
                     "hash": {"algorithm": "sha256", "value": sha256(canonical(envelope)).hex()},
-                    "payloadHash": {"algorithm": "sha256", "value": sha256(payload).hex()},
+                    "payloadHash": {"algorithm": "sha256", "value": sha256(logged_payload).hex()},
                 }
             },
         }
@@ -214,17 +223,19 @@ def main():
             "apiVersion": "0.0.1",
             "kind": "dsse",
             "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": sha256(canonical(envelope)).hex()},
-                "payloadHash": {"algorithm": "sha256", "value": sha256(payload).hex()},
-                "signatures": [{"signature": b64(sig), "verifier": b64(leaf_pem)}],
+                "envelopeHash": {"algorithm": "sha256", "value": sha256(canonical(logged_envelope)).hex()},
+                "payloadHash": {"algorithm": "sha256", "value": sha256(logged_payload).hex()},
+                "signatures": [{"signature": b64(logged_sig), "verifier": b64(leaf_pem)}],
             },
         }
     )
     log_id = sha256(spki(rekor_key))
-    integrated = int((start + datetime.timedelta(seconds=10)).timestamp())
+    late = datetime.timedelta(minutes=30) if "--late-time" in sys.argv else datetime.timedelta(0)
+    integrated = int((start + datetime.timedelta(seconds=10) + late).timestamp())
+    signing_log_key = ec.generate_private_key(ec.SECP256R1()) if "--foreign-log-key" in sys.argv else rekor_key
     log_index = 7
     set_sig = sign(
-        rekor_key,
+        signing_log_key,
         canonical(
             {
                 "body": b64(body),
@@ -239,7 +250,7 @@ def main():
     root_hash = mth(leaves)
     origin = "rekor.test - 42"
     note = f"{origin}\n5\n{b64(root_hash)}\n"
-    cp_sig = sign(rekor_key, note.encode())
+    cp_sig = sign(signing_log_key, note.encode())
     checkpoint = note + "\n" + f"\u2014 rekor.test {b64(log_id[:4] + cp_sig)}\n"
     bundle = {
         "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
