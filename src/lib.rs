@@ -9,6 +9,7 @@ pub mod audit;
 pub mod bundle;
 pub mod certificate;
 pub mod chain;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod dsse;
 pub mod fsutil;
