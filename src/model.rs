@@ -118,6 +118,19 @@ pub fn model_name(path: &Path) -> Option<String> {
         })
 }
 
+/// The default signature file of a model: `<name>.sig` beside it, where `<name>` is the file or
+/// folder name ([`model_name`]); a trailing slash on a folder changes nothing (`./bert/` and
+/// `./bert` both give `./bert.sig`). `sign`, `verify`, `pull` and `audit` all use this one rule.
+pub fn signature_path(model: &Path) -> PathBuf {
+    let name = model_name(model).unwrap_or_else(|| "model".into());
+    let parent = model
+        .components()
+        .next_back()
+        .and_then(|_| model.parent())
+        .unwrap_or(Path::new(""));
+    parent.join(format!("{name}.sig"))
+}
+
 /// How a model is listed.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -754,6 +767,20 @@ pub fn compare(signed: &[Resource], actual: &[Resource]) -> Comparison {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn signature_path_ignores_a_trailing_slash_on_a_folder() {
+        assert_eq!(
+            signature_path(Path::new("./bert/")),
+            Path::new("./bert.sig")
+        );
+        assert_eq!(signature_path(Path::new("./bert")), Path::new("./bert.sig"));
+        assert_eq!(signature_path(Path::new("m.pt")), Path::new("m.pt.sig"));
+        assert_eq!(
+            signature_path(Path::new("a/b/m.pt")),
+            Path::new("a/b/m.pt.sig")
+        );
+    }
 
     #[test]
     fn sorts_by_path_components_like_model_signing() {

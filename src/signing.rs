@@ -19,6 +19,15 @@ pub enum Error {
     /// Keyless signing (token, Fulcio, Rekor) failed.
     #[error(transparent)]
     Keyless(crate::keyless::Error),
+    /// The model could not be listed or hashed.
+    #[error(transparent)]
+    Model(#[from] crate::model::Error),
+    /// The signature could not be written.
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
+    /// User metadata breaks the metadata rules.
+    #[error(transparent)]
+    Metadata(#[from] crate::statement::MetadataError),
 }
 
 impl Error {
@@ -28,6 +37,9 @@ impl Error {
             Error::Key(e) => e.class(),
             Error::Sign(_) => crate::Class::Environment,
             Error::Keyless(e) => e.class(),
+            Error::Model(e) => e.class(),
+            Error::Bundle(e) => e.class(),
+            Error::Metadata(_) => crate::Class::Input,
         }
     }
 }
@@ -83,4 +95,74 @@ pub fn sign_statement(statement: &Statement, signer: &dyn Signer) -> Result<Bund
     let pae = dsse::pae(dsse::IN_TOTO_PAYLOAD_TYPE, &payload);
     let sig = signer.sign_pae(&pae)?;
     signer.bundle(Envelope::new(&payload, &sig))
+}
+
+/// A model on disk to sign, and how (the `sign --model` workflow as the library offers it).
+#[derive(Clone, Debug)]
+pub struct SignFiles {
+    /// The model file or folder.
+    pub model: std::path::PathBuf,
+    /// Where the bundle goes; `None` is `<model>.sig` beside the model
+    /// ([`crate::model::signature_path`]).
+    pub signature: Option<std::path::PathBuf>,
+    /// Ignore paths, git paths and the symlink policy (the signature path is filled in).
+    pub options: crate::model::Options,
+    /// `files`, or `shards` with a shard size.
+    pub method: crate::statement::SerializationMethod,
+    /// Signed user metadata (check it with [`crate::statement::parse_metadata`]).
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// What [`sign_files`] wrote.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SignedFiles {
+    /// The bundle's path.
+    pub signature: std::path::PathBuf,
+    /// The signed statement.
+    #[serde(skip)]
+    pub statement: Statement,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// What listing noticed (links followed out of the model), unescaped.
+    pub warnings: Vec<String>,
+}
+
+/// Signs a model on disk: list it, hash it (streaming, in parallel), build the OMS statement,
+/// sign it and write the bundle atomically (temp file, sync, rename). Input is checked before
+/// any byte is hashed; on failure no signature file is written or replaced.
+pub fn sign_files(
+    request: &SignFiles,
+    signer: &dyn Signer,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SignedFiles, Error> {
+    if let crate::statement::SerializationMethod::Shards { shard_size: 0 } = request.method {
+        return Err(crate::model::Error::BadShardSize.into());
+    }
+    for k in request.metadata.keys() {
+        crate::statement::check_metadata_key(k)?;
+    }
+    let signature = request
+        .signature
+        .clone()
+        .unwrap_or_else(|| crate::model::signature_path(&request.model));
+    let options = crate::model::Options {
+        signature_path: Some(signature.clone()),
+        ..request.options.clone()
+    };
+    let listing = crate::model::list(&request.model, &options)?;
+    let resources = crate::model::resources(&listing, &request.method, progress)?;
+    let statement = Statement::new(
+        listing.name.clone(),
+        resources,
+        crate::model::serialization_for(&listing, request.method.clone()),
+        request.metadata.clone(),
+    );
+    let bundle = sign_statement(&statement, signer)?;
+    bundle.write(&signature)?;
+    Ok(SignedFiles {
+        signature,
+        statement,
+        bytes: listing.total_bytes(),
+        warnings: listing.warnings,
+    })
 }

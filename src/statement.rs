@@ -202,6 +202,58 @@ fn as_whole_number(v: &Value) -> Option<u64> {
     })
 }
 
+/// Why user metadata was refused (exit 2): the one place the metadata rules live, for every
+/// signing workflow (`sign` on disk and by reference, `push --sign`, the Python package).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// A pair without `=`.
+    #[error("--metadata `{0}` has no `=`; write it as key=value, e.g. --metadata author=alice")]
+    NoEquals(String),
+    /// An empty key.
+    #[error("--metadata `{0}` has an empty key; write it as key=value")]
+    EmptyKey(String),
+    /// A key under the reserved `dev.provenance.` prefix (registry binding annotations).
+    #[error(
+        "--metadata key `{0}` uses the reserved prefix `{RESERVED_PREFIX}`; choose another key"
+    )]
+    Reserved(String),
+    /// A key given twice.
+    #[error("--metadata key `{0}` is given twice; give each key once")]
+    Duplicate(String),
+}
+
+/// Parses `key=value` metadata pairs: `=` required, key trimmed, non-empty and unique, the
+/// reserved `dev.provenance.` prefix refused. Values are kept as given.
+pub fn parse_metadata<S: AsRef<str>>(
+    pairs: &[S],
+) -> Result<BTreeMap<String, String>, MetadataError> {
+    let mut out = BTreeMap::new();
+    for pair in pairs {
+        let pair = pair.as_ref();
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(MetadataError::NoEquals(pair.to_owned()));
+        };
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(MetadataError::EmptyKey(pair.to_owned()));
+        }
+        check_metadata_key(k)?;
+        if out.insert(k.to_owned(), v.to_owned()).is_some() {
+            return Err(MetadataError::Duplicate(k.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a metadata key the tool reserves for itself.
+pub fn check_metadata_key(key: &str) -> Result<(), MetadataError> {
+    if key.starts_with(RESERVED_PREFIX) {
+        return Err(MetadataError::Reserved(key.to_owned()));
+    }
+    Ok(())
+}
+
 /// SHA-256 over the raw bytes of the resource digests, in order.
 pub fn root_digest(resources: &[Resource]) -> String {
     let mut h = Sha256::new();
@@ -435,6 +487,31 @@ impl Statement {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn metadata_rules_refuse_reserved_empty_duplicate_and_unparsed_pairs() {
+        let ok = parse_metadata(&["author=alice", " framework =pytorch", "note=a=b"]).unwrap();
+        assert_eq!(ok["framework"], "pytorch");
+        assert_eq!(ok["note"], "a=b");
+        assert_eq!(
+            parse_metadata(&["dev.provenance.oci.manifest.digest=x"]),
+            Err(MetadataError::Reserved(
+                "dev.provenance.oci.manifest.digest".into()
+            ))
+        );
+        assert_eq!(
+            parse_metadata(&["=x"]),
+            Err(MetadataError::EmptyKey("=x".into()))
+        );
+        assert_eq!(
+            parse_metadata(&["x"]),
+            Err(MetadataError::NoEquals("x".into()))
+        );
+        assert_eq!(
+            parse_metadata(&["a=1", "a=2"]),
+            Err(MetadataError::Duplicate("a".into()))
+        );
+    }
 
     fn sample() -> Statement {
         Statement::new(

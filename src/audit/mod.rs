@@ -568,9 +568,7 @@ fn model_beside(sig: &Path) -> Option<PathBuf> {
 
 /// `<path>.sig` beside a model file or folder.
 fn sig_beside(model: &Path) -> PathBuf {
-    let mut s = model.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
+    crate::model::signature_path(model)
 }
 
 fn discover(source: &AuditSource, items: &mut Vec<Item>, skipped: &mut Vec<Skipped>) {

@@ -28,34 +28,9 @@ pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, Cli
     }
 }
 
-/// Parses `--metadata key=value` pairs: `=` required, key non-empty and unique, reserved prefix refused.
+/// Parses `--metadata key=value` pairs with the library's rules ([`statement::parse_metadata`]).
 pub(crate) fn parse_metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    let mut out = BTreeMap::new();
-    for pair in pairs {
-        let Some((k, v)) = pair.split_once('=') else {
-            return Err(CliError::input(format!(
-                "--metadata `{pair}` has no `=`; write it as key=value, e.g. --metadata author=alice"
-            )));
-        };
-        let k = k.trim();
-        if k.is_empty() {
-            return Err(CliError::input(format!(
-                "--metadata `{pair}` has an empty key; write it as key=value"
-            )));
-        }
-        if k.starts_with(statement::RESERVED_PREFIX) {
-            return Err(CliError::input(format!(
-                "--metadata key `{k}` uses the reserved prefix `{}`; choose another key",
-                statement::RESERVED_PREFIX
-            )));
-        }
-        if out.insert(k.to_owned(), v.to_owned()).is_some() {
-            return Err(CliError::input(format!(
-                "--metadata key `{k}` is given twice; give each key once"
-            )));
-        }
-    }
-    Ok(out)
+    statement::parse_metadata(pairs).map_err(|e| CliError::input(e.to_string()))
 }
 
 /// Prints what listing a model noticed (links followed out of the model) on stderr, escaped.
@@ -68,15 +43,9 @@ pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
     }
 }
 
-/// `<model>.sig` beside the model (a trailing slash on a folder is ignored).
+/// `<model>.sig` beside the model: the library's one rule ([`model::signature_path`]).
 pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
-    let name = model::model_name(model).unwrap_or_else(|| "model".into());
-    let parent = model
-        .components()
-        .next_back()
-        .and_then(|_| model.parent())
-        .unwrap_or(Path::new(""));
-    parent.join(format!("{name}.sig"))
+    model::signature_path(model)
 }
 
 fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), CliError> {
@@ -168,31 +137,32 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         );
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
-    let method = match a.shard_size {
-        None => SerializationMethod::Files,
-        Some(0) => return Err(model::Error::BadShardSize.into()),
-        Some(n) => SerializationMethod::Shards { shard_size: n },
-    };
-    let listing = model::list(&model_path, &listing_options(&a, &sig_path))?;
-    print_warnings(&listing.warnings, a.common.quiet);
-    let bar = progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
-    let resources = model::resources(&listing, &method, &|n| bar.inc(n))?;
-    bar.finish_and_clear();
-    let st = Statement::new(
-        listing.name.clone(),
-        resources,
-        model::serialization_for(&listing, method),
+    let request = signing::SignFiles {
+        model: model_path.clone(),
+        signature: Some(sig_path.clone()),
+        options: listing_options(&a, &sig_path),
+        method: match a.shard_size {
+            None => SerializationMethod::Files,
+            Some(n) => SerializationMethod::Shards { shard_size: n },
+        },
         metadata,
-    );
-    let bundle = signing::sign_statement(&st, signer.as_signer())?;
-    bundle.write(&sig_path)?;
+    };
+    let total = model::list(&model_path, &request.options)
+        .map(|l| l.total_bytes())
+        .unwrap_or(0);
+    let bar = progress::bytes_bar(total, a.common.quiet, "hashing");
+    let signed = signing::sign_files(&request, signer.as_signer(), &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let signed = signed?;
+    print_warnings(&signed.warnings, a.common.quiet);
+    let st = &signed.statement;
     match a.common.output {
         Output::Json => print_json(&json!({
             "signature": sig_path,
             "subject": st.name,
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
-            "bytes": listing.total_bytes(),
+            "bytes": signed.bytes,
             "signer": signer.json(),
             "metadata": st.user_metadata(),
         })),
@@ -201,7 +171,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
                 "Signed {} ({} resources, {} bytes) with {}",
                 model_path.display(),
                 st.resources.len(),
-                listing.total_bytes(),
+                signed.bytes,
                 signer.label()
             );
             if let Some(note) = signer.log_note() {

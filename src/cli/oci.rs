@@ -136,9 +136,18 @@ fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message("transfer");
+    // With no total known up front (a verified pull learns it from the manifest), the bar
+    // grows as blobs start.
+    let grow = total == 0;
     Some(Arc::new(move |e: &oci::ProgressEvent| match e {
-        oci::ProgressEvent::BlobSkipped { size, .. }
-        | oci::ProgressEvent::BlobDone { size, .. } => bar.inc(*size),
+        oci::ProgressEvent::BlobStarted { size, .. } if grow => bar.inc_length(*size),
+        oci::ProgressEvent::BlobSkipped { size, .. } => {
+            if grow {
+                bar.inc_length(*size);
+            }
+            bar.inc(*size)
+        }
+        oci::ProgressEvent::BlobDone { size, .. } => bar.inc(*size),
         oci::ProgressEvent::ManifestDone { .. } => bar.finish_and_clear(),
         _ => {}
     }))
@@ -351,52 +360,34 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         require: true,
     })?;
     let (r, store) = open(&a.reference, &a.registry)?;
-    let (verdict, resolved) = crate::verify::reference(&evaluator, store.as_ref(), &r)?;
-    let resolved = match resolved {
-        Some(resolved) if verdict.verified => resolved,
-        _ => {
-            if a.common.format == Output::Text {
-                render::verdict(&verdict, a.common.format);
-            } else {
-                print_json(&json!({"reference": r.to_string(), "verification": verdict}));
-            }
-            return Err(render::not_trusted(&verdict, "nothing was pulled"));
+    // The total for the progress bar comes from the same verified manifest the library pulls;
+    // a bar without a total is fine before it is known.
+    let request = crate::verify::PullRequest {
+        output: Path::new(&a.dir),
+        signature: a.signature.clone(),
+        options: oci::PullOptions {
+            concurrency: a.concurrency,
+            progress: transfer_progress(a.common.quiet, 0),
+        },
+    };
+    let pulled = crate::verify::pull(&evaluator, store.as_ref(), &r, &request)?;
+    let verdict = &pulled.verification;
+    let Some(done) = &pulled.written else {
+        if a.common.format == Output::Text {
+            render::verdict(verdict, a.common.format);
+        } else {
+            print_json(&json!({"reference": r.to_string(), "verification": verdict}));
         }
+        return Err(render::not_trusted(verdict, "nothing was pulled"));
     };
-    // The signature saved beside the model is one the decision rests on: a counted one. It is
-    // written before the folder is renamed into place, so no verified folder is ever left
-    // without it.
-    let sig_path = a
-        .signature
-        .clone()
-        .unwrap_or_else(|| super::commands::default_signature_path(&a.dir));
-    let sidecar = verdict
-        .counted()
-        .find_map(|s| s.bundle.as_ref())
-        .map(|bundle| oci::Sidecar {
-            path: sig_path.clone(),
-            bytes: bundle.to_json(),
-        });
-    let total = resolved.manifest.layers.iter().map(|l| l.size).sum();
-    let opts = oci::PullOptions {
-        concurrency: a.concurrency,
-        progress: transfer_progress(a.common.quiet, total),
-    };
-    oci::pull_model_with_sidecar(
-        store.as_ref(),
-        &resolved.repository,
-        &resolved.manifest,
-        Path::new(&a.dir),
-        &opts,
-        sidecar.as_ref(),
-    )?;
-    let written = sidecar.map(|s| s.path);
+    let total = done.bytes;
+    let written = done.signature.clone();
     match a.common.format {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),
-            "digest": resolved.descriptor.digest,
+            "digest": done.digest,
             "output": a.dir,
-            "files": resolved.manifest.layers.len(),
+            "files": done.files,
             "bytes": total,
             "signature": written,
             "verification": verdict,
@@ -404,10 +395,10 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         Output::Text => {
             println!(
                 "Provenance verified; pulled {} files ({} bytes) of {}@{} into {}",
-                resolved.manifest.layers.len(),
+                done.files,
                 total,
                 r.repository(),
-                resolved.descriptor.digest,
+                done.digest,
                 a.dir.display()
             );
             match &written {

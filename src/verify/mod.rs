@@ -6,6 +6,9 @@
 pub mod artifact;
 pub mod check;
 pub mod crypto;
+pub mod pull;
+
+pub use pull::{PullRequest, Pulled, pull};
 
 use std::path::{Path, PathBuf};
 
