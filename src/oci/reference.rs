@@ -192,6 +192,9 @@ impl Authority {
                 "only letters, digits, '.', '-', ':' and a bracketed IPv6 address are allowed",
             ));
         }
+        if written.ends_with(':') {
+            return Err(refuse("empty port; write the port or drop the ':'"));
+        }
         // The URL parser drops a port equal to the scheme's default, so read the authority under
         // two schemes with different defaults: a written port survives at least one of them.
         let parse = |scheme: &str| {
@@ -227,6 +230,13 @@ impl Authority {
             Some(p) => format!("{host}:{p}"),
             None => host.clone(),
         };
+        // The canonical text must read back as a host, or a printed reference would name the
+        // local store (`foo./m` would print as `foo/m`).
+        if !looks_like_host(&text) {
+            return Err(refuse(
+                "a one-label name is a host only with a port, or as localhost",
+            ));
+        }
         Ok(Authority { host, port, text })
     }
 
@@ -317,7 +327,7 @@ pub fn validate_tag(t: &str) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -368,7 +378,7 @@ mod tests {
         ] {
             assert_eq!(canon(h), "127.0.0.1:5000", "{h}");
         }
-        for h in ["ghcr.io", "GHCR.IO", "ghcr.io.", "Ghcr.Io.", "ghcr.io:"] {
+        for h in ["ghcr.io", "GHCR.IO", "ghcr.io.", "Ghcr.Io."] {
             assert_eq!(canon(h), "ghcr.io", "{h}");
         }
         // A written port is kept as a number, even the https or http default: which one is the
@@ -399,6 +409,47 @@ mod tests {
         assert_eq!((a.host(), a.port()), ("127.0.0.1", Some(5000)));
         let r = Reference::parse("LOCALHOST/m").unwrap();
         assert_eq!(r.registry(), Some("localhost"));
+        // The printed form reads back as the same reference (a registry, never the local store).
+        for w in [
+            "LocalHost./m",
+            "0:5000/m",
+            "2130706433:05000/m:v1",
+            "[::ffff:10.0.0.1]/m",
+            "[0::1]:443/m",
+            "GHCR.IO./a/b@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ] {
+            let r = Reference::parse(w).unwrap();
+            assert!(r.registry().is_some(), "{w}");
+            assert_eq!(Reference::parse(&r.to_string()).unwrap(), r, "{w}");
+        }
+    }
+
+    /// Random host spellings from an alphabet the parser cares about: whatever is accepted
+    /// prints as a registry reference that reads back as itself (the fuzz target's property).
+    #[test]
+    fn accepted_hosts_round_trip_through_display() {
+        let alphabet = b"0123456789afxX.:[]-Lo";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut accepted = 0;
+        for _ in 0..50_000 {
+            let mut host = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for i in 0..(x % 14 + 1) {
+                let k = (x >> (i * 4 % 60)) as usize % alphabet.len();
+                host.push(alphabet[k] as char);
+            }
+            let Ok(r) = Reference::parse(&format!("{host}/m")) else {
+                continue;
+            };
+            let Some(a) = r.authority() else { continue };
+            accepted += 1;
+            let again = Reference::parse(&r.to_string()).unwrap();
+            assert_eq!(again, r, "{host}");
+            assert_eq!(Authority::parse(a.as_str()).unwrap(), *a, "{host}");
+        }
+        assert!(accepted > 500, "only {accepted} hosts accepted");
     }
 
     #[test]
@@ -415,6 +466,9 @@ mod tests {
             "ghcr..io/m",
             ".ghcr.io/m",
             "ghcr.io../m",
+            "ghcr.io:/m",
+            "foo:/m",
+            "foo./m",
             "gh_cr.io/m",
         ] {
             let e = Reference::parse(bad).unwrap_err();
