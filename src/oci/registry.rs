@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt as _;
 
 use super::error::{Error, Result};
+use super::reference::Authority;
 use super::referrers::{
     ManifestHead, empty_index, index_add, index_descriptors, index_restore, parse_index,
     prepare_referrer, remember_entries, tag_schema_tag,
@@ -387,8 +388,15 @@ fn file_range_stream(
 
 impl RegistryStore {
     /// A store for `registry` (`host[:port]`). Loopback hosts use plain HTTP; others HTTPS unless
-    /// `plain_http`. Nothing is contacted until the first operation.
+    /// `plain_http`. Nothing is contacted until the first operation. URLs are built from the
+    /// canonical [`Authority`] (the one a reference's policy scope comes from), whatever spelling
+    /// `registry` uses; one the URL parser refuses is [`Error::InvalidReference`].
     pub fn new(registry: &str, opts: RegistryOptions) -> Result<Self> {
+        let authority = Authority::parse(registry).map_err(|reason| Error::InvalidReference {
+            reference: registry.to_string(),
+            reason,
+        })?;
+        let registry = authority.as_str();
         let plain = opts.plain_http || is_loopback_host(registry);
         let timeout = if opts.timeout.is_zero() {
             DEFAULT_TIMEOUT

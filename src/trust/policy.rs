@@ -420,7 +420,13 @@ impl TrustPolicy {
                         format!("is longer than {MAX_PATTERN_LEN} characters"),
                     ));
                 }
-                let pattern = Pattern::new(s);
+                let pattern = Pattern::parse(s).map_err(|why| {
+                    invalid(
+                        format!("{}[{j}]", at("scopes")),
+                        s,
+                        format!("`{s}` can never match: {why}; write the registry host as a reference would name it"),
+                    )
+                })?;
                 if let Some(other) = scopes_seen.insert(pattern.as_str().to_owned(), name.clone()) {
                     return Err(invalid(
                         format!("{}[{j}]", at("scopes")),

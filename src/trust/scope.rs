@@ -1,13 +1,20 @@
 //! Scopes: the name a policy rule is chosen by, and the patterns rules match it with.
 //!
 //! A registry model's scope is `host/repository`, a local-store model's its repository, and a
-//! model on disk `local/<file or folder name>`. Hosts are normalised before any match (lower
-//! case, no trailing dot, no default port 443, Docker Hub's aliases folded into `docker.io`), so
-//! `GHCR.IO/acme/m`, `ghcr.io:443/acme/m` and `ghcr.io./acme/m` fall under one rule. Patterns
-//! are ranked by their literal length; two patterns of different rules with equal rank that can
-//! match one name are refused when the policy loads, so no name is decided by file order.
+//! model on disk `local/<file or folder name>`. A host is the reference's canonical
+//! [`Authority`] (read by the URL parser the HTTP client connects with: lower case, no trailing
+//! dot, IPv4 in dotted decimal, IPv4-mapped IPv6 as IPv4, the port as a number), then without a
+//! default port (`:80` or `:443`: the scope does not know the scheme, and under either scheme
+//! the bare host reaches one of them) and with Docker Hub's aliases folded into `docker.io`. So
+//! `GHCR.IO/acme/m`, `ghcr.io:0443/acme/m` and `ghcr.io./acme/m` fall under one rule, and so do
+//! `127.0.0.1:5000`, `127.1:05000` and `[::ffff:127.0.0.1]:5000`. Policy patterns' hosts are
+//! read the same way. Patterns are ranked by their literal length; two patterns of different
+//! rules with equal rank that can match one name are refused when the policy loads, so no name
+//! is decided by file order.
 
 use std::fmt;
+
+use crate::oci::reference::{Authority, looks_like_host};
 
 /// Longest scope pattern accepted (the overlap check is quadratic in pattern length).
 pub const MAX_PATTERN_LEN: usize = 512;
@@ -33,10 +40,11 @@ impl Scope {
         Scope(format!("local/{name}"))
     }
 
-    /// The scope of an OCI reference.
+    /// The scope of an OCI reference, from the same parsed authority its registry client
+    /// connects to.
     pub fn of_reference(reference: &crate::oci::Reference) -> Self {
-        match reference.registry() {
-            Some(host) => Self::registry(host, reference.repository()),
+        match reference.authority() {
+            Some(a) => Scope(with_host(&scope_host(a), reference.repository())),
             None => Self::local_store(reference.repository()),
         }
     }
@@ -53,43 +61,59 @@ impl fmt::Display for Scope {
     }
 }
 
-/// Normalises the host part of `name` (`host/rest`): lower case, no trailing dot, no `:443`,
-/// Docker Hub aliases as `docker.io` (with `library/` for one-component repositories). A first
-/// component that is not a host (no `.`, no `:`, not `localhost`) is left alone, as is one that
-/// holds a wildcard.
+/// Normalises the host part of `name` (`host/rest`) as [`Scope::of_reference`] does: the
+/// canonical [`Authority`] without a default port, Docker Hub aliases as `docker.io` (with
+/// `library/` for one-component repositories). A first component that is not a host (no `.`, no
+/// `:`, not `localhost`) is left alone; one that holds a wildcard, or that the URL parser
+/// refuses, is only lower-cased (see [`Pattern::parse`], which refuses the latter).
 pub fn normalize(name: &str) -> String {
+    try_normalize(name).unwrap_or_else(|_| match name.split_once('/') {
+        Some((first, rest)) => format!("{}/{rest}", first.to_ascii_lowercase()),
+        None => name.to_ascii_lowercase(),
+    })
+}
+
+/// [`normalize`], refusing a host part that looks like a host, holds no wildcard and is not one
+/// the URL parser accepts (so it could never match a reference).
+fn try_normalize(name: &str) -> Result<String, String> {
     let (first, rest) = match name.split_once('/') {
-        Some((f, r)) => (f, Some(r)),
-        None => (name, None),
+        Some((f, r)) => (f, r),
+        None => (name, ""),
     };
-    let looks_like_host = first.contains('.') || first.contains(':') || first == "localhost";
-    if !looks_like_host || first.contains('*') {
-        return name.to_owned();
+    if !looks_like_host(first) {
+        return Ok(name.to_owned());
     }
-    let mut host = first.to_ascii_lowercase();
-    let (h, port) = match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => {
-            (h.to_owned(), Some(p.to_owned()))
-        }
-        _ => (host.clone(), None),
+    let host = if first.contains('*') {
+        first.to_ascii_lowercase()
+    } else {
+        scope_host(&Authority::parse(first)?)
     };
-    let h = h.trim_end_matches('.').to_owned();
-    host = match port.as_deref() {
-        None | Some("443") => h,
-        Some(p) => format!("{h}:{p}"),
-    };
-    if matches!(
-        host.as_str(),
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
-    ) {
-        host = "docker.io".into();
+    if !name.contains('/') {
+        return Ok(host);
     }
-    match rest {
-        None => host,
-        Some(r) if host == "docker.io" && !r.contains('/') && !r.contains('*') => {
-            format!("docker.io/library/{r}")
+    Ok(with_host(&host, rest))
+}
+
+/// The host part of a scope: the canonical authority without a default port.
+fn scope_host(a: &Authority) -> String {
+    let host = match a.port() {
+        None | Some(80 | 443) => a.host().to_owned(),
+        Some(p) => format!("{}:{p}", a.host()),
+    };
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_owned()
         }
-        Some(r) => format!("{host}/{r}"),
+        _ => host,
+    }
+}
+
+/// `host/rest`, with Docker Hub's implicit `library/` for a one-component repository.
+fn with_host(host: &str, rest: &str) -> String {
+    if host == "docker.io" && !rest.contains('/') && !rest.contains('*') {
+        format!("docker.io/library/{rest}")
+    } else {
+        format!("{host}/{rest}")
     }
 }
 
@@ -106,9 +130,16 @@ pub struct Rank {
 }
 
 impl Pattern {
-    /// A normalised pattern.
+    /// A normalised pattern (see [`normalize`]).
     pub fn new(text: &str) -> Self {
         Pattern(normalize(text))
+    }
+
+    /// A normalised pattern, refusing one whose host part the URL parser refuses (a port over
+    /// 65535, a bad IPv4 address): it could never match, so a rule meant to be strict would
+    /// silently cover nothing. The error is the reason.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        try_normalize(text).map(Pattern)
     }
 
     /// The pattern text.
@@ -208,7 +239,15 @@ mod tests {
 
     #[test]
     fn host_spellings_fold_into_one_scope() {
-        for h in ["GHCR.IO", "ghcr.io:443", "ghcr.io.", "Ghcr.Io.:443"] {
+        for h in [
+            "GHCR.IO",
+            "ghcr.io:443",
+            "ghcr.io:0443",
+            "ghcr.io:80",
+            "ghcr.io.",
+            "GHCR.IO.",
+            "Ghcr.Io.:443",
+        ] {
             assert_eq!(
                 Scope::registry(h, "acme/m").as_str(),
                 "ghcr.io/acme/m",
@@ -227,7 +266,70 @@ mod tests {
             "docker.io/library/ubuntu"
         );
         assert_eq!(Pattern::new("GHCR.IO/acme/*").as_str(), "ghcr.io/acme/*");
+        for h in [
+            "127.0.0.1:5000",
+            "127.1:05000",
+            "[::ffff:127.0.0.1]:5000",
+            "2130706433:5000",
+        ] {
+            assert_eq!(
+                Scope::registry(h, "prod/m").as_str(),
+                "127.0.0.1:5000/prod/m",
+                "{h}"
+            );
+            assert_eq!(
+                Pattern::parse(&format!("{h}/prod/*")).unwrap().as_str(),
+                "127.0.0.1:5000/prod/*",
+                "{h}"
+            );
+        }
+        assert_eq!(
+            Pattern::parse("LOCALHOST:05000/prod/*").unwrap().as_str(),
+            "localhost:5000/prod/*"
+        );
+        assert_eq!(Pattern::parse("[::1]:443/m").unwrap().as_str(), "[::1]/m");
+        assert_eq!(
+            Pattern::parse("Docker.IO:443/ubuntu").unwrap().as_str(),
+            "docker.io/library/ubuntu"
+        );
         assert_eq!(Pattern::new("local/*").as_str(), "local/*");
+    }
+
+    #[test]
+    fn a_scope_comes_from_the_reference_authority() {
+        let r = crate::oci::Reference::parse("127.1:05000/prod/m:v1").unwrap();
+        assert_eq!(Scope::of_reference(&r).as_str(), "127.0.0.1:5000/prod/m");
+        let r = crate::oci::Reference::parse("GHCR.IO.:0443/acme/m").unwrap();
+        assert_eq!(Scope::of_reference(&r).as_str(), "ghcr.io/acme/m");
+        let r = crate::oci::Reference::parse("index.docker.io/ubuntu").unwrap();
+        assert_eq!(Scope::of_reference(&r).as_str(), "docker.io/library/ubuntu");
+        let r = crate::oci::Reference::parse("localhost:80/m").unwrap();
+        assert_eq!(Scope::of_reference(&r).as_str(), "localhost/m");
+        let r = crate::oci::Reference::parse("models/bert").unwrap();
+        assert_eq!(Scope::of_reference(&r).as_str(), "models/bert");
+    }
+
+    #[test]
+    fn patterns_whose_host_cannot_parse_are_refused() {
+        for bad in [
+            "127.0.0.1:99999/prod/*",
+            "1.2.3.256/*",
+            "ghcr..io/*",
+            "::1:5000/*",
+        ] {
+            assert!(Pattern::parse(bad).is_err(), "{bad}");
+        }
+        // Wildcards in the host are kept (lower case); names that are not hosts are left alone.
+        assert_eq!(
+            Pattern::parse("*.ACME.io/*").unwrap().as_str(),
+            "*.acme.io/*"
+        );
+        assert_eq!(Pattern::parse("*").unwrap().as_str(), "*");
+        assert_eq!(Pattern::parse("local/*").unwrap().as_str(), "local/*");
+        assert_eq!(
+            Pattern::parse("models/bert").unwrap().as_str(),
+            "models/bert"
+        );
     }
 
     #[test]
