@@ -289,6 +289,19 @@ fn a_revoked_key_id_refuses_a_model_other_trusted_keys_signed_too() {
         ],
     );
     assert!(out.contains("revoked"), "{out}");
+    let a = run_json(
+        &w,
+        1,
+        &[
+            "audit",
+            "l.sig",
+            "--policy",
+            "policy.yaml",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(a["entries"][0]["status"], "revoked", "{a}");
     w.expect(
         0,
         &[
