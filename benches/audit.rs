@@ -16,7 +16,8 @@ use provenance::audit::{self, AuditConfig, AuditSource, Revocation};
 use provenance::keys::PrivateKey;
 use provenance::signing::{KeySigner, sign_statement};
 use provenance::statement::{Resource, Serialization, SerializationMethod, Statement};
-use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
+use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
+use provenance::verify::Verifier;
 
 const MANIFESTS: usize = 1_000;
 
@@ -67,12 +68,13 @@ fn setup() -> (tempfile::TempDir, AuditConfig) {
             .map(|k| TrustedSigner::Key(k.public_key().unwrap()))
             .collect(),
     });
-    let cfg = AuditConfig::new(Evaluator::new(policy, None)).with_revocations(vec![Revocation {
-        key_id: keys[2].public_key().unwrap().id().to_owned(),
-        key: Some(keys[2].public_key().unwrap()),
-        revoked_at: None,
-        source: "bench".into(),
-    }]);
+    let cfg =
+        AuditConfig::new(Verifier::new(policy, None).unwrap()).with_revocations(vec![Revocation {
+            key_id: keys[2].public_key().unwrap().id().to_owned(),
+            key: Some(keys[2].public_key().unwrap()),
+            revoked_at: None,
+            source: "bench".into(),
+        }]);
     (dir, cfg)
 }
 

@@ -222,3 +222,161 @@ pub fn fetch_bundle_bytes(
         Err(e) => Err(e),
     }
 }
+
+/// A model folder or file to push, and what to attach (the `push` workflow).
+pub struct PushRequest<'a> {
+    /// The model on disk.
+    pub model: &'a std::path::Path,
+    /// Symlink policy (ignore rules are not applied: a pushed model carries every file).
+    pub allow_symlinks: bool,
+    /// Signed metadata; needs `signer` (metadata is only ever signed). `version` also goes into
+    /// the ModelPack config.
+    pub metadata: BTreeMap<String, String>,
+    /// Sign the pushed manifest and attach the referrer.
+    pub signer: Option<&'a dyn Signer>,
+    /// A bundle made on disk before the push, attached as it is (it binds the files).
+    pub attach: Option<&'a Bundle>,
+    /// Concurrency and progress.
+    pub options: oci::PushOptions,
+}
+
+/// What [`push`] did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Pushed {
+    /// The reference pushed to, pinned by digest (`host/repo:tag@sha256:...`).
+    pub pinned: String,
+    /// The manifest descriptor.
+    pub digest: String,
+    /// Manifest size in bytes.
+    pub size: u64,
+    /// Layers (one per file).
+    pub layers: usize,
+    /// Bytes of the model.
+    pub bytes: u64,
+    /// The attached signature referrer, if any.
+    pub signature_referrer: Option<String>,
+    /// What listing noticed (links followed out of the model), unescaped.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Why a push request was refused before anything was sent (exit 2).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushInputError {
+    /// Metadata without a signer.
+    #[error("--metadata is signed: add --sign --private-key KEY (or --sign --keyless)")]
+    MetadataNeedsSigner,
+    /// A digest reference.
+    #[error("push needs a tag, not a digest: the digest is computed from the model")]
+    DigestReference,
+}
+
+/// Pushes a model as a ModelPack artifact: list and hash it (one raw layer per file, a file
+/// model named by its file name), push blobs then the manifest, write the tag last, then sign
+/// the pushed manifest by digest and/or attach a disk bundle as referrers. Input rules are
+/// checked before any byte is hashed or sent.
+pub fn push(
+    store: &dyn Store,
+    reference: &Reference,
+    request: &PushRequest<'_>,
+    hashing: &(dyn Fn(u64) + Sync),
+) -> Result<Pushed, PushError> {
+    if !request.metadata.is_empty() && request.signer.is_none() {
+        return Err(PushError::Input(PushInputError::MetadataNeedsSigner));
+    }
+    for k in request.metadata.keys() {
+        statement::check_metadata_key(k).map_err(|e| PushError::Flow(Error::Sign(e.into())))?;
+    }
+    if reference.digest().is_some() {
+        return Err(PushError::Input(PushInputError::DigestReference));
+    }
+    let listing = model::list(
+        request.model,
+        &model::Options {
+            allow_symlinks: request.allow_symlinks,
+            ..model::Options::default()
+        },
+    )?;
+    let resources = model::resources(&listing, &SerializationMethod::Files, hashing)?;
+    let files: Vec<oci::PushFile> = listing
+        .files
+        .iter()
+        .zip(&resources)
+        .map(|(f, r)| oci::PushFile {
+            abs_path: f.path.clone(),
+            // A single-file model's resource is `.` (OMS); its layer is named by the file.
+            rel_path: if f.name == "." {
+                listing.name.clone()
+            } else {
+                f.name.clone()
+            },
+            sha256_hex: r.digest.clone(),
+            size: f.size,
+        })
+        .collect();
+    let config = oci::ModelConfig {
+        name: Some(listing.name.clone()),
+        version: request.metadata.get("version").cloned(),
+        created: None,
+        format: None,
+    };
+    let descriptor = oci::push_model(
+        store,
+        reference.repository(),
+        reference.tag_or_default(),
+        &files,
+        &config,
+        &request.options,
+    )
+    .map_err(Error::from)?;
+    let by_digest = reference.with_digest(&descriptor.digest);
+    let mut signature_referrer = None;
+    if request.signer.is_some() || request.attach.is_some() {
+        let resolved = resolve(store, &by_digest).map_err(Error::from)?;
+        if let Some(s) = request.signer {
+            let (_, referrer) = sign_reference(store, &resolved, s, request.metadata.clone())?;
+            signature_referrer = Some(referrer.digest);
+        }
+        if let Some(b) = request.attach {
+            let referrer = attach_bundle(store, &resolved, b, statement::PREDICATE_TYPE)
+                .map_err(Error::from)?;
+            signature_referrer = Some(referrer.digest);
+        }
+    }
+    Ok(Pushed {
+        pinned: by_digest.to_string(),
+        digest: descriptor.digest,
+        size: descriptor.size,
+        layers: files.len(),
+        bytes: listing.total_bytes(),
+        signature_referrer,
+        warnings: listing.warnings,
+    })
+}
+
+/// Errors of [`push`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The request breaks a push rule.
+    #[error(transparent)]
+    Input(PushInputError),
+    /// The model could not be listed or hashed.
+    #[error(transparent)]
+    Model(#[from] model::Error),
+    /// The store, registry or signer failed.
+    #[error(transparent)]
+    Flow(#[from] Error),
+}
+
+impl PushError {
+    /// Exit-code class.
+    pub fn class(&self) -> crate::Class {
+        match self {
+            PushError::Input(_) => crate::Class::Input,
+            PushError::Model(e) => e.class(),
+            PushError::Flow(e) => e.class(),
+        }
+    }
+}

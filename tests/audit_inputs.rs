@@ -11,7 +11,8 @@ use provenance::audit::{self, AuditConfig, AuditSource, FetchedSignature, Status
 use provenance::keys::PrivateKey;
 use provenance::signing::{KeySigner, sign_statement};
 use provenance::statement::{self, Resource, Serialization, SerializationMethod, Statement};
-use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
+use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
+use provenance::verify::Verifier;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_provenance"))
@@ -231,12 +232,15 @@ fn fetched_registry_signature_must_bind_its_manifest() {
             subject_digest: other,
         }),
     ];
-    let cfg = AuditConfig::new(Evaluator::new(
-        TrustPolicy::from_command_line(CommandLineTrust {
-            signers: vec![TrustedSigner::Key(key.public_key().unwrap())],
-        }),
-        None,
-    ));
+    let cfg = AuditConfig::new(
+        Verifier::new(
+            TrustPolicy::from_command_line(CommandLineTrust {
+                signers: vec![TrustedSigner::Key(key.public_key().unwrap())],
+            }),
+            None,
+        )
+        .unwrap(),
+    );
     let report = audit::audit(&sources, &cfg).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(

@@ -30,9 +30,9 @@ const CRYPTO_CHECKS: [&str; 9] = [
     "certificate-chain",
     "sct",
     "tlog-body",
+    "signature",
     "identity",
     "issuer",
-    "signature",
 ];
 
 fn vector(name: &str) -> Value {

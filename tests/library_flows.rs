@@ -7,16 +7,18 @@
 mod common;
 use common::Work;
 use provenance::oci::{LayoutStore, PullOptions, Reference};
-use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
+use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
+use provenance::verify::Verifier;
 
-fn evaluator(w: &Work, key: &str) -> Evaluator {
+fn evaluator(w: &Work, key: &str) -> Verifier {
     let key = provenance::keys::load_public_key(&w.path(key)).unwrap();
-    Evaluator::new(
+    Verifier::new(
         TrustPolicy::from_command_line(CommandLineTrust {
             signers: vec![TrustedSigner::Key(key)],
         }),
         None,
     )
+    .unwrap()
 }
 
 #[test]
@@ -84,4 +86,18 @@ fn library_pull_writes_nothing_unless_the_verdict_is_trusted() {
         std::fs::read(w.path("out/config.json")).unwrap(),
         std::fs::read(w.path("bert/config.json")).unwrap()
     );
+}
+
+#[test]
+fn a_verifier_trusting_keyless_signers_without_a_trusted_root_is_refused_at_construction() {
+    let policy = TrustPolicy::from_command_line(CommandLineTrust {
+        signers: vec![TrustedSigner::Keyless {
+            identity: provenance::certificate::IdentityMatcher::Exact("a@b.example".into()),
+            issuer: "https://issuer.example".into(),
+        }],
+    });
+    assert!(matches!(
+        Verifier::new(policy, None),
+        Err(provenance::verify::verifier::ConfigError::MissingSigstoreRoot(_))
+    ));
 }

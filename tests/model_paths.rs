@@ -16,7 +16,8 @@
 mod common;
 use common::Work;
 use provenance::statement::{Resource, Statement};
-use provenance::trust::{CommandLineTrust, Evaluator, TrustPolicy, TrustedSigner};
+use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
+use provenance::verify::Verifier;
 use serde_json::Value;
 use sha2::Digest;
 
@@ -170,7 +171,7 @@ fn ignore_lists_never_leak_between_two_verifications_in_one_process() {
     let policy = TrustPolicy::from_command_line(CommandLineTrust {
         signers: vec![TrustedSigner::Key(key)],
     });
-    let evaluator = Evaluator::new(policy, None);
+    let evaluator = Verifier::new(policy, None).unwrap();
     let mut ignoring = provenance::verify::FileOptions::default();
     ignoring.model.ignore_paths = vec!["config.json".into()];
     let verify = |model: &str, options: &provenance::verify::FileOptions| {

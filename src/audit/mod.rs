@@ -42,8 +42,9 @@ use serde::Serialize;
 use crate::bundle::{self, Bundle};
 use crate::keys::{self, PublicKey};
 use crate::statement::Statement;
-use crate::trust::{Evaluator, Scope, SignatureStatus, SignatureVerdict, Target};
+use crate::trust::Scope;
 use crate::verify::check::Check;
+use crate::verify::{SignatureStatus, SignatureVerdict, Target, Verifier};
 
 pub use revocation::Revocation;
 
@@ -198,7 +199,7 @@ impl TrustedKey {
 pub struct AuditConfig {
     /// The one evaluator: trust policy (a file, or the command-line keys as a one-rule policy)
     /// and the Sigstore trusted root. Every verdict of the audit is its verdict.
-    pub evaluator: Evaluator,
+    pub evaluator: Verifier,
     /// True when the policy came from a file: its rule thresholds (`min_signatures`,
     /// `required_metadata`) are then applied over the signatures of each model.
     pub policy_file: bool,
@@ -219,7 +220,7 @@ pub struct AuditConfig {
 
 impl AuditConfig {
     /// A configuration over an evaluator, with every other option at its default.
-    pub fn new(evaluator: Evaluator) -> Self {
+    pub fn new(evaluator: Verifier) -> Self {
         Self {
             evaluator,
             policy_file: false,
@@ -1116,7 +1117,7 @@ fn dataset_conflicts(entries: &mut [Entry]) {
 /// The rule thresholds of a policy file over the signatures of each model (same rule, same
 /// subject), decided by the evaluator; a revoked signature is reported on its own entry and fails
 /// the other entries of the same model (`policy:revoked`).
-fn apply_thresholds(entries: &mut [Entry], evaluator: &Evaluator) {
+fn apply_thresholds(entries: &mut [Entry], evaluator: &Verifier) {
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
         let Some((rule, _)) = &e.verdict else {

@@ -16,8 +16,7 @@ use crate::bundle::Bundle;
 use crate::chain;
 use crate::model;
 use crate::oci::{self, Reference, Store};
-use crate::statement::SerializationMethod;
-use crate::trust::Evaluator;
+use crate::verify::Verifier;
 
 impl From<oci::Error> for CliError {
     fn from(e: oci::Error) -> Self {
@@ -173,110 +172,59 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
         },
         false => None,
     };
-    if !metadata.is_empty() && signer.is_none() {
-        return Err(CliError::input(
-            "--metadata is signed: add --sign --private-key KEY (or --sign --keyless)",
-        ));
-    }
     let disk_bundle = match &a.signature {
         Some(p) => Some(Bundle::read(p)?),
         None => None,
     };
     let (reference, store) = open(&a.reference, &a.registry)?;
-    if reference.digest().is_some() {
-        return Err(CliError::input(
-            "push needs a tag, not a digest: the digest is computed from the model",
-        ));
-    }
-    let listing = model::list(
+    let total = model::list(
         &a.model,
         &model::Options {
             allow_symlinks: a.allow_symlinks,
             ..model::Options::default()
         },
-    )?;
-    super::commands::print_warnings(&listing.warnings, a.common.quiet);
-    let bar = super::progress::bytes_bar(listing.total_bytes(), a.common.quiet, "hashing");
-    let resources = model::resources(&listing, &SerializationMethod::Files, &|n| bar.inc(n))?;
+    )
+    .map(|l| l.total_bytes())
+    .unwrap_or(0);
+    let request = chain::PushRequest {
+        model: &a.model,
+        allow_symlinks: a.allow_symlinks,
+        metadata,
+        signer: signer.as_ref().map(|s| s.as_signer()),
+        attach: disk_bundle.as_ref(),
+        options: oci::PushOptions {
+            concurrency: a.concurrency,
+            progress: transfer_progress(a.common.quiet, total),
+        },
+    };
+    let bar = super::progress::bytes_bar(total, a.common.quiet, "hashing");
+    let pushed = chain::push(store.as_ref(), &reference, &request, &|n| bar.inc(n));
     bar.finish_and_clear();
-    let files: Vec<oci::PushFile> = listing
-        .files
-        .iter()
-        .zip(&resources)
-        .map(|(f, r)| oci::PushFile {
-            abs_path: f.path.clone(),
-            rel_path: if f.name == "." {
-                listing.name.clone()
-            } else {
-                f.name.clone()
-            },
-            sha256_hex: r.digest.clone(),
-            size: f.size,
-        })
-        .collect();
-    let config = oci::ModelConfig {
-        name: Some(listing.name.clone()),
-        version: metadata.get("version").cloned(),
-        created: None,
-        format: None,
-    };
-    let opts = oci::PushOptions {
-        concurrency: a.concurrency,
-        progress: transfer_progress(a.common.quiet, listing.total_bytes()),
-    };
-    let repo = reference.repository().to_owned();
-    let descriptor = oci::push_model(
-        store.as_ref(),
-        &repo,
-        reference.tag_or_default(),
-        &files,
-        &config,
-        &opts,
-    )?;
-    let pinned = format!(
-        "{}@{}",
-        reference
-            .to_string()
-            .split(['@'])
-            .next()
-            .unwrap_or_default(),
-        descriptor.digest
-    );
-    let mut signed = None;
-    if signer.is_some() || disk_bundle.is_some() {
-        let by_digest = Reference::parse(&pinned)?;
-        let resolved = chain::resolve(store.as_ref(), &by_digest)?;
-        if let Some(s) = &signer {
-            let (_, referrer) =
-                chain::sign_reference(store.as_ref(), &resolved, s.as_signer(), metadata)?;
-            signed = Some(referrer.digest);
-        }
-        if let Some(b) = &disk_bundle {
-            let referrer = chain::attach_bundle(
-                store.as_ref(),
-                &resolved,
-                b,
-                crate::statement::PREDICATE_TYPE,
-            )?;
-            signed = Some(referrer.digest);
-        }
-    }
+    let pushed = pushed.map_err(|e| match e {
+        chain::PushError::Flow(e) => CliError::from(e),
+        other => CliError {
+            class: other.class(),
+            message: other.to_string(),
+        },
+    })?;
+    super::commands::print_warnings(&pushed.warnings, a.common.quiet);
+    let signed = pushed.signature_referrer.clone();
     match a.common.output {
         Output::Json => print_json(&json!({
             "reference": reference.to_string(),
-            "digest": descriptor.digest,
-            "size": descriptor.size,
-            "layers": files.len(),
+            "digest": pushed.digest,
+            "size": pushed.size,
+            "layers": pushed.layers,
             "signature_referrer": signed,
         })),
         Output::Text => {
             println!(
                 "Pushed {} ({} files) to {}",
                 a.model.display(),
-                files.len(),
+                pushed.layers,
                 reference
             );
-            println!("Digest: {}", descriptor.digest);
+            println!("Digest: {}", pushed.digest);
             if let Some(r) = signed {
                 println!("Signature attached as referrer {r}");
             }
@@ -336,7 +284,7 @@ pub fn sign_reference(
 pub fn verify_reference(
     reference: &str,
     registry: &RegistryArgs,
-    evaluator: &Evaluator,
+    evaluator: &Verifier,
     output: Output,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;

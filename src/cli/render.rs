@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::args::Output;
 use super::commands::print_json;
-use crate::trust::{SignatureStatus, SignatureVerdict, Verdict};
 use crate::verify::check::CheckOutcome;
+use crate::verify::{SignatureStatus, SignatureVerdict, Verdict};
 
 /// `s` with control characters (C0, DEL, C1) and Unicode line/paragraph separators and bidi
 /// overrides escaped (`\e`, `\n`, `\u{..}`), so untrusted text cannot move the cursor, clear

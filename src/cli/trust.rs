@@ -9,7 +9,8 @@ use super::CliError;
 use super::args::CertificateTrustArgs;
 use crate::certificate::{Certificate, IdentityMatcher};
 use crate::keys;
-use crate::trust::{CommandLineTrust, Evaluator, PkiAnchors, TrustPolicy, TrustedSigner};
+use crate::trust::{CommandLineTrust, PkiAnchors, TrustPolicy, TrustedSigner};
+use crate::verify::Verifier;
 
 impl From<crate::trust::policy::Error> for CliError {
     fn from(e: crate::trust::policy::Error) -> Self {
@@ -99,7 +100,7 @@ pub(crate) struct TrustFlags<'a> {
 }
 
 /// Builds the evaluator the flags describe.
-pub(crate) fn evaluator(f: &TrustFlags<'_>) -> Result<Evaluator, CliError> {
+pub(crate) fn evaluator(f: &TrustFlags<'_>) -> Result<Verifier, CliError> {
     let cli = command_line_signers(f.public_keys, f.certificates, f.quiet)?;
     let policy = match f.policy {
         Some(p) => TrustPolicy::load(p, &cli)?,
@@ -129,5 +130,5 @@ pub(crate) fn evaluator(f: &TrustFlags<'_>) -> Result<Evaluator, CliError> {
     } else {
         None
     };
-    Ok(Evaluator::new(policy, root))
+    Verifier::new(policy, root).map_err(|e| CliError::input(e.to_string()))
 }

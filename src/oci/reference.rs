@@ -113,6 +113,15 @@ impl Reference {
     pub fn tag_or_default(&self) -> &str {
         self.tag.as_deref().unwrap_or(DEFAULT_TAG)
     }
+
+    /// The same reference pinned to `digest` (the tag, if any, is kept for display): what
+    /// was just pushed or resolved, named so a moved tag cannot change it.
+    pub fn with_digest(&self, digest: &str) -> Self {
+        Self {
+            digest: Some(digest.to_owned()),
+            ..self.clone()
+        }
+    }
 }
 
 impl std::str::FromStr for Reference {

@@ -2,9 +2,12 @@
 
 use serde::{Serialize, Serializer};
 
-/// A verification step. Per signature they run in this order (sigstore-go's: log, time, chain,
-/// SCT, then the signer's trust, signature, statement, binding, artifact); chain-level steps
-/// (`resolve`, `manifest`, `referrers`) come before, the policy's rule checks after.
+/// A verification step. Steps run in the order of [`ORDER`] (sigstore-go's: log, time, chain,
+/// SCT, signature, then the signer's revocation and trust, statement, binding, artifact):
+/// chain-level steps (`resolve`, `manifest`, `referrers`) first, the policy's rule checks last.
+/// The trust steps (`revoked`, `identity`, `issuer`, `signer`) come before anything the signed
+/// statement asks for; a signature is verified in one place (`signature`) for every kind of
+/// signer. [`Checks`] refuses (in debug builds, so every test run) a step recorded out of order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Check {
@@ -30,6 +33,10 @@ pub enum Check {
     Sct,
     /// The log entry's body is this signature and certificate.
     TlogBody,
+    /// The DSSE signature over the exact payload.
+    Signature,
+    /// The signer's key is not revoked.
+    Revoked,
     /// The keyless certificate's identity is one the rule trusts.
     Identity,
     /// The keyless certificate's OIDC issuer is the one the rule trusts with that identity.
@@ -37,10 +44,6 @@ pub enum Check {
     /// The signer is trusted by the rule that covers the model (checked before any work the
     /// signature's contents ask for).
     Signer,
-    /// The signer's key is not revoked.
-    Revoked,
-    /// The DSSE signature over the exact payload.
-    Signature,
     /// The signed in-toto statement parses and is consistent.
     Statement,
     /// The statement binds the resolved manifest digest.
@@ -59,7 +62,40 @@ pub enum Check {
     PolicyRequiredMetadata,
 }
 
+/// The order of every step, as data: a report's checks are always a subsequence of it.
+pub const ORDER: [Check; 24] = [
+    Check::Resolve,
+    Check::Manifest,
+    Check::Referrers,
+    Check::Bundle,
+    Check::Tlog,
+    Check::TlogSet,
+    Check::TlogInclusion,
+    Check::CertificateChain,
+    Check::KeyUsage,
+    Check::Sct,
+    Check::TlogBody,
+    Check::Signature,
+    Check::Revoked,
+    Check::Identity,
+    Check::Issuer,
+    Check::Signer,
+    Check::Statement,
+    Check::Binding,
+    Check::Layers,
+    Check::Model,
+    Check::PolicyScope,
+    Check::PolicyRevoked,
+    Check::PolicyMinSignatures,
+    Check::PolicyRequiredMetadata,
+];
+
 impl Check {
+    /// The step's position in [`ORDER`].
+    pub fn rank(self) -> usize {
+        ORDER.iter().position(|c| *c == self).unwrap_or(usize::MAX)
+    }
+
     /// The step's name in reports and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -153,12 +189,26 @@ pub struct Checks(pub Vec<CheckOutcome>);
 impl Checks {
     /// Records a passing step.
     pub fn pass(&mut self, name: Check, detail: impl Into<String>) {
-        self.0.push(CheckOutcome::pass(name, detail));
+        self.record(CheckOutcome::pass(name, detail));
     }
 
     /// Records a failing step.
     pub fn fail(&mut self, name: Check, detail: impl Into<String>) {
-        self.0.push(CheckOutcome::fail(name, detail));
+        self.record(CheckOutcome::fail(name, detail));
+    }
+
+    /// Appends a step; in debug builds a step out of [`ORDER`] is a bug and panics, so the
+    /// whole test suite holds the pipeline to its documented order.
+    pub fn record(&mut self, outcome: CheckOutcome) {
+        debug_assert!(
+            self.0
+                .last()
+                .is_none_or(|last| last.name.rank() <= outcome.name.rank()),
+            "check {} recorded after {}: out of verify::check::ORDER",
+            outcome.name,
+            self.0.last().map(|l| l.name.as_str()).unwrap_or_default()
+        );
+        self.0.push(outcome);
     }
 
     /// The first failed step.
@@ -169,5 +219,20 @@ impl Checks {
     /// True when nothing failed (and something ran).
     pub fn all_passed(&self) -> bool {
         !self.0.is_empty() && self.0.iter().all(|c| c.passed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_lists_every_step_once_in_declaration_order() {
+        let mut sorted = ORDER;
+        sorted.sort();
+        assert_eq!(sorted, ORDER, "the enum's declaration order is ORDER");
+        for (i, c) in ORDER.iter().enumerate() {
+            assert_eq!(c.rank(), i);
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Verification: the ordered, named checks ([`check::Check`]) and the flows that gather what the
-//! one evaluator (`trust::Evaluator`) decides on: a model on disk with its signature file, or a
+//! one evaluator (`trust::Verifier`) decides on: a model on disk with its signature file, or a
 //! reference whose manifest and signature referrers come straight from a registry or the local
 //! store (no model blob is downloaded).
 
@@ -7,15 +7,17 @@ pub mod artifact;
 pub mod check;
 pub mod crypto;
 pub mod pull;
+pub mod verifier;
 
 pub use pull::{PullRequest, Pulled, pull};
+pub use verifier::{SignatureStatus, SignatureVerdict, Target, Verdict, Verifier};
 
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{self, Bundle};
 use crate::chain::{self, Resolved};
 use crate::oci::{self, Reference, Store};
-use crate::trust::{Evaluator, Scope, Target, Verdict};
+use crate::trust::Scope;
 use check::{Check, Checks};
 
 /// Failures that stop verification before a verdict: bad input or the environment. A verdict
@@ -71,7 +73,7 @@ pub struct FileOptions {
 
 /// Verifies a model on disk against its signature file.
 pub fn files(
-    evaluator: &Evaluator,
+    evaluator: &Verifier,
     model: &Path,
     signature: &Path,
     options: &FileOptions,
@@ -100,7 +102,7 @@ pub fn files(
 /// referrers, then let the evaluator decide. Returns the resolved model with the verdict, so
 /// `pull` fetches exactly what was verified.
 pub fn reference(
-    evaluator: &Evaluator,
+    evaluator: &Verifier,
     store: &dyn Store,
     reference: &Reference,
 ) -> Result<(Verdict, Option<Resolved>), Error> {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Error;
+use super::{Verdict, Verifier};
 use crate::oci::{self, Reference, Store};
-use crate::trust::{Evaluator, Verdict};
 
 /// Where and how to pull.
 pub struct PullRequest<'a> {
@@ -51,7 +51,7 @@ pub struct Pulled {
 /// verdict is `Ok` with `written: None` and nothing on disk; `Err` is bad input or the
 /// environment (a registry down, a full disk: nothing half-written).
 pub fn pull(
-    evaluator: &Evaluator,
+    evaluator: &Verifier,
     store: &dyn Store,
     reference: &Reference,
     request: &PullRequest<'_>,

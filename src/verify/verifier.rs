@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::policy::{Rule, TrustPolicy};
-use super::scope::Scope;
-use super::signer::{Principal, SignerId, TrustedSigner};
 use crate::bundle::Bundle;
 use crate::oci::ModelManifest;
 use crate::statement::Statement;
+use crate::trust::policy::{Rule, TrustPolicy};
+use crate::trust::scope::Scope;
+use crate::trust::signer::{Principal, SignerId, TrustedSigner};
 use crate::trust_root::TrustRoot;
 use crate::verify::check::{Check, CheckOutcome, Checks};
 use crate::verify::crypto::{self, Identified, Material};
@@ -198,22 +198,38 @@ impl Verdict {
     }
 }
 
-/// The evaluator: a trust policy plus the trusted material it needs.
+/// The one verifier: a trust policy plus the trusted material it needs (DESIGN 1.5). `verify`
+/// (disk and REF), `pull`, `audit` and the Python package decide through it.
 #[derive(Clone, Debug)]
-pub struct Evaluator {
+pub struct Verifier {
     /// The policy (from a file or from command-line flags).
     pub policy: TrustPolicy,
     /// The Sigstore trusted root, when some rule trusts keyless signers.
     pub sigstore_root: Option<TrustRoot>,
 }
 
-impl Evaluator {
-    /// An evaluator over a policy and, for keyless signers, a trusted root.
-    pub fn new(policy: TrustPolicy, sigstore_root: Option<TrustRoot>) -> Self {
-        Self {
+/// A verifier that could never decide as its policy says (refused at construction, exit 2).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A rule trusts keyless signers but no Sigstore trusted root was given.
+    #[error(
+        "policy {0} trusts keyless (Sigstore) signers but no trusted root was loaded; load one with trust_root::load (the embedded root, or --trust-root FILE)"
+    )]
+    MissingSigstoreRoot(String),
+}
+
+impl Verifier {
+    /// A verifier over a policy and, for keyless signers, a trusted root; validated as
+    /// sigstore-go's `NewVerifier` is: a policy trusting keyless signers needs the root.
+    pub fn new(policy: TrustPolicy, sigstore_root: Option<TrustRoot>) -> Result<Self, ConfigError> {
+        if policy.needs_sigstore_root() && sigstore_root.is_none() {
+            return Err(ConfigError::MissingSigstoreRoot(policy.origin.clone()));
+        }
+        Ok(Self {
             policy,
             sigstore_root,
-        }
+        })
     }
 
     /// The rule covering `scope`, and the `policy:scope` check saying which (or that none does).
@@ -327,6 +343,21 @@ impl Evaluator {
             }
         };
         v.signer = Some(id.clone());
+        // A certificate's key verifies the DSSE signature here, where a bare key's did during
+        // attribution: the `signature` step has one place in the order for every signer.
+        if let Some(spki) = leaf_spki {
+            if !signed_by_spki(bundle, &spki, &pae, &sigs) {
+                v.checks.fail(
+                    Check::Signature,
+                    "the DSSE signature does not verify with the certificate's key: the signed payload or signature was altered",
+                );
+                return Ok(v);
+            }
+            v.checks.pass(
+                Check::Signature,
+                format!("DSSE signature by {}", id.label()),
+            );
+        }
         // Revocation and trust are decided before the statement is read.
         let principal = id.principal();
         if self.policy.revoked.contains(&principal) {
@@ -345,19 +376,6 @@ impl Evaluator {
         if !self.trust_check(rule, &id, &mut v.checks) {
             v.status = SignatureStatus::UntrustedSigner;
             return Ok(v);
-        }
-        if let Some(spki) = leaf_spki {
-            if !signed_by_spki(bundle, &spki, &pae, &sigs) {
-                v.checks.fail(
-                    Check::Signature,
-                    "the DSSE signature does not verify with the certificate's key: the signed payload or signature was altered",
-                );
-                return Ok(v);
-            }
-            v.checks.pass(
-                Check::Signature,
-                format!("DSSE signature by {}", id.label()),
-            );
         }
         let payload = match bundle.dsse_envelope.payload_bytes() {
             Ok(p) => p,
