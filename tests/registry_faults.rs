@@ -675,10 +675,11 @@ fn bundle_blobs(host: &str, digest: &str) -> Vec<String> {
 /// No "it ends" test may take longer than this; past it the binary is killed and the test fails.
 const HANG: Duration = Duration::from_secs(60);
 
-/// A signature bundle served at 5 bytes/s (the idle timeout never fires) ends `verify` at the
-/// request deadline, exit 3, naming the read; before, only the idle timeout bounded it.
+/// A signature bundle served at 5 bytes/s (the idle timeout never fires) ends `verify` and
+/// `audit` at the request deadline, exit 3, naming the read; before, only the idle timeout
+/// bounded it.
 #[test]
-fn verify_ends_when_a_signature_bundle_is_dripped() {
+fn verify_and_audit_end_when_a_signature_bundle_is_dripped() {
     let (w, reg, proxy, digest) = signed_model(1);
     let blob = bundle_blobs(&reg.host(), &digest).remove(0);
     proxy.add(Rule::always(
@@ -687,35 +688,30 @@ fn verify_ends_when_a_signature_bundle_is_dripped() {
         Fault::Drip(Duration::from_millis(200)),
     ));
     let r = format!("{}/{CLI_REPO}:v1", proxy.host());
-    let run = w.run_bounded(
-        &[
-            "verify",
-            &r,
-            "--public-key",
-            "k.pub",
-            "--timeout",
-            "1",
-            "--deadline",
-            "2",
-        ],
-        &[],
-        "",
-        HANG,
-    );
-    assert!(
-        !run.killed,
-        "verify still running after {HANG:?}:\n{}",
-        run.text
-    );
-    assert_eq!(run.code, Some(3), "{}", run.text);
-    assert!(
-        run.text
-            .contains(&format!("GET signature blob {blob} timed out after 2 s")),
-        "{}",
-        run.text
-    );
-    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
-    assert_eq!(proxy.count("GET", &format!("/blobs/{blob}")), 1);
+    let limits = ["--timeout", "1", "--deadline", "2"];
+    for (n, cmd) in [["verify", "--public-key"], ["audit", "-p"]]
+        .iter()
+        .enumerate()
+    {
+        let mut args = vec![cmd[0], &r, cmd[1], "k.pub"];
+        args.extend(limits);
+        let run = w.run_bounded(&args, &[], "", HANG);
+        assert!(
+            !run.killed,
+            "{} still running after {HANG:?}:\n{}",
+            cmd[0], run.text
+        );
+        assert_eq!(run.code, Some(3), "{}: {}", cmd[0], run.text);
+        assert!(
+            run.text
+                .contains(&format!("GET signature blob {blob} timed out after 2 s")),
+            "{}: {}",
+            cmd[0],
+            run.text
+        );
+        assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+        assert_eq!(proxy.count("GET", &format!("/blobs/{blob}")), n + 1);
+    }
 }
 
 /// Six signatures whose bundles each answer after 1.5 s, well inside the 3 s request deadline,
