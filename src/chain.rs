@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::bundle::{self, Bundle};
+use crate::bundle::Bundle;
 use crate::model::{self, GIT_PATHS};
 use crate::oci::{self, Descriptor, ModelManifest, Reference, Store};
 use crate::signing::{self, Signer};
@@ -178,8 +178,10 @@ pub fn sign_reference(
     Ok((st, referrer))
 }
 
-/// Fetches the bundle bytes of a signature referrer: the referrer manifest (bounded,
-/// digest-checked), then its bundle layer (at most [`bundle::MAX_BUNDLE_SIZE`], digest-checked).
+/// Fetches the bundle bytes of a signature referrer: the referrer manifest (at most
+/// [`oci::MAX_REFERRER_MANIFEST_SIZE`], digest-checked), then its bundle layer (at most
+/// [`oci::MAX_REFERRER_BLOB_SIZE`], digest-checked), each with the registry's request deadline
+/// and all of one listing's referrers within its referrer deadline.
 /// The inner `Err` says why this referrer holds no usable bundle (including a digest mismatch:
 /// tampered content is a finding about the referrer, not a failure of the whole walk); the outer
 /// error is the store failing or refusing the content (oversized, malformed).
@@ -188,7 +190,7 @@ pub fn fetch_bundle_bytes(
     repo: &str,
     referrer: &Descriptor,
 ) -> Result<Result<Vec<u8>, String>, oci::Error> {
-    let fetched = match store.fetch_manifest(repo, &referrer.digest) {
+    let fetched = match store.fetch_referrer_manifest(repo, &referrer.digest) {
         Ok(f) => f,
         Err(e) if e.kind() == oci::ErrorKind::Verification => return Ok(Err(e.to_string())),
         Err(e) => return Err(e),
@@ -208,16 +210,15 @@ pub fn fetch_bundle_bytes(
     let Some(layer) = layer else {
         return Ok(Err("referrer has no sigstore bundle layer".into()));
     };
-    if layer.size > bundle::MAX_BUNDLE_SIZE {
+    if layer.size > oci::MAX_REFERRER_BLOB_SIZE {
         return Ok(Err(format!(
             "bundle layer declares {} bytes, over the {} byte bound",
             layer.size,
-            bundle::MAX_BUNDLE_SIZE
+            oci::MAX_REFERRER_BLOB_SIZE
         )));
     }
-    let mut bytes = Vec::new();
-    match store.fetch_blob(repo, &layer.digest, layer.size, &mut bytes) {
-        Ok(()) => Ok(Ok(bytes)),
+    match store.fetch_referrer_blob(repo, &referrer.digest, &layer.digest, layer.size) {
+        Ok(bytes) => Ok(Ok(bytes)),
         Err(e) if e.kind() == oci::ErrorKind::Verification => Ok(Err(e.to_string())),
         Err(e) => Err(e),
     }

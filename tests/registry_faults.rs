@@ -619,3 +619,327 @@ fn a_registry_that_is_not_there_is_a_network_error_within_bounded_time() {
     assert_eq!(e.kind(), ErrorKind::Environment);
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
 }
+
+const CLI_REPO: &str = "models/stall";
+
+/// A registry holding the Hugging Face style model `models/stall:v1`, pushed and signed
+/// `signatures` times (key `k`, then `k1`, `k2`, ...) through the CLI, and a fault proxy in front of it. Returns
+/// (work folder, registry, proxy, manifest digest).
+fn signed_model(signatures: usize) -> (Work, Registry, FaultProxy, String) {
+    let w = Work::new();
+    let reg = Registry::start(&w.path("regdata"), None);
+    w.keygen("k");
+    w.hf_model("bert");
+    let direct = format!("{}/{CLI_REPO}:v1", reg.host());
+    // Sequential signers: the concurrent-writer settle delay only slows the setup down.
+    let fast = [("PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS", "0")];
+    w.expect_env(0, &["push", "bert", &direct], &fast);
+    // One key each: one key signing one model twice makes the same (deterministic) bundle.
+    for i in 0..signatures {
+        let key = if i == 0 {
+            "k".to_string()
+        } else {
+            format!("k{i}")
+        };
+        if i > 0 {
+            w.keygen(&key);
+        }
+        w.expect_env(
+            0,
+            &["sign", &direct, "--private-key", &format!("{key}.pem")],
+            &fast,
+        );
+    }
+    let digest = store(&reg.host(), Duration::from_secs(5))
+        .resolve(CLI_REPO, "v1")
+        .unwrap()
+        .digest;
+    let proxy = FaultProxy::start(reg.port);
+    (w, reg, proxy, digest)
+}
+
+/// The bundle blob digests of the signature referrers of `digest`.
+fn bundle_blobs(host: &str, digest: &str) -> Vec<String> {
+    let s = store(host, Duration::from_secs(5));
+    s.referrers(CLI_REPO, digest, None)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let m = s.fetch_manifest(CLI_REPO, &r.digest).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&m.bytes).unwrap();
+            v["layers"][0]["digest"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// No "it ends" test may take longer than this; past it the binary is killed and the test fails.
+const HANG: Duration = Duration::from_secs(60);
+
+/// A signature bundle served at 5 bytes/s (the idle timeout never fires) ends `verify` and
+/// `audit` at the request deadline, exit 3, naming the read; before, only the idle timeout
+/// bounded it.
+#[test]
+fn verify_and_audit_end_when_a_signature_bundle_is_dripped() {
+    let (w, reg, proxy, digest) = signed_model(1);
+    let blob = bundle_blobs(&reg.host(), &digest).remove(0);
+    proxy.add(Rule::always(
+        "GET",
+        &format!("/blobs/{blob}"),
+        Fault::Drip(Duration::from_millis(200)),
+    ));
+    let r = format!("{}/{CLI_REPO}:v1", proxy.host());
+    let limits = ["--timeout", "1", "--deadline", "2"];
+    for (n, cmd) in [["verify", "--public-key"], ["audit", "-p"]]
+        .iter()
+        .enumerate()
+    {
+        let mut args = vec![cmd[0], &r, cmd[1], "k.pub"];
+        args.extend(limits);
+        let run = w.run_bounded(&args, &[], "", HANG);
+        assert!(
+            !run.killed,
+            "{} still running after {HANG:?}:\n{}",
+            cmd[0], run.text
+        );
+        assert_eq!(run.code, Some(3), "{}: {}", cmd[0], run.text);
+        assert!(
+            run.text
+                .contains(&format!("GET signature blob {blob} timed out after 2 s")),
+            "{}: {}",
+            cmd[0],
+            run.text
+        );
+        assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+        assert_eq!(proxy.count("GET", &format!("/blobs/{blob}")), n + 1);
+    }
+}
+
+/// Six signatures whose bundles each answer after 1.5 s, well inside the 3 s request deadline,
+/// add up to 9 s: the signature phase deadline (2.5 request deadlines, 7 s) ends `verify`,
+/// exit 3, instead of letting N slow referrers multiply the wait.
+#[test]
+fn verify_ends_when_many_slow_signatures_add_up_past_the_referrer_deadline() {
+    let (w, _reg, proxy, digest) = signed_model(6);
+    proxy.add(Rule::always(
+        "GET",
+        "/blobs/",
+        Fault::Delay(Duration::from_millis(1500)),
+    ));
+    let r = format!("{}/{CLI_REPO}:v1", proxy.host());
+    let run = w.run_bounded(
+        &[
+            "verify",
+            &r,
+            "--public-key",
+            "k.pub",
+            "--timeout",
+            "3",
+            "--deadline",
+            "3",
+        ],
+        &[],
+        "",
+        HANG,
+    );
+    assert!(
+        !run.killed,
+        "verify still running after {HANG:?}:\n{}",
+        run.text
+    );
+    assert_eq!(run.code, Some(3), "{}", run.text);
+    assert!(
+        run.text.contains(&format!(
+            "listing and reading the signature referrers of {digest} timed out after 7 s"
+        )),
+        "{}",
+        run.text
+    );
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+    assert!(proxy.count("GET", "/blobs/") < 6, "{:#?}", proxy.log());
+}
+
+/// A model blob served at 5 bytes/s holds `pull` only for the low-speed window: exit 3 naming
+/// the stall and the limit, and nothing is written (no output folder, no signature, no temp).
+#[test]
+fn pull_of_a_dripped_model_blob_fails_under_the_speed_limit_and_writes_nothing() {
+    let (w, _reg, proxy, _) = signed_model(1);
+    let shard = oci::store::sha256_digest(
+        &std::fs::read(w.path("bert/model-00001-of-00002.safetensors")).unwrap(),
+    );
+    proxy.add(Rule::always(
+        "GET",
+        &format!("/blobs/{shard}"),
+        Fault::Drip(Duration::from_millis(200)),
+    ));
+    let r = format!("{}/{CLI_REPO}:v1", proxy.host());
+    let before: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let run = w.run_bounded(
+        &[
+            "pull",
+            &r,
+            "--output",
+            "out",
+            "--public-key",
+            "k.pub",
+            "--speed-limit",
+            "1024",
+            "--speed-time",
+            "2",
+        ],
+        &[],
+        "",
+        HANG,
+    );
+    assert!(
+        !run.killed,
+        "pull still running after {HANG:?}:\n{}",
+        run.text
+    );
+    assert_eq!(run.code, Some(3), "{}", run.text);
+    assert!(
+        run.text.contains(&format!("GET blob {shard} stalled"))
+            && run.text.contains("under the 1024 bytes/s low-speed limit")
+            && run.text.contains("--speed-time"),
+        "{}",
+        run.text
+    );
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+    let after: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| {
+            !n.to_string_lossy().starts_with(".bounded-")
+                && !n.to_string_lossy().starts_with(".provenance-home")
+        })
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|n| !n.to_string_lossy().starts_with(".provenance-home"))
+        .collect();
+    assert_eq!(after, before, "pull left something behind");
+}
+
+/// A registry seen under a name that is not loopback (`registry.invalid`, reached through the
+/// fault proxy as an HTTP proxy, so no byte leaves 127.0.0.1) names a plain-HTTP token
+/// service on this machine's loopback: the password would go in clear to whatever local
+/// process holds that port. It is refused, exit 3, naming the realm; the port gets nothing.
+#[test]
+fn a_remote_registry_cannot_steer_the_password_to_a_loopback_token_realm() {
+    let (w, reg, front, _) = setup();
+    w.keygen("k");
+    let tokens = FaultProxy::start(reg.port);
+    tokens.add(Rule::always(
+        "GET",
+        "/token",
+        Fault::Reply {
+            content_type: "application/json".into(),
+            body: br#"{"token":"tok-123"}"#.to_vec(),
+        },
+    ));
+    let realm = format!("http://{}/token", tokens.host());
+    front.add(Rule::always(
+        "GET",
+        "=/v2/",
+        Fault::Answer {
+            status_line: "HTTP/1.1 401 Unauthorized".into(),
+            headers: vec![(
+                "WWW-Authenticate".into(),
+                format!(r#"Bearer realm="{realm}",service="test-registry""#),
+            )],
+            body: Vec::new(),
+        },
+    ));
+    let via = format!("http://{}", front.host());
+    let env = [
+        ("HTTP_PROXY", via.as_str()),
+        ("http_proxy", via.as_str()),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+        ("no_proxy", "127.0.0.1,localhost"),
+    ];
+    let r = format!("registry.invalid:5000/{REPO}:v1");
+    let run = w.run_bounded(
+        &[
+            "verify",
+            &r,
+            "--plain-http",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--public-key",
+            "k.pub",
+        ],
+        &env,
+        "s3cret\n",
+        HANG,
+    );
+    assert!(!run.killed, "{}", run.text);
+    assert!(
+        tokens.log().is_empty(),
+        "the loopback token realm was asked: {:#?}",
+        tokens.log()
+    );
+    assert_eq!(run.code, Some(3), "{}", run.text);
+    assert!(
+        run.text.contains(&realm)
+            && run.text.contains("loopback")
+            && run.text.contains("credentials were not sent"),
+        "{}",
+        run.text
+    );
+    let seen = front.log();
+    assert!(
+        seen.iter()
+            .any(|l| l.host.as_deref() == Some("registry.invalid:5000") && l.target == "/v2/"),
+        "the registry was not reached under its remote name: {seen:#?}"
+    );
+    assert!(
+        seen.iter().all(|l| !l
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic"))),
+        "{seen:#?}"
+    );
+}
+
+/// A registry that answers the tag-schema reference `sha256-<hex>` with the model manifest
+/// itself (GitLab does) lists no signature: `verify` says so (exit 1), it does not invent
+/// referrers or fail; and where the same registry answers the referrers API, that answer is
+/// used and verifies.
+#[test]
+fn a_tag_schema_answer_that_is_the_model_manifest_counts_as_no_signature() {
+    let (w, reg, proxy, digest) = signed_model(1);
+    let direct = store(&reg.host(), Duration::from_secs(5));
+    let manifest = direct.fetch_manifest(CLI_REPO, &digest).unwrap().bytes;
+    let tag = format!("sha256-{}", digest.trim_start_matches("sha256:"));
+    proxy.add(Rule::always(
+        "GET",
+        &format!("/manifests/{tag}"),
+        Fault::Reply {
+            content_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            body: manifest,
+        },
+    ));
+    let r = format!("{}/{CLI_REPO}:v1", proxy.host());
+    let out = w.expect(1, &["verify", &r, "--public-key", "k.pub"]);
+    assert!(out.contains("no signature referrer"), "{out}");
+    let listed = direct.referrers(CLI_REPO, &digest, None).unwrap();
+    assert_eq!(listed.len(), 1);
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": listed,
+    }))
+    .unwrap();
+    proxy.add(Rule::always(
+        "GET",
+        &format!("/referrers/{digest}"),
+        Fault::Reply {
+            content_type: "application/vnd.oci.image.index.v1+json".into(),
+            body: index,
+        },
+    ));
+    w.expect(0, &["verify", &r, "--public-key", "k.pub"]);
+}

@@ -275,6 +275,17 @@ pub struct RegistryArgs {
     /// Seconds the registry may send nothing before a request fails (exit 3); default 30.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: Option<u64>,
+    /// Seconds one metadata request (manifest, index, signature) may take in all (exit 3);
+    /// the signatures of one model, listed and read, share 2.5 times this; default 120.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub deadline: Option<u64>,
+    /// A blob download slower than this many bytes per second over --speed-time fails (exit 3);
+    /// default 1024.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub speed_limit: Option<u64>,
+    /// Seconds over which --speed-limit is averaged; default 30.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub speed_time: Option<u64>,
 }
 
 /// `push`.

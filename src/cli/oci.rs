@@ -111,14 +111,20 @@ pub(crate) fn open_parsed(
             super::render::esc(parsed.registry().unwrap_or_default())
         );
     }
+    let defaults = oci::RegistryOptions::default();
+    let secs = std::time::Duration::from_secs;
     let opts = oci::RegistryOptions {
         plain_http: r.plain_http,
         credentials,
-        timeout: r.timeout.map_or(
-            oci::registry::DEFAULT_TIMEOUT,
-            std::time::Duration::from_secs,
-        ),
-        ..oci::RegistryOptions::default()
+        timeout: r.timeout.map_or(defaults.timeout, secs),
+        request_deadline: r.deadline.map_or(defaults.request_deadline, secs),
+        // 2.5 request deadlines, as the default 300 s is of 120 s.
+        referrer_deadline: r.deadline.map_or(defaults.referrer_deadline, |d| {
+            secs(d.saturating_mul(5) / 2)
+        }),
+        speed_limit: r.speed_limit.unwrap_or(defaults.speed_limit),
+        speed_time: r.speed_time.map_or(defaults.speed_time, secs),
+        ..defaults
     };
     Ok(oci::open_store(parsed, opts)?)
 }

@@ -137,7 +137,8 @@ pub enum Error {
     },
     /// A registry request stalled: no byte arrived for the idle timeout, or the whole request
     /// outlived its deadline ([`super::RegistryOptions::timeout`],
-    /// [`super::RegistryOptions::request_deadline`]).
+    /// [`super::RegistryOptions::request_deadline`]), or the reads of one model's signature
+    /// referrers outlived theirs ([`super::RegistryOptions::referrer_deadline`]).
     #[error("registry {registry}: {operation} timed out after {secs} s")]
     Timeout {
         /// Registry host[:port].
@@ -146,6 +147,39 @@ pub enum Error {
         operation: String,
         /// The limit that was hit, in seconds.
         secs: u64,
+    },
+    /// A transfer went on, but slower than the low-speed limit for a whole window
+    /// ([`super::RegistryOptions::speed_limit`] bytes/s over
+    /// [`super::RegistryOptions::speed_time`]): a registry that drips a blob would otherwise
+    /// hold a pull for days, since the idle timeout never fires.
+    #[error(
+        "registry {registry}: {operation} stalled: {received} bytes in the last {secs} s, under the {limit} bytes/s low-speed limit"
+    )]
+    TooSlow {
+        /// Registry host[:port].
+        registry: String,
+        /// The request (`GET blob sha256:…`).
+        operation: String,
+        /// The low-speed limit, bytes per second.
+        limit: u64,
+        /// The window the limit is averaged over, in seconds.
+        secs: u64,
+        /// Bytes received in that window.
+        received: u64,
+    },
+    /// The registry's `Bearer` challenge names a token service our credentials must not go to
+    /// (plain HTTP to another host, or plain HTTP to a loopback port while the registry itself
+    /// is remote: any local process could be listening there). Nothing was sent to it.
+    #[error(
+        "registry {registry} names the token service {realm}; {reason}, so the credentials were not sent; use a registry whose token service is on HTTPS"
+    )]
+    TokenRealmRefused {
+        /// Registry host[:port].
+        registry: String,
+        /// The token service address the challenge named.
+        realm: String,
+        /// Why it was refused.
+        reason: String,
     },
     /// The registry refused our credentials or anonymous access.
     #[error(
@@ -207,6 +241,8 @@ impl Error {
             | Error::OutputNotFolder { .. } => ErrorKind::Input,
             Error::Unreachable { .. }
             | Error::Timeout { .. }
+            | Error::TooSlow { .. }
+            | Error::TokenRealmRefused { .. }
             | Error::Auth { .. }
             | Error::Registry { .. }
             | Error::CredentialHelper { .. }
@@ -220,13 +256,18 @@ impl Error {
     /// is the right hint. Refused credentials, a misbehaving registry and local I/O are
     /// [`ErrorKind::Environment`] too, but not network failures.
     pub fn is_network(&self) -> bool {
-        matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::Timeout { .. } | Error::TooSlow { .. }
+        )
     }
 
     /// The next step to suggest after this error's message (empty when the message says it):
     /// "is the registry running" only for network failures, credentials only when refused.
     pub fn next_step(&self) -> &'static str {
-        if self.is_network() {
+        if matches!(self, Error::TooSlow { .. }) {
+            "; for a slow link, pass a lower --speed-limit or a longer --speed-time"
+        } else if self.is_network() {
             "; check that the registry is running and reachable (and --timeout for a slow one)"
         } else if matches!(self, Error::Auth { .. }) {
             "; check your credentials (--username/--password-stdin, or ~/.docker/config.json and its credential helpers)"

@@ -28,7 +28,8 @@ pub use ops::{
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions, RegistryStore};
 pub use store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRER_BLOB_SIZE,
+    MAX_REFERRER_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,
 };
 
 /// Open the store a reference points to: its registry, or the local store at

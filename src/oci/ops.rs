@@ -12,7 +12,10 @@ use super::error::{Error, Result};
 use super::modelpack::{
     ModelConfig, ModelFile, ModelManifest, build_model_manifest, validate_layer_path,
 };
-use super::store::{Descriptor, EMPTY_DIGEST, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_MANIFEST, Store};
+use super::store::{
+    Descriptor, EMPTY_DIGEST, MAX_REFERRER_BLOB_SIZE, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_MANIFEST,
+    Store,
+};
 
 /// Default number of blobs moved at once.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -500,6 +503,16 @@ pub fn attach_referrer(
     annotations: &BTreeMap<String, String>,
 ) -> Result<Descriptor> {
     super::reference::validate_digest(&subject.digest)?;
+    // A bundle no verifier would read from a registry is refused before anything is written.
+    if layer_bytes.len() as u64 > MAX_REFERRER_BLOB_SIZE {
+        return Err(Error::TooLarge {
+            what: format!(
+                "signature to attach ({} bytes; a model of very many files)",
+                layer_bytes.len()
+            ),
+            limit: MAX_REFERRER_BLOB_SIZE,
+        });
+    }
     if !store.blob_exists(repo, EMPTY_DIGEST)? {
         store.push_blob_bytes(repo, b"{}")?;
     }

@@ -124,6 +124,24 @@ pub(crate) fn parse_index(what: &str, bytes: &[u8]) -> Result<Map<String, Value>
     }
 }
 
+/// A referrers tag-schema answer as an index, or `None` if it is some other document: a registry
+/// that resolves `sha256-<hex>` as the digest itself (GitLab) answers with the subject's own
+/// manifest, which lists no referrers and must neither count as one nor fail the listing.
+/// Another `mediaType` than an image index, or a manifest's `config`/`layers`, marks it.
+pub(crate) fn parse_tag_schema_index(bytes: &[u8]) -> Result<Option<Map<String, Value>>> {
+    let what = "referrers tag-schema index";
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::malformed(what, e))?;
+    if let Value::Object(obj) = &v {
+        let other_type = obj
+            .get("mediaType")
+            .is_some_and(|m| m.as_str() != Some(MEDIA_TYPE_IMAGE_INDEX));
+        if other_type || obj.contains_key("config") || obj.contains_key("layers") {
+            return Ok(None);
+        }
+    }
+    parse_index(what, bytes).map(Some)
+}
+
 /// The entries of an index that parse as descriptors, filtered by artifact type. Entries we cannot
 /// read (another tool's extension) are skipped, not fatal.
 pub(crate) fn index_descriptors(
@@ -320,6 +338,29 @@ mod tests {
         ] {
             fuzz_referrers_index(input);
         }
+    }
+
+    #[test]
+    fn a_tag_schema_answer_that_is_a_manifest_is_no_index() {
+        let manifest = serde_json::json!({"schemaVersion":2,"mediaType":MEDIA_TYPE_IMAGE_MANIFEST,
+            "config":{"mediaType":"x","digest":"sha256:00","size":1},"layers":[]});
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        assert!(parse_tag_schema_index(&bytes).unwrap().is_none());
+        // Even one that carries a `manifests` list, and one with no mediaType.
+        let odd = br#"{"layers":[],"manifests":[{"mediaType":"x","digest":"sha256:aa","size":1}]}"#;
+        assert!(parse_tag_schema_index(odd).unwrap().is_none());
+        let index = serde_json::json!({"schemaVersion":2,"mediaType":MEDIA_TYPE_IMAGE_INDEX,
+            "manifests":[{"mediaType":"x","digest":"sha256:aa","size":1}]});
+        let index = parse_tag_schema_index(&serde_json::to_vec(&index).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(index_descriptors(&index, None).len(), 1);
+        assert!(
+            parse_tag_schema_index(br#"{"manifests":[]}"#)
+                .unwrap()
+                .is_some()
+        );
+        assert!(parse_tag_schema_index(b"not json").is_err());
     }
 
     #[test]

@@ -33,11 +33,12 @@ use super::error::{Error, Result};
 use super::reference::Authority;
 use super::referrers::{
     ManifestHead, empty_index, index_add, index_descriptors, index_restore, parse_index,
-    prepare_referrer, remember_entries, tag_schema_tag,
+    parse_tag_schema_index, prepare_referrer, remember_entries, tag_schema_tag,
 };
 use super::store::{
-    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, ReferrerList, Store,
-    VerifyingWriter, check_manifest_put, digest_hex, sha256_digest,
+    Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRER_MANIFEST_SIZE,
+    MEDIA_TYPE_IMAGE_INDEX, ReferrerList, Store, VerifyingWriter, check_manifest_put,
+    check_referrer_blob_size, digest_hex, sha256_digest,
 };
 
 /// Blobs up to this size are read into memory and pushed in one PUT; bigger ones are streamed
@@ -66,9 +67,21 @@ pub const MAX_TAGS: usize = 100_000;
 /// [`Error::Timeout`]. Applies to every request, blob transfers included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default deadline of one whole metadata request (manifest, index, blob HEAD, tag-list page,
-/// small blob upload), retries not included. Blob transfers of any size are bounded by the idle
-/// timeout only, so a slow but live multi-GiB upload is never cut off.
+/// small blob upload, a signature referrer's manifest and bundle, the wait for a blob
+/// download's response headers), retries not included. Blob transfers of any size are bounded
+/// by the idle timeout and the low-speed limit instead, so a slow but live multi-GiB transfer is
+/// never cut off.
 pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// Default deadline of the signature phase of one model: listing its referrers and reading
+/// every listed referrer's manifest and bundle, all together (300 s, 2.5 request deadlines).
+/// Without it [`MAX_REFERRERS`](super::MAX_REFERRERS) slow referrers, each just inside the
+/// request deadline, would hold a verification for days.
+pub const DEFAULT_REFERRER_DEADLINE: Duration = Duration::from_secs(300);
+/// Default low-speed limit of a blob download, bytes per second (as curl's `--speed-limit`):
+/// a transfer that averages less over [`DEFAULT_SPEED_TIME`] fails with [`Error::TooSlow`].
+pub const DEFAULT_SPEED_LIMIT: u64 = 1024;
+/// Default window of the low-speed limit (as curl's `--speed-time`).
+pub const DEFAULT_SPEED_TIME: Duration = Duration::from_secs(30);
 /// How many times an idempotent request (GET, HEAD, a PUT of digest-addressed content) is
 /// retried after a transient failure: 429, 500, 502, 503, 504 or a broken connection. Timeouts
 /// are not retried (they already waited [`DEFAULT_TIMEOUT`]).
@@ -118,8 +131,20 @@ pub struct RegistryOptions {
     /// as the default.
     pub timeout: Duration,
     /// Deadline of one whole metadata request (default [`DEFAULT_REQUEST_DEADLINE`], 120 s;
-    /// never shorter than `timeout`). Blob transfers only have the idle timeout.
+    /// never shorter than `timeout`). Model blob transfers have the idle timeout and the
+    /// low-speed limit instead.
     pub request_deadline: Duration,
+    /// Deadline of one model's signature phase: a referrer listing and every read of the
+    /// referrers it listed, together (default [`DEFAULT_REFERRER_DEADLINE`], 300 s; never
+    /// shorter than `request_deadline`).
+    pub referrer_deadline: Duration,
+    /// Low-speed limit of a blob download in bytes per second (default
+    /// [`DEFAULT_SPEED_LIMIT`]): averaging less over `speed_time` fails the download with
+    /// [`Error::TooSlow`] (exit 3). Zero counts as the default.
+    pub speed_limit: u64,
+    /// Window of the low-speed limit (default [`DEFAULT_SPEED_TIME`]; zero counts as the
+    /// default).
+    pub speed_time: Duration,
     /// Settle delay of the referrers tag-schema update (default [`TAG_SCHEMA_SETTLE`]). Zero
     /// turns the re-check off, which loses signatures under concurrent signers on registries
     /// without the referrers API: for measurements only. The environment variable
@@ -138,6 +163,9 @@ impl Default for RegistryOptions {
             upload_chunk: UPLOAD_CHUNK,
             timeout: DEFAULT_TIMEOUT,
             request_deadline: DEFAULT_REQUEST_DEADLINE,
+            referrer_deadline: DEFAULT_REFERRER_DEADLINE,
+            speed_limit: DEFAULT_SPEED_LIMIT,
+            speed_time: DEFAULT_SPEED_TIME,
             tag_schema_settle: std::env::var("PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -212,6 +240,36 @@ fn same_authority(url: &reqwest::Url, registry: &str) -> bool {
     host.eq_ignore_ascii_case(reg_host) && url.port_or_known_default() == reg_port
 }
 
+/// Whether our credentials may go to `realm`, the token service `registry`'s `Bearer` challenge
+/// named (the registry chooses it, so a hostile one steers the password): over HTTPS, yes; in
+/// clear, only to the registry itself (when it is spoken to in clear anyway: loopback, or
+/// `plain_http`), or to a loopback realm when the registry is on loopback too. A loopback realm
+/// of a remote registry is refused: whatever local process holds that port would get the
+/// password. `Err` says why, for [`Error::TokenRealmRefused`].
+fn realm_may_get_credentials(
+    realm: &reqwest::Url,
+    registry: &str,
+    plain_http: bool,
+) -> std::result::Result<(), &'static str> {
+    match realm.scheme() {
+        "https" => return Ok(()),
+        "http" => {}
+        _ => return Err("it is not an HTTPS address"),
+    }
+    let registry_loopback = is_loopback_host(registry);
+    if same_authority(realm, registry) && (plain_http || registry_loopback) {
+        return Ok(());
+    }
+    let realm_loopback = realm.host_str().is_some_and(is_loopback_host);
+    match (realm_loopback, registry_loopback) {
+        (true, true) => Ok(()),
+        (true, false) => Err(
+            "it is plain HTTP on this machine's loopback interface while the registry is remote (any local process on that port would receive the password)",
+        ),
+        _ => Err("it is not HTTPS (the password would cross the network in clear)"),
+    }
+}
+
 /// Whether an HTTP status is worth another attempt: rate limiting and transient server trouble.
 fn retryable_status(s: StatusCode) -> bool {
     matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
@@ -272,6 +330,49 @@ pub fn is_loopback_host(registry: &str) -> bool {
         || registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// curl's low-speed limit (`--speed-limit`/`--speed-time`): a transfer that averages under
+/// `limit` bytes/s over a window of `window` fails. The idle timeout alone lets a registry that
+/// sends one byte a second hold a download for days.
+struct LowSpeed {
+    limit: u64,
+    window: Duration,
+    start: Instant,
+    received: u64,
+}
+
+impl LowSpeed {
+    fn new(limit: u64, window: Duration) -> Self {
+        LowSpeed {
+            limit,
+            window,
+            start: Instant::now(),
+            received: 0,
+        }
+    }
+
+    /// Time left in the current window.
+    fn left(&self) -> Duration {
+        self.window.saturating_sub(self.start.elapsed())
+    }
+
+    /// Count `n` more bytes. At the end of a window, `Err(bytes received in it)` if it averaged
+    /// under the limit; else the next window starts.
+    fn count(&mut self, n: u64) -> std::result::Result<(), u64> {
+        self.received = self.received.saturating_add(n);
+        let elapsed = self.start.elapsed();
+        if elapsed < self.window {
+            return Ok(());
+        }
+        let need = u128::from(self.limit).saturating_mul(elapsed.as_millis()) / 1000;
+        if u128::from(self.received) < need {
+            return Err(self.received);
+        }
+        self.start = Instant::now();
+        self.received = 0;
+        Ok(())
+    }
+}
+
 /// How [`RegistryStore::send`] treats a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Call {
@@ -307,6 +408,13 @@ pub struct RegistryStore {
     upload_chunk: u64,
     timeout: Duration,
     deadline: Duration,
+    referrer_deadline: Duration,
+    speed_limit: u64,
+    speed_time: Duration,
+    /// The signature phase each listed referrer belongs to: (repo, referrer digest) -> (subject
+    /// digest, when that listing's deadline ends). Entries past their deadline are dropped at
+    /// the next listing.
+    referrer_phases: Mutex<HashMap<(String, String), (String, Instant)>>,
     settle: Duration,
     clear_credentials: bool,
 }
@@ -445,6 +553,21 @@ impl RegistryStore {
             },
             timeout,
             deadline: opts.request_deadline.max(timeout),
+            referrer_deadline: opts
+                .referrer_deadline
+                .max(opts.request_deadline)
+                .max(timeout),
+            speed_limit: if opts.speed_limit == 0 {
+                DEFAULT_SPEED_LIMIT
+            } else {
+                opts.speed_limit
+            },
+            speed_time: if opts.speed_time.is_zero() {
+                DEFAULT_SPEED_TIME
+            } else {
+                opts.speed_time
+            },
+            referrer_phases: Mutex::new(HashMap::new()),
             settle: opts.tag_schema_settle,
             clear_credentials,
         })
@@ -542,16 +665,14 @@ impl RegistryStore {
             RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
             _ => None,
         };
-        if creds.is_some() && realm_url.scheme() != "https" {
-            let host = realm_url.host_str().unwrap_or_default();
-            let allowed = realm_url.scheme() == "http"
-                && (is_loopback_host(host)
-                    || (self.plain_http && same_authority(&realm_url, &self.registry)));
-            if !allowed {
-                return Err(auth_err(format!(
-                    "its token service {realm} is not HTTPS; refusing to send credentials there in clear"
-                )));
-            }
+        if creds.is_some() {
+            realm_may_get_credentials(&realm_url, &self.registry, self.plain_http).map_err(
+                |reason| Error::TokenRealmRefused {
+                    registry: self.registry.clone(),
+                    realm: realm.clone(),
+                    reason: reason.to_string(),
+                },
+            )?;
         }
         let scope = if push {
             format!("repository:{repo}:pull,push")
@@ -628,7 +749,23 @@ impl RegistryStore {
             };
             let started = std::time::Instant::now();
             let retry = call.retries() && attempt < MAX_RETRIES;
-            let res = match req.send().await {
+            // A download's body has the low-speed limit; the wait for its headers (which a
+            // hostile registry could drip as well) has the request deadline.
+            let sent = if call == Call::Download {
+                match tokio::time::timeout(self.deadline, req.send()).await {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            registry: self.registry.clone(),
+                            operation: what.to_string(),
+                            secs: self.deadline.as_secs(),
+                        });
+                    }
+                }
+            } else {
+                req.send().await
+            };
+            let res = match sent {
                 Ok(res) => res,
                 Err(e) if retry && !e.is_timeout() => {
                     tokio::time::sleep(backoff(attempt, None)).await;
@@ -679,26 +816,56 @@ impl RegistryStore {
         reference: &str,
         accept: &str,
     ) -> Result<(Vec<u8>, Option<String>)> {
+        self.get_manifest_limited(repo, reference, accept, MAX_MANIFEST_SIZE)
+            .await
+    }
+
+    /// GET a manifest or index by tag or digest, bounded by `limit` bytes.
+    async fn get_manifest_limited(
+        &self,
+        repo: &str,
+        reference: &str,
+        accept: &str,
+        limit: u64,
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let url = self.url(repo, &format!("manifests/{reference}"));
         let what = if reference.starts_with("sha256:") {
             format!("manifest {reference}")
         } else {
             format!("tag {reference}")
         };
+        self.get_small(repo, &url, &what, Some(accept), limit).await
+    }
+
+    /// GET a small document (`what`: `manifest sha256:…`, `signature blob sha256:…`) as a
+    /// metadata request: retried, with the whole-request deadline, read up to `limit` bytes.
+    /// Returns the bytes and the served media type.
+    async fn get_small(
+        &self,
+        repo: &str,
+        url: &str,
+        what: &str,
+        accept: Option<&str>,
+        limit: u64,
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let request = format!("GET {what}");
         let mut attempt = 0u32;
         loop {
             let res = self
                 .send(repo, false, &request, Call::Metadata, |c| {
-                    c.get(&url).header(ACCEPT, accept)
+                    let r = c.get(url);
+                    match accept {
+                        Some(a) => r.header(ACCEPT, a),
+                        None => r,
+                    }
                 })
                 .await?;
             if res.status() != StatusCode::OK {
-                return Err(self.status_error(res, repo, &what).await);
+                return Err(self.status_error(res, repo, what).await);
             }
             let media_type = header_str(res.headers(), CONTENT_TYPE.as_str())
                 .map(|m| m.split(';').next().unwrap_or(m).trim().to_string());
-            match self.read_bounded(res, &request, MAX_MANIFEST_SIZE).await {
+            match self.read_bounded(res, &request, limit).await {
                 Ok(bytes) => return Ok((bytes, media_type)),
                 // The connection broke mid-body: a GET may be sent again.
                 Err(Error::Unreachable { .. }) if attempt < MAX_RETRIES => {
@@ -807,14 +974,65 @@ impl RegistryStore {
         Ok((d, subject))
     }
 
-    /// The referrers tag-schema index of `subject`, or `None` if the tag does not exist.
+    /// The signature phase (subject digest, deadline) that listed `referrer`, if one did.
+    fn referrer_phase(&self, repo: &str, referrer: &str) -> Option<(String, Instant)> {
+        self.referrer_phases
+            .lock()
+            .ok()?
+            .get(&(repo.to_string(), referrer.to_string()))
+            .cloned()
+    }
+
+    /// Record that `listed` belong to the signature phase of `subject` ending at `end`; forget
+    /// phases that are over.
+    fn remember_phase(&self, repo: &str, subject: &str, end: Instant, listed: &[Descriptor]) {
+        if let Ok(mut phases) = self.referrer_phases.lock() {
+            let now = Instant::now();
+            phases.retain(|_, (_, e)| *e > now);
+            for d in listed {
+                phases.insert(
+                    (repo.to_string(), d.digest.clone()),
+                    (subject.to_string(), end),
+                );
+            }
+        }
+    }
+
+    /// Run `fut` within a signature phase (subject digest, deadline): past the deadline it fails
+    /// with [`Error::Timeout`] naming the phase. Without a phase, `fut` has its own request
+    /// deadlines only.
+    async fn within_phase<T>(
+        &self,
+        phase: Option<(String, Instant)>,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some((subject, end)) = phase else {
+            return fut.await;
+        };
+        let over = || Error::Timeout {
+            registry: self.registry.clone(),
+            operation: format!("listing and reading the signature referrers of {subject}"),
+            secs: self.referrer_deadline.as_secs(),
+        };
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(over());
+        }
+        tokio::time::timeout(left, fut)
+            .await
+            .unwrap_or_else(|_| Err(over()))
+    }
+
+    /// The referrers tag-schema index of `subject`, or `None` if the tag does not exist or
+    /// names something that is not an index (GitLab answers `sha256-<hex>` with the subject's
+    /// own manifest).
     async fn get_tag_schema_index(
         &self,
         repo: &str,
         tag: &str,
     ) -> Result<Option<Map<String, Value>>> {
         match self.get_manifest(repo, tag, MEDIA_TYPE_IMAGE_INDEX).await {
-            Ok((bytes, _)) => parse_index("referrers tag-schema index", &bytes).map(Some),
+            Ok((bytes, _)) => parse_tag_schema_index(&bytes),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -935,6 +1153,15 @@ impl RegistryStore {
         let place = PathBuf::from(format!("{}/{repo}@{digest}", self.registry));
         let mut w = VerifyingWriter::new(out, size);
         let mut attempt = 0u32;
+        // Over the whole download, resumes included.
+        let mut speed = LowSpeed::new(self.speed_limit, self.speed_time);
+        let too_slow = |received: u64| Error::TooSlow {
+            registry: self.registry.clone(),
+            operation: request.clone(),
+            limit: self.speed_limit,
+            secs: self.speed_time.as_secs(),
+            received,
+        };
         // A connection that breaks mid-body is resumed where it broke (`Range: bytes=N-`), at
         // most MAX_RETRIES times: what was written stays written, and the hash goes on.
         'resume: loop {
@@ -966,7 +1193,18 @@ impl RegistryStore {
             };
             let mut last = Instant::now();
             loop {
-                match res.chunk().await {
+                // Wake at the end of each low-speed window even if nothing arrives.
+                let next = match tokio::time::timeout(speed.left(), res.chunk()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        speed.count(0).map_err(too_slow)?;
+                        continue;
+                    }
+                };
+                if let Ok(Some(chunk)) = &next {
+                    speed.count(chunk.len() as u64).map_err(too_slow)?;
+                }
+                match next {
                     Ok(Some(chunk)) => {
                         last = Instant::now();
                         let n = usize::try_from(skip).unwrap_or(usize::MAX).min(chunk.len());
@@ -1351,6 +1589,57 @@ impl Store for RegistryStore {
             .block_on(self.fetch_blob_async(repo, digest, size, out))
     }
 
+    fn fetch_referrer_manifest(&self, repo: &str, digest: &str) -> Result<FetchedManifest> {
+        digest_hex(digest)?;
+        let phase = self.referrer_phase(repo, digest);
+        self.rt.block_on(self.within_phase(phase, async {
+            let (bytes, media_type) = self
+                .get_manifest_limited(repo, digest, MANIFEST_ACCEPT, MAX_REFERRER_MANIFEST_SIZE)
+                .await?;
+            super::store::check_digest(&format!("manifest {digest}"), digest, &bytes)?;
+            let head = ManifestHead::parse(&format!("manifest {digest}"), &bytes)?;
+            let media_type = head.media_type_or(media_type);
+            Ok(FetchedManifest { bytes, media_type })
+        }))
+    }
+
+    fn fetch_referrer_blob(
+        &self,
+        repo: &str,
+        referrer: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<Vec<u8>> {
+        digest_hex(digest)?;
+        check_referrer_blob_size(digest, size)?;
+        let phase = self.referrer_phase(repo, referrer);
+        let what = format!("signature blob {digest}");
+        self.rt.block_on(self.within_phase(phase, async {
+            let url = self.url(repo, &format!("blobs/{digest}"));
+            let bytes = match self.get_small(repo, &url, &what, None, size).await {
+                Ok((bytes, _)) => bytes,
+                // More bytes than the referrer declares: the content is not the one named.
+                Err(Error::TooLarge { .. }) => {
+                    return Err(Error::SizeMismatch {
+                        what: what.clone(),
+                        expected: size,
+                        actual: size.saturating_add(1),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            if bytes.len() as u64 != size {
+                return Err(Error::SizeMismatch {
+                    what: what.clone(),
+                    expected: size,
+                    actual: bytes.len() as u64,
+                });
+            }
+            super::store::check_digest(&what, digest, &bytes)?;
+            Ok(bytes)
+        }))
+    }
+
     fn referrer_list(
         &self,
         repo: &str,
@@ -1358,7 +1647,11 @@ impl Store for RegistryStore {
         artifact_type: Option<&str>,
     ) -> Result<ReferrerList> {
         digest_hex(subject_digest)?;
-        self.rt.block_on(async {
+        // The signature phase of this subject starts now: the listing and every read of the
+        // referrers it lists share one deadline.
+        let end = Instant::now() + self.referrer_deadline;
+        let phase = Some((subject_digest.to_string(), end));
+        let list = self.rt.block_on(self.within_phase(phase, async {
             let mut url = self.url(repo, &format!("referrers/{subject_digest}"));
             if let Some(t) = artifact_type {
                 url.push_str("?artifactType=");
@@ -1394,7 +1687,9 @@ impl Store for RegistryStore {
                 &index,
                 artifact_type,
             )))
-        })
+        }))?;
+        self.remember_phase(repo, subject_digest, end, &list.descriptors);
+        Ok(list)
     }
 
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
@@ -1427,7 +1722,7 @@ impl Store for RegistryStore {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -1454,6 +1749,72 @@ mod tests {
         assert!(!mk("registry.example.com", false, creds.clone()));
         assert!(!mk("127.0.0.1:5000", true, creds.clone()));
         assert!(!mk("registry.example.com", true, None));
+    }
+
+    #[test]
+    fn a_loopback_token_realm_gets_credentials_only_from_a_loopback_registry() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let loopback_realms = [
+            "http://127.0.0.1:8080/token",
+            "http://localhost:8080/token",
+            "http://[::1]:8080/token",
+            "http://127.1:8080/token",
+            "http://127.9.9.9/token",
+        ];
+        for realm in loopback_realms {
+            for registry in ["registry.example.com", "ghcr.io:443", "10.0.0.1:5000"] {
+                for plain_http in [false, true] {
+                    let e = realm_may_get_credentials(&u(realm), registry, plain_http)
+                        .expect_err(realm);
+                    assert!(e.contains("loopback"), "{realm} {registry}: {e}");
+                }
+            }
+            for registry in ["127.0.0.1:5000", "localhost:5000", "[::1]:5000"] {
+                assert_eq!(
+                    realm_may_get_credentials(&u(realm), registry, false),
+                    Ok(()),
+                    "{realm} {registry}"
+                );
+            }
+        }
+        // HTTPS goes anywhere (auth.docker.io for registry-1.docker.io).
+        for registry in ["registry.example.com", "127.0.0.1:5000"] {
+            assert_eq!(
+                realm_may_get_credentials(&u("https://auth.example.com/t"), registry, false),
+                Ok(())
+            );
+        }
+        // In clear to the registry itself only when it is spoken to in clear anyway.
+        let own = u("http://registry.example.com:5000/token");
+        assert_eq!(
+            realm_may_get_credentials(&own, "registry.example.com:5000", true),
+            Ok(())
+        );
+        assert!(realm_may_get_credentials(&own, "registry.example.com:5000", false).is_err());
+        assert!(
+            realm_may_get_credentials(&u("http://auth.example.com/t"), "127.0.0.1:5000", true)
+                .is_err()
+        );
+        assert!(
+            realm_may_get_credentials(&u("ftp://127.0.0.1/t"), "127.0.0.1:5000", true).is_err()
+        );
+    }
+
+    #[test]
+    fn low_speed_limit_fails_a_window_under_the_limit_only() {
+        let window = Duration::from_millis(100);
+        let mut slow = LowSpeed::new(1000, window);
+        assert_eq!(slow.count(10), Ok(()));
+        assert!(slow.left() <= window);
+        std::thread::sleep(window + Duration::from_millis(20));
+        assert_eq!(slow.left(), Duration::ZERO);
+        assert_eq!(slow.count(5), Err(15));
+        let mut fast = LowSpeed::new(1000, window);
+        std::thread::sleep(window + Duration::from_millis(20));
+        assert_eq!(fast.count(10_000), Ok(()));
+        // A new window starts: its count begins at zero.
+        assert!(fast.left() > Duration::from_millis(50));
+        assert_eq!(fast.count(1), Ok(()));
     }
 
     #[test]

@@ -12,6 +12,15 @@ use super::error::{Error, Result};
 
 /// Largest manifest or index we read (4 MiB, as distribution and containerd limit them).
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// Largest manifest of a signature referrer we read (64 KiB). Ours is under 1 KiB, cosign's and
+/// notation's a few; the bound keeps [`MAX_REFERRERS`] of them at 64 MiB in all.
+pub const MAX_REFERRER_MANIFEST_SIZE: u64 = 64 * 1024;
+/// Largest blob of a signature referrer (its Sigstore bundle) we read or attach (4 MiB). A
+/// bundle is a few KiB plus its statement, which names every file of the model once (173 bytes
+/// a file measured, against ~200 for the file's layer in the manifest): every model whose
+/// manifest fits [`MAX_MANIFEST_SIZE`] has a bundle under this. The 64 MiB bound of a bundle
+/// file on disk would let [`MAX_REFERRERS`] referrers hold 64 GiB.
+pub const MAX_REFERRER_BLOB_SIZE: u64 = 4 * 1024 * 1024;
 /// OCI image manifest media type.
 pub const MEDIA_TYPE_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index media type.
@@ -101,6 +110,40 @@ pub trait Store: Send + Sync {
     /// what was written (it is written before it could be checked).
     fn fetch_blob(&self, repo: &str, digest: &str, size: u64, out: &mut dyn Write) -> Result<()>;
 
+    /// Fetch the manifest `digest` of a signature referrer (one [`Store::referrer_list`]
+    /// listed): as [`Store::fetch_manifest`], but at most [`MAX_REFERRER_MANIFEST_SIZE`] bytes.
+    /// A registry also bounds every read of one listing's referrers by one deadline
+    /// ([`super::RegistryOptions::referrer_deadline`]), so many slow referrers cannot add up.
+    fn fetch_referrer_manifest(&self, repo: &str, digest: &str) -> Result<FetchedManifest> {
+        let m = self.fetch_manifest(repo, digest)?;
+        if m.bytes.len() as u64 > MAX_REFERRER_MANIFEST_SIZE {
+            return Err(Error::TooLarge {
+                what: format!("referrer manifest {digest}"),
+                limit: MAX_REFERRER_MANIFEST_SIZE,
+            });
+        }
+        Ok(m)
+    }
+
+    /// Read blob `digest` (`size` bytes, e.g. a Sigstore bundle) of the signature referrer
+    /// `referrer` into memory: at most [`MAX_REFERRER_BLOB_SIZE`] ([`Error::TooLarge`] past it),
+    /// digest and size checked. A registry reads it with the metadata deadline and within the
+    /// deadline of the referrer listing (see [`Store::fetch_referrer_manifest`]), never with
+    /// the idle timeout alone as a model blob.
+    fn fetch_referrer_blob(
+        &self,
+        repo: &str,
+        referrer: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<Vec<u8>> {
+        let _ = referrer;
+        check_referrer_blob_size(digest, size)?;
+        let mut out = Vec::new();
+        self.fetch_blob(repo, digest, size, &mut out)?;
+        Ok(out)
+    }
+
     /// Manifests in `repo` whose `subject` is `subject_digest`, optionally only those of
     /// `artifact_type`, as descriptors carrying `artifactType` and annotations: at most
     /// [`MAX_REFERRERS`], the newest (see [`ReferrerList`]). Use [`Store::referrer_list`] to
@@ -139,6 +182,17 @@ pub trait Store: Send + Sync {
         let tags = self.list_tags(repo)?;
         f(&tags)
     }
+}
+
+/// [`Error::TooLarge`] for a referrer blob declared over [`MAX_REFERRER_BLOB_SIZE`].
+pub(crate) fn check_referrer_blob_size(digest: &str, size: u64) -> Result<()> {
+    if size > MAX_REFERRER_BLOB_SIZE {
+        return Err(Error::TooLarge {
+            what: format!("signature blob {digest} ({size} bytes)"),
+            limit: MAX_REFERRER_BLOB_SIZE,
+        });
+    }
+    Ok(())
 }
 
 /// Most referrers of one subject that are examined. A subject with more (a registry flooded with

@@ -6,7 +6,15 @@
 //! - [`Fault::Stall`]: read the request, answer nothing for a bounded time, then close;
 //! - [`Fault::ResetMidBody`]: forward, send the registry's headers and half its body, then close;
 //! - [`Fault::Status`]: answer a status (e.g. 500, 503, 429) with an optional `Retry-After`,
-//!   without asking the registry.
+//!   without asking the registry;
+//! - [`Fault::Drip`]: forward, then send the body one byte per interval (a slow-drip registry:
+//!   `Drip(200 ms)` serves the path at 5 bytes/s);
+//! - [`Fault::Delay`]: forward, but answer only after a pause.
+//!
+//! The proxy is also an HTTP forward proxy: a request in absolute form (`GET http://host/path`,
+//! as a client configured with `HTTP_PROXY` sends) is matched and forwarded by its path, so a
+//! test can make the registry appear under a name that is not loopback (`registry.invalid`)
+//! while every byte stays on 127.0.0.1. [`Logged::host`] records the name the client asked for.
 //!
 //! Every request is logged with what was done to it. Threads end when the proxy is dropped (stalls
 //! are bounded, so no thread outlives a test by more than the stall bound).
@@ -35,6 +43,9 @@ pub enum Fault {
     /// Forward, then send the body one byte per interval (a live but hopeless connection: the
     /// idle timeout never fires, only a whole-request deadline does). Bounded by the body size.
     Drip(Duration),
+    /// Forward, and answer only after this pause (a slow but live registry: the request is
+    /// inside its deadline, many of them are not).
+    Delay(Duration),
     /// Answer this status without asking the registry; `Retry-After: secs` if given.
     Status { code: u16, retry_after: Option<u64> },
     /// Answer 200 with this content type and body without asking the registry (a document the
@@ -82,6 +93,8 @@ pub struct Logged {
     pub method: String,
     /// Path and query.
     pub target: String,
+    /// The `host[:port]` of an absolute-form request (the client used us as its HTTP proxy).
+    pub host: Option<String>,
     /// Whether an `Authorization` header came with it.
     pub authorized: bool,
     /// The `Authorization` header, if any (test credentials only).
@@ -249,12 +262,24 @@ fn serve(st: &State, conn: TcpStream) {
     };
     let mut reader = BufReader::new(read_half);
     let mut conn = conn;
-    while let Ok(Some(req)) = read_request(&mut reader) {
+    while let Ok(Some(mut req)) = read_request(&mut reader) {
+        // Absolute form (we are the client's HTTP proxy): match and forward by the path.
+        let mut host = None;
+        if let Some(rest) = req.target.strip_prefix("http://") {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            host = Some(authority.to_string());
+            req.target = if path.is_empty() {
+                "/".into()
+            } else {
+                path.into()
+            };
+        }
         let fault = pick(st, &req);
         let log = |outcome: String| {
             st.log.lock().unwrap().push(Logged {
                 method: req.method.clone(),
                 target: req.target.clone(),
+                host: host.clone(),
                 authorized: header(&req.headers, "authorization").is_some(),
                 authorization: header(&req.headers, "authorization").map(str::to_string),
                 outcome,
@@ -329,6 +354,22 @@ fn serve(st: &State, conn: TcpStream) {
                         return;
                     }
                     std::thread::sleep(every);
+                }
+            }
+            Some(Fault::Delay(d)) => {
+                let Ok(a) = forward(st.upstream, &req) else {
+                    return;
+                };
+                log(format!(
+                    "{} (delayed)",
+                    a.0.split_whitespace().nth(1).unwrap_or("?")
+                ));
+                let end = std::time::Instant::now() + d;
+                while std::time::Instant::now() < end && !st.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if respond(&mut conn, &req.method, &a, false).is_err() {
+                    return;
                 }
             }
             Some(Fault::ResetMidBody) => {

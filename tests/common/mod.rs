@@ -53,6 +53,61 @@ impl Work {
         cmd.output().unwrap()
     }
 
+    /// Runs `provenance` with `stdin` and extra environment variables (no docker config), killing
+    /// it once it has run for `limit`: a test of "it ends" fails instead of hanging.
+    pub fn run_bounded(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: &str,
+        limit: std::time::Duration,
+    ) -> Bounded {
+        use std::io::Write as _;
+        let out = self.path(".bounded-out");
+        let err = self.path(".bounded-err");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provenance"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SIGSTORE_ID_TOKEN")
+            .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"))
+            .env("DOCKER_CONFIG", self.path("nodocker"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let started = std::time::Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let (code, killed) = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break (st.code(), false);
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break (None, true);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        Bounded {
+            code,
+            killed,
+            elapsed: started.elapsed(),
+            text: format!(
+                "{}{}",
+                std::fs::read_to_string(&out).unwrap_or_default(),
+                std::fs::read_to_string(&err).unwrap_or_default()
+            ),
+        }
+    }
+
     /// Runs and asserts the exit code; returns stdout+stderr text.
     pub fn expect(&self, code: i32, args: &[&str]) -> String {
         self.expect_env(code, args, &[])
@@ -109,6 +164,19 @@ impl Work {
         self.write(&format!("{rel}/tokenizer.json"), br#"{"vocab":{"a":0}}"#);
         self.write(&format!("{rel}/extra/notes.txt"), b"nested file");
     }
+}
+
+/// What [`Work::run_bounded`] saw.
+#[derive(Debug)]
+pub struct Bounded {
+    /// Exit code (`None` if killed or ended by a signal).
+    pub code: Option<i32>,
+    /// Whether it was still running at the limit and was killed.
+    pub killed: bool,
+    /// How long it ran.
+    pub elapsed: std::time::Duration,
+    /// stdout then stderr.
+    pub text: String,
 }
 
 /// Deterministic pseudo-random bytes.
