@@ -357,10 +357,12 @@ pub fn verify_chain(
 pub enum PkiError {
     /// The check time is before the leaf's notBefore.
     #[error(
-        "the signing certificate is not yet valid (valid {} to {}, checked at {})",
+        "the signing certificate {subject} is not yet valid (valid {} to {}, checked at {})",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     NotYetValid {
+        /// Leaf subject DN.
+        subject: String,
         /// Leaf notBefore (Unix seconds).
         not_before: i64,
         /// Leaf notAfter.
@@ -370,10 +372,12 @@ pub enum PkiError {
     },
     /// The check time is after the leaf's notAfter.
     #[error(
-        "the signing certificate expired (valid {} to {}, checked at {}); re-sign with a valid certificate",
+        "the signing certificate {subject} expired (valid {} to {}, checked at {}); re-sign with a valid certificate",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     Expired {
+        /// Leaf subject DN.
+        subject: String,
         /// Leaf notBefore.
         not_before: i64,
         /// Leaf notAfter.
@@ -445,6 +449,7 @@ pub fn verify_pki_chain(
     let (not_before, not_after) = (leaf.not_before(), leaf.not_after());
     if at < not_before {
         return Err(PkiError::NotYetValid {
+            subject: leaf.subject(),
             not_before,
             not_after,
             at,
@@ -452,6 +457,7 @@ pub fn verify_pki_chain(
     }
     if at > not_after {
         return Err(PkiError::Expired {
+            subject: leaf.subject(),
             not_before,
             not_after,
             at,
@@ -1210,6 +1216,97 @@ mod tests {
             verify_pki_chain(&leaf, &[pki.der("self")], &[], leaf.not_after() + 1),
             Err(PkiError::Expired { .. })
         ));
+    }
+
+    #[test]
+    fn keyless_chains_get_the_same_issuer_rules_as_the_certificate_method() {
+        // verify_chain (Fulcio, Usage::CodeSigning) runs the one RFC 5280 validator: an
+        // intermediate without keyCertSign, or with pathLen 0 above another CA, is refused.
+        const FULCIO_LEAF: &str =
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n";
+        let pki = Pki::new();
+        pki.self_signed("root", "P-384", &ROOT_EXTS);
+        pki.issued("inter", "P-384", "root", CA_EXTS);
+        pki.issued("leaf", "P-256", "inter", FULCIO_LEAF);
+        let roots = [pki.der("root")];
+        let spki = verify_chain(
+            &pki.cert("leaf"),
+            &roots,
+            &[pki.der("inter")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap();
+        assert_eq!(spki, pki.cert("inter").spki_der());
+
+        pki.issued(
+            "signer",
+            "P-384",
+            "root",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n",
+        );
+        pki.issued("leaf2", "P-256", "signer", FULCIO_LEAF);
+        let e = verify_chain(
+            &pki.cert("leaf2"),
+            &roots,
+            &[pki.der("signer")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap_err();
+        assert!(e.contains("CN=signer") && e.contains("keyCertSign"), "{e}");
+
+        pki.issued(
+            "capped",
+            "P-384",
+            "root",
+            "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n",
+        );
+        pki.issued("sub", "P-384", "capped", CA_EXTS);
+        pki.issued("leaf3", "P-256", "sub", FULCIO_LEAF);
+        let e = verify_chain(
+            &pki.cert("leaf3"),
+            &roots,
+            &[pki.der("sub"), pki.der("capped")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("CN=capped") && e.contains("pathLenConstraint"),
+            "{e}"
+        );
+
+        // The root's validity counts too: after it ends, nothing chains.
+        let late = pki.cert("root").not_after() + 1;
+        assert!(
+            verify_chain(
+                &pki.cert("leaf"),
+                &roots,
+                &[pki.der("inter")],
+                late,
+                Usage::CodeSigning
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn path_search_is_bounded_against_many_same_named_intermediates() {
+        // A hostile bundle carries 100 certificates all named as the leaf's issuer: the search
+        // stops at its signature budget instead of trying them all at every depth.
+        let pki = Pki::new();
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        pki.issued("inter", "P-256", "root", CA_EXTS);
+        pki.issued("leaf", "P-256", "inter", LEAF_EXTS);
+        let decoy = Pki::new();
+        decoy.self_signed("inter", "P-256", &ROOT_EXTS);
+        let mut extra = vec![decoy.der("inter"); 100];
+        let e = verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &extra, now()).unwrap_err();
+        assert!(e.to_string().contains("signature checks"), "{e}");
+        // The real intermediate first: found within the budget.
+        extra.insert(0, pki.der("inter"));
+        verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &extra, now()).unwrap();
     }
 
     #[test]

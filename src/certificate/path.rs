@@ -9,7 +9,8 @@
 //!
 //! - every certificate in the path (leaf, intermediates, root) is valid at `at`, both ends
 //!   inclusive;
-//! - every issuer (intermediates and root) has basic constraints CA:TRUE;
+//! - every issuer (intermediates and root) has basic constraints CA:TRUE (a self-signed v1
+//!   root, which cannot carry extensions, is taken as a CA, as OpenSSL does);
 //! - every issuer that has a key usage extension allows keyCertSign;
 //! - every issuer's pathLenConstraint bounds the non-self-issued intermediates below it (the
 //!   leaf is not counted, CA:TRUE or not);
@@ -292,11 +293,13 @@ impl<'a> Search<'a> {
     /// first complete path that validates.
     fn extend(&mut self, path: &mut Vec<&'a Certificate>) -> Option<ValidPath> {
         let cur = *path.last()?;
+        let mut any_issuer = false;
         let roots = self.roots;
         for root in roots {
             if path.iter().any(|c| c.der == root.der) || !self.issued(cur, root) {
                 continue;
             }
+            any_issuer = true;
             path.push(root);
             let checked = check_path(path, self.at);
             path.pop();
@@ -316,12 +319,20 @@ impl<'a> Search<'a> {
             if path.iter().any(|c| c.der == inter.der) || !self.issued(cur, inter) {
                 continue;
             }
+            any_issuer = true;
             path.push(inter);
             let found = self.extend(path);
             path.pop();
             if found.is_some() {
                 return found;
             }
+        }
+        if !any_issuer {
+            // The dead end is here: name the certificate whose issuer is missing.
+            self.note(PathError::NoIssuer {
+                subject: cur.subject(),
+                issuer: cur.cert.tbs_certificate().issuer().to_string(),
+            });
         }
         None
     }
@@ -342,6 +353,14 @@ fn check_path(path: &[&Certificate], at: i64) -> Result<ValidPath, PathError> {
         let subject = || cert.subject();
         check_one(cert, role, at)?;
         if j == 0 {
+            continue;
+        }
+        if role == Role::Root
+            && cert.cert.tbs_certificate().version() == x509_cert::certificate::Version::V1
+            && cert.is_self_issued()
+        {
+            // A v1 certificate has no extensions to say CA: a self-signed one trusted as a root
+            // is taken as a CA without constraints, as OpenSSL (and so model_signing) does.
             continue;
         }
         let bc = match cert
