@@ -406,15 +406,21 @@ pub struct PkiPath {
     pub leaf_is_ca: bool,
     /// The time the path was validated at (Unix seconds).
     pub at: i64,
+    /// Subjects of the issuers, from the leaf's issuer up to the root (empty for a leaf that
+    /// is its own anchor).
+    pub issuers: Vec<String>,
 }
 
 impl PkiPath {
     /// One line for the `certificate-chain` check's detail.
     pub fn describe(&self, leaf: &Certificate) -> String {
         let how = if self.leaf_is_anchor {
-            "is itself a trusted root (self-signed leaf)"
+            "is itself a trusted root (self-signed leaf)".to_owned()
         } else {
-            "chains to a --certificate-chain root"
+            format!(
+                "chains to a --certificate-chain root (issued by {})",
+                self.issuers.join(", issued by ")
+            )
         };
         format!(
             "{} {how}{}, valid at {}",
@@ -483,6 +489,7 @@ pub fn verify_pki_chain(
             leaf_is_anchor: true,
             leaf_is_ca,
             at,
+            issuers: Vec::new(),
         });
     }
     let roots = parse_ders(roots, "a trusted root")?;
@@ -493,6 +500,7 @@ pub fn verify_pki_chain(
         leaf_is_anchor: false,
         leaf_is_ca,
         at,
+        issuers: valid.issuers,
     })
 }
 

@@ -517,7 +517,13 @@ fn disagreement(r: &Row) -> Option<String> {
             None
         }
     } else if openssl_ok {
-        (code != Some(0)).then(|| format!("openssl accepts, provenance exited {code:?}"))
+        if code != Some(0) {
+            Some(format!("openssl accepts, provenance exited {code:?}"))
+        } else if !text.contains("issued by CN=X509 Test Root") {
+            Some("the certificate-chain check does not show the path to the root".to_owned())
+        } else {
+            None
+        }
     } else if code != Some(1) || !text.contains("check `certificate-chain`") {
         Some(format!(
             "openssl refuses, want exit 1 at check `certificate-chain`, got {code:?}"

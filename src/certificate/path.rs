@@ -93,7 +93,7 @@ pub enum PathError {
     },
     /// A certificate in the path is not valid yet at the check time.
     #[error(
-        "{role} {subject} is not yet valid (valid {} to {}, checked at {})",
+        "{role} {subject} is not yet valid (valid {} to {}, checked at {}); check the clock, or sign with a chain valid now",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     NotYetValid {
@@ -110,7 +110,7 @@ pub enum PathError {
     },
     /// A certificate in the path expired before the check time.
     #[error(
-        "{role} {subject} expired (valid {} to {}, checked at {})",
+        "{role} {subject} expired (valid {} to {}, checked at {}); re-sign with a chain valid now",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     Expired {
@@ -127,7 +127,7 @@ pub enum PathError {
     },
     /// An issuer is not a CA (basic constraints absent or CA:FALSE).
     #[error(
-        "{role} {subject} issued a certificate of the path but is not a CA (no basic constraints CA:TRUE)"
+        "{role} {subject} issued a certificate of the path but is not a CA (no basic constraints CA:TRUE); sign with a certificate issued by a CA"
     )]
     NotCa {
         /// Its place in the path.
@@ -137,7 +137,7 @@ pub enum PathError {
     },
     /// An issuer's key usage does not allow certificate signing.
     #[error(
-        "{role} {subject} issued a certificate of the path but its key usage does not allow keyCertSign"
+        "{role} {subject} issued a certificate of the path but its key usage does not allow keyCertSign; sign with a certificate issued by a CA"
     )]
     NoKeyCertSign {
         /// Its place in the path.
@@ -147,7 +147,7 @@ pub enum PathError {
     },
     /// More intermediates below an issuer than its pathLenConstraint allows.
     #[error(
-        "{role} {subject} allows {limit} intermediate CA(s) below it (pathLenConstraint) but the path has {below}"
+        "{role} {subject} allows {limit} intermediate CA(s) below it (pathLenConstraint) but the path has {below}; sign with a certificate from a shorter chain"
     )]
     PathLength {
         /// Its place in the path.
@@ -160,7 +160,9 @@ pub enum PathError {
         below: usize,
     },
     /// A critical extension this validator does not process.
-    #[error("{role} {subject} has an unsupported critical extension {oid}")]
+    #[error(
+        "{role} {subject} has an unsupported critical extension {oid}, which refuses the path; sign with a chain without it"
+    )]
     UnknownCritical {
         /// Its place in the path.
         role: Role,
