@@ -1,5 +1,5 @@
 //! X.509 for certificate-bearing bundles: parsing, signer identity (SAN) and OIDC issuer (Fulcio
-//! extensions), chain validation to trusted roots at a given time (rustls-webpki), the embedded
+//! extensions), chain validation to trusted roots at a given time (RFC 5280, [`path`]), the embedded
 //! SCT against CT log keys, and [`CertificateSigner`], the private-PKI signing method as
 //! `model_signing sign certificate` has it.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls_pki_types::SignatureVerificationAlgorithm;
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::asn1::OctetString;
 use x509_cert::der::oid::ObjectIdentifier;
@@ -21,6 +21,9 @@ use crate::bundle::{Bundle, CertificateChain, RawCertificate, VerificationMateri
 use crate::dsse::Envelope;
 use crate::keys::PrivateKey;
 use crate::trust_root::TrustRoot;
+
+pub mod path;
+pub use path::PathError;
 
 /// Fulcio's OIDC issuer extension (v2, a DER UTF8String).
 pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
@@ -318,16 +321,20 @@ pub enum Usage {
     Any,
 }
 
-struct AnyEku;
-
-impl webpki::ExtendedKeyUsageValidator for AnyEku {
-    fn validate(&self, _iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        Ok(())
-    }
+/// Parses DER certificates (a trust root's or a bundle's) for path validation.
+fn parse_ders(ders: &[Vec<u8>], origin: &str) -> Result<Vec<Certificate>, PathError> {
+    ders.iter()
+        .map(|d| Certificate::from_der(d, origin))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PathError::Unreadable {
+            detail: e.to_string(),
+        })
 }
 
 /// Validates `leaf` up to one of `anchors` (DER, trusted as they are) through `intermediates`
-/// (DER, untrusted) at time `at` (Unix seconds). Returns the issuer's DER SPKI (for the SCT).
+/// (DER, untrusted) at time `at` (Unix seconds), with the one RFC 5280 path validator
+/// ([`path::validate`]) the certificate method uses too. [`Usage::CodeSigning`] (Fulcio) also
+/// needs extended key usage codeSigning on the leaf. Returns the issuer's DER SPKI (for the SCT).
 pub fn verify_chain(
     leaf: &Certificate,
     anchors: &[Vec<u8>],
@@ -335,37 +342,13 @@ pub fn verify_chain(
     at: i64,
     usage: Usage,
 ) -> Result<Vec<u8>, String> {
-    let anchor_ders: Vec<CertificateDer<'_>> = anchors
-        .iter()
-        .map(|d| CertificateDer::from(d.as_slice()))
-        .collect();
-    let trust_anchors = anchor_ders
-        .iter()
-        .map(webpki::anchor_from_trusted_cert)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("a trusted certificate cannot be used as a root: {e}"))?;
-    let inter: Vec<CertificateDer<'_>> = intermediates
-        .iter()
-        .map(|d| CertificateDer::from(d.as_slice()))
-        .collect();
-    let leaf_der = CertificateDer::from(leaf.der());
-    let ee = webpki::EndEntityCert::try_from(&leaf_der)
-        .map_err(|e| format!("the signing certificate cannot be parsed: {e}"))?;
-    let time = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(at).unwrap_or(0)));
-    // EKU is checked on the leaf below: CA certificates without EKU are fine (as sigstore-python's
-    // policy), which webpki's `KeyUsage::required` would refuse on intermediates.
-    let path = ee
-        .verify_for_usage(CHAIN_ALGS, &trust_anchors, &inter, time, AnyEku, None, None)
-        .map_err(|e| describe_webpki(&e, leaf, at))?;
-    if usage == Usage::CodeSigning
-        && !matches!(
-            leaf.cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
-            Ok(Some((_, eku))) if eku.0.contains(&OID_CODE_SIGNING)
-        )
-    {
+    let roots = parse_ders(anchors, "a trusted root").map_err(|e| e.to_string())?;
+    let inter = parse_ders(intermediates, "the certificate chain").map_err(|e| e.to_string())?;
+    let valid = path::validate(leaf, &roots, &inter, at).map_err(|e| e.to_string())?;
+    if usage == Usage::CodeSigning && !leaf.has_code_signing() {
         return Err("the signing certificate lacks extended key usage codeSigning".into());
     }
-    Ok(path.issuer_spki().as_ref().to_vec())
+    Ok(valid.issuer_spki)
 }
 
 /// Why a certificate-method signing certificate is not trusted (OMS §8.2).
@@ -374,10 +357,12 @@ pub fn verify_chain(
 pub enum PkiError {
     /// The check time is before the leaf's notBefore.
     #[error(
-        "the signing certificate is not yet valid (valid {} to {}, checked at {})",
+        "the signing certificate {subject} is not yet valid (valid {} to {}, checked at {})",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     NotYetValid {
+        /// Leaf subject DN.
+        subject: String,
         /// Leaf notBefore (Unix seconds).
         not_before: i64,
         /// Leaf notAfter.
@@ -387,10 +372,12 @@ pub enum PkiError {
     },
     /// The check time is after the leaf's notAfter.
     #[error(
-        "the signing certificate expired (valid {} to {}, checked at {}); re-sign with a valid certificate",
+        "the signing certificate {subject} expired (valid {} to {}, checked at {}); re-sign with a valid certificate",
         fmt_time(*not_before), fmt_time(*not_after), fmt_time(*at)
     )]
     Expired {
+        /// Leaf subject DN.
+        subject: String,
         /// Leaf notBefore.
         not_before: i64,
         /// Leaf notAfter.
@@ -398,9 +385,9 @@ pub enum PkiError {
         /// The time checked.
         at: i64,
     },
-    /// No valid path from the leaf to a trusted root.
-    #[error("{0}")]
-    Chain(String),
+    /// No valid path from the leaf to a trusted root (the error names the certificate at fault).
+    #[error(transparent)]
+    Chain(#[from] PathError),
     /// The leaf may not sign (key usage / extended key usage).
     #[error("{0}")]
     KeyUsage(String),
@@ -419,15 +406,21 @@ pub struct PkiPath {
     pub leaf_is_ca: bool,
     /// The time the path was validated at (Unix seconds).
     pub at: i64,
+    /// Subjects of the issuers, from the leaf's issuer up to the root (empty for a leaf that
+    /// is its own anchor).
+    pub issuers: Vec<String>,
 }
 
 impl PkiPath {
     /// One line for the `certificate-chain` check's detail.
     pub fn describe(&self, leaf: &Certificate) -> String {
         let how = if self.leaf_is_anchor {
-            "is itself a trusted root (self-signed leaf)"
+            "is itself a trusted root (self-signed leaf)".to_owned()
         } else {
-            "chains to a --certificate-chain root"
+            format!(
+                "chains to a --certificate-chain root (issued by {})",
+                self.issuers.join(", issued by ")
+            )
         };
         format!(
             "{} {how}{}, valid at {}",
@@ -442,19 +435,17 @@ impl PkiPath {
     }
 }
 
-/// Validates a certificate-method signing certificate (OMS §8.2), replacing validation at the
-/// leaf's notBefore (which let an expired certificate verify):
+/// Validates a certificate-method signing certificate (OMS §8.2):
 ///
 /// - the leaf must be valid at `at`, both ends inclusive: the caller passes the current time,
 ///   or the signing time proven by a verified RFC 3161 timestamp;
-/// - it must chain to one of `roots` (DER, trusted as they are) through `extra` (DER,
-///   untrusted; the bundle's chain), every certificate on the path valid at `at`;
+/// - it must be allowed to sign: a leaf with basic constraints CA:TRUE (as model_signing's test
+///   PKI issues them) only with key usage digitalSignature **and** extended key usage
+///   codeSigning, any other with either ([`Certificate::can_sign`]);
 /// - a self-signed leaf that is itself one of `roots` is its own anchor;
-/// - a leaf with basic constraints CA:TRUE (which rustls-webpki refuses as an end entity) is
-///   accepted only with key usage digitalSignature **and** extended key usage codeSigning;
-///   its path is then built here: issuers by name and signature, each a CA valid at `at`
-///   with keyCertSign when it has a key usage, no unknown critical extension, depth ≤ 8;
-/// - otherwise the leaf must allow signing as before ([`Certificate::can_sign`]).
+/// - otherwise it must chain to one of `roots` (DER, trusted as they are) through `extra` (DER,
+///   untrusted; the bundle's chain) under RFC 5280's rules, CA:TRUE leaf or not: one validator
+///   ([`path::validate`]) for every path.
 pub fn verify_pki_chain(
     leaf: &Certificate,
     roots: &[Vec<u8>],
@@ -464,6 +455,7 @@ pub fn verify_pki_chain(
     let (not_before, not_after) = (leaf.not_before(), leaf.not_after());
     if at < not_before {
         return Err(PkiError::NotYetValid {
+            subject: leaf.subject(),
             not_before,
             not_after,
             at,
@@ -471,6 +463,7 @@ pub fn verify_pki_chain(
     }
     if at > not_after {
         return Err(PkiError::Expired {
+            subject: leaf.subject(),
             not_before,
             not_after,
             at,
@@ -488,96 +481,27 @@ pub fn verify_pki_chain(
             "the signing certificate allows neither digitalSignature nor codeSigning".into(),
         ));
     }
-    if let Some(critical) = leaf.unknown_critical_extension() {
-        return Err(PkiError::Chain(format!(
-            "the signing certificate has an unsupported critical extension {critical}"
-        )));
-    }
     if roots.iter().any(|r| r.as_slice() == leaf.der()) {
+        // Trusted as it is; the rules every certificate meets still hold.
+        path::check_one(leaf, path::Role::Leaf, at)?;
         return Ok(PkiPath {
             issuer_spki: leaf.spki_der(),
             leaf_is_anchor: true,
             leaf_is_ca,
             at,
+            issuers: Vec::new(),
         });
     }
-    let issuer_spki = if leaf_is_ca {
-        let parse = |ders: &[Vec<u8>], what: &str| {
-            ders.iter()
-                .map(|d| Certificate::from_der(d, what))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| PkiError::Chain(e.to_string()))
-        };
-        let roots = parse(roots, "a trusted root")?;
-        let inter = parse(extra, "the bundle's chain")?;
-        issuer_path(leaf, &roots, &inter, at, 0).map_err(PkiError::Chain)?
-    } else {
-        verify_chain(leaf, roots, extra, at, Usage::Any).map_err(PkiError::Chain)?
-    };
+    let roots = parse_ders(roots, "a trusted root")?;
+    let inter = parse_ders(extra, "the bundle's chain")?;
+    let valid = path::validate(leaf, &roots, &inter, at)?;
     Ok(PkiPath {
-        issuer_spki,
+        issuer_spki: valid.issuer_spki,
         leaf_is_anchor: false,
         leaf_is_ca,
         at,
+        issuers: valid.issuers,
     })
-}
-
-/// Longest path built by [`issuer_path`] (intermediates below a root).
-const MAX_PATH_DEPTH: usize = 8;
-
-/// Finds a trusted issuer for `cert`: a root that signed it, or an intermediate that signed it
-/// and itself has a trusted issuer. Returns the issuing certificate's DER SPKI.
-fn issuer_path(
-    cert: &Certificate,
-    roots: &[Certificate],
-    inter: &[Certificate],
-    at: i64,
-    depth: usize,
-) -> Result<Vec<u8>, String> {
-    let issuer = cert.cert.tbs_certificate().issuer();
-    for r in roots {
-        if r.cert.tbs_certificate().subject() == issuer && cert.signed_by(r) {
-            return Ok(r.spki_der());
-        }
-    }
-    if depth >= MAX_PATH_DEPTH {
-        return Err(format!(
-            "certificate chain is longer than {MAX_PATH_DEPTH} intermediates"
-        ));
-    }
-    let mut why =
-        "certificate was not issued by a trusted CA (no chain to a trusted root)".to_string();
-    for i in inter {
-        if i.der == cert.der || i.cert.tbs_certificate().subject() != issuer || !cert.signed_by(i) {
-            continue;
-        }
-        if !i.is_ca() || !i.may_sign_certificates() {
-            why = format!("{} issued the signing chain but is not a CA", i.subject());
-            continue;
-        }
-        if at < i.not_before() || at > i.not_after() {
-            why = format!(
-                "intermediate {} is not valid at {} (valid {} to {})",
-                i.subject(),
-                fmt_time(at),
-                fmt_time(i.not_before()),
-                fmt_time(i.not_after())
-            );
-            continue;
-        }
-        if let Some(c) = i.unknown_critical_extension() {
-            why = format!(
-                "intermediate {} has an unsupported critical extension {c}",
-                i.subject()
-            );
-            continue;
-        }
-        match issuer_path(i, roots, inter, at, depth + 1) {
-            Ok(_) => return Ok(i.spki_der()),
-            Err(e) => why = e,
-        }
-    }
-    Err(why)
 }
 
 /// The contents (without tag and length) of a DER-encoded SEQUENCE, as rustls-pki-types
@@ -609,31 +533,10 @@ impl Certificate {
         )
     }
 
-    /// A CA may sign certificates unless a key usage extension leaves out keyCertSign.
-    fn may_sign_certificates(&self) -> bool {
-        match self.cert.tbs_certificate().get_extension::<KeyUsage>() {
-            Ok(Some((_, ku))) => ku.key_cert_sign(),
-            Ok(None) => true,
-            Err(_) => false,
-        }
-    }
-
-    /// The OID of a critical extension this validator does not process, if any.
-    fn unknown_critical_extension(&self) -> Option<String> {
-        const KNOWN: [&str; 6] = [
-            "2.5.29.19", // basic constraints
-            "2.5.29.15", // key usage
-            "2.5.29.37", // extended key usage
-            "2.5.29.17", // subject alternative name
-            "2.5.29.14", // subject key identifier
-            "2.5.29.35", // authority key identifier
-        ];
-        self.cert
-            .tbs_certificate()
-            .extensions()?
-            .iter()
-            .find(|e| e.critical && !KNOWN.contains(&e.extn_id.to_string().as_str()))
-            .map(|e| e.extn_id.to_string())
+    /// True when the certificate names itself as issuer (RFC 5280 §6.1: a self-issued
+    /// intermediate does not count toward pathLenConstraint).
+    fn is_self_issued(&self) -> bool {
+        self.cert.tbs_certificate().subject() == self.cert.tbs_certificate().issuer()
     }
 
     /// True when `issuer`'s key made this certificate's signature, with one of the chain
@@ -669,26 +572,6 @@ impl Certificate {
                 && alg.public_key_alg_id().as_ref() == key_alg.as_slice()
                 && alg.verify_signature(key, &tbs, sig).is_ok()
         })
-    }
-}
-
-fn describe_webpki(e: &webpki::Error, leaf: &Certificate, at: i64) -> String {
-    let window = format!(
-        "valid {} to {}, checked at {}",
-        fmt_time(leaf.not_before()),
-        fmt_time(leaf.not_after()),
-        fmt_time(at)
-    );
-    match e {
-        webpki::Error::CertExpired { .. } => format!("certificate expired ({window})"),
-        webpki::Error::CertNotValidYet { .. } => format!("certificate not yet valid ({window})"),
-        webpki::Error::UnknownIssuer => {
-            "certificate was not issued by a trusted CA (no chain to a trusted root)".into()
-        }
-        webpki::Error::InvalidSignatureForPublicKey => {
-            "certificate was not issued by a trusted CA (a trusted CA has its issuer's name, but not the key that signed it)".into()
-        }
-        other => format!("certificate chain does not validate: {other:?}"),
     }
 }
 
@@ -1341,6 +1224,97 @@ mod tests {
             verify_pki_chain(&leaf, &[pki.der("self")], &[], leaf.not_after() + 1),
             Err(PkiError::Expired { .. })
         ));
+    }
+
+    #[test]
+    fn keyless_chains_get_the_same_issuer_rules_as_the_certificate_method() {
+        // verify_chain (Fulcio, Usage::CodeSigning) runs the one RFC 5280 validator: an
+        // intermediate without keyCertSign, or with pathLen 0 above another CA, is refused.
+        const FULCIO_LEAF: &str =
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n";
+        let pki = Pki::new();
+        pki.self_signed("root", "P-384", &ROOT_EXTS);
+        pki.issued("inter", "P-384", "root", CA_EXTS);
+        pki.issued("leaf", "P-256", "inter", FULCIO_LEAF);
+        let roots = [pki.der("root")];
+        let spki = verify_chain(
+            &pki.cert("leaf"),
+            &roots,
+            &[pki.der("inter")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap();
+        assert_eq!(spki, pki.cert("inter").spki_der());
+
+        pki.issued(
+            "signer",
+            "P-384",
+            "root",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n",
+        );
+        pki.issued("leaf2", "P-256", "signer", FULCIO_LEAF);
+        let e = verify_chain(
+            &pki.cert("leaf2"),
+            &roots,
+            &[pki.der("signer")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap_err();
+        assert!(e.contains("CN=signer") && e.contains("keyCertSign"), "{e}");
+
+        pki.issued(
+            "capped",
+            "P-384",
+            "root",
+            "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n",
+        );
+        pki.issued("sub", "P-384", "capped", CA_EXTS);
+        pki.issued("leaf3", "P-256", "sub", FULCIO_LEAF);
+        let e = verify_chain(
+            &pki.cert("leaf3"),
+            &roots,
+            &[pki.der("sub"), pki.der("capped")],
+            now(),
+            Usage::CodeSigning,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("CN=capped") && e.contains("pathLenConstraint"),
+            "{e}"
+        );
+
+        // The root's validity counts too: after it ends, nothing chains.
+        let late = pki.cert("root").not_after() + 1;
+        assert!(
+            verify_chain(
+                &pki.cert("leaf"),
+                &roots,
+                &[pki.der("inter")],
+                late,
+                Usage::CodeSigning
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn path_search_is_bounded_against_many_same_named_intermediates() {
+        // A hostile bundle carries 100 certificates all named as the leaf's issuer: the search
+        // stops at its signature budget instead of trying them all at every depth.
+        let pki = Pki::new();
+        pki.self_signed("root", "P-256", &ROOT_EXTS);
+        pki.issued("inter", "P-256", "root", CA_EXTS);
+        pki.issued("leaf", "P-256", "inter", LEAF_EXTS);
+        let decoy = Pki::new();
+        decoy.self_signed("inter", "P-256", &ROOT_EXTS);
+        let mut extra = vec![decoy.der("inter"); 100];
+        let e = verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &extra, now()).unwrap_err();
+        assert!(e.to_string().contains("signature checks"), "{e}");
+        // The real intermediate first: found within the budget.
+        extra.insert(0, pki.der("inter"));
+        verify_pki_chain(&pki.cert("leaf"), &[pki.der("root")], &extra, now()).unwrap();
     }
 
     #[test]
