@@ -409,6 +409,7 @@ fn identify_pki(
     // trusted anchor, and be allowed to sign.
     let at = now();
     let mut errors = Vec::new();
+    let mut flawed: Vec<String> = Vec::new();
     for set in anchors {
         for root in &set.roots {
             match certificate::verify_pki_chain(&leaf, std::slice::from_ref(root), extra, at) {
@@ -447,9 +448,20 @@ fn identify_pki(
                     checks.fail(Check::CertificateChain, e.to_string());
                     return Identified::Failed;
                 }
-                Err(e) => errors.push(e.to_string()),
+                // A path that reached a trusted anchor's name but breaks RFC 5280 (an expired
+                // or non-CA intermediate, a pathLen violation) is a flawed chain, not an
+                // unknown signer: reported as a failed check if no anchor works.
+                Err(e @ certificate::PkiError::Chain(certificate::PathError::NoIssuer { .. })) => {
+                    errors.push(e.to_string())
+                }
+                Err(e) => flawed.push(e.to_string()),
             }
         }
+    }
+    if !flawed.is_empty() {
+        flawed.dedup();
+        checks.fail(Check::CertificateChain, flawed.join("; "));
+        return Identified::Failed;
     }
     errors.dedup();
     Identified::Unattributed {
