@@ -13,9 +13,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use provenance::audit::{self, AuditConfig, AuditSource, Revocation};
+use provenance::formats::statement::{Resource, Serialization, SerializationMethod, Statement};
 use provenance::keys::PrivateKey;
-use provenance::signing::{KeySigner, sign_statement};
-use provenance::statement::{Resource, Serialization, SerializationMethod, Statement};
+use provenance::sign::{KeySigner, sign_statement};
 use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
 use provenance::verify::Verifier;
 

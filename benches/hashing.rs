@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use provenance::formats::statement::SerializationMethod;
 use provenance::hashing;
 use provenance::model::{self, Options};
-use provenance::statement::SerializationMethod;
 use sha2::{Digest, Sha256};
 
 const BIG: usize = 256 << 20;

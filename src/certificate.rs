@@ -17,10 +17,10 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
-use crate::bundle::{Bundle, CertificateChain, RawCertificate, VerificationMaterial};
-use crate::dsse::Envelope;
+use crate::formats::bundle::{Bundle, CertificateChain, RawCertificate, VerificationMaterial};
+use crate::formats::dsse::Envelope;
 use crate::keys::PrivateKey;
-use crate::trust_root::TrustRoot;
+use crate::trust::root::TrustRoot;
 
 pub mod path;
 pub use path::PathError;
@@ -129,16 +129,18 @@ impl Certificate {
 
     /// Reads every PEM certificate of a file (bounded).
     pub fn read_pem_file(path: &Path) -> Result<Vec<Self>, Error> {
-        let bytes = crate::bundle::read_bounded(path, MAX_CERT_FILE_SIZE).map_err(|e| match e {
-            crate::bundle::BoundedReadError::TooLarge => Error::Malformed {
-                origin: path.display().to_string(),
-                detail: format!("larger than {MAX_CERT_FILE_SIZE} bytes"),
+        let bytes = crate::formats::bundle::read_bounded(path, MAX_CERT_FILE_SIZE).map_err(
+            |e| match e {
+                crate::formats::bundle::BoundedReadError::TooLarge => Error::Malformed {
+                    origin: path.display().to_string(),
+                    detail: format!("larger than {MAX_CERT_FILE_SIZE} bytes"),
+                },
+                crate::formats::bundle::BoundedReadError::Io(source) => Error::Read {
+                    path: path.to_owned(),
+                    source,
+                },
             },
-            crate::bundle::BoundedReadError::Io(source) => Error::Read {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
+        )?;
         let origin = path.display().to_string();
         let certs =
             x509_cert::Certificate::load_pem_chain(&bytes).map_err(|e| Error::Malformed {
@@ -852,7 +854,7 @@ impl IdentityPolicy {
 /// --private-key K`): a local P-256 key whose certificate and chain go in the bundle's
 /// `x509CertificateChain` (leaf first), as model_signing writes it.
 pub struct CertificateSigner {
-    inner: crate::signing::KeySigner,
+    inner: crate::sign::KeySigner,
     chain: Vec<Certificate>,
 }
 
@@ -877,7 +879,7 @@ impl CertificateSigner {
             all.extend(Certificate::read_pem_file(p)?);
         }
         Ok(Self {
-            inner: crate::signing::KeySigner::new(key).map_err(|e| Error::Malformed {
+            inner: crate::sign::KeySigner::new(key).map_err(|e| Error::Malformed {
                 origin: "private key".into(),
                 detail: e.to_string(),
             })?,
@@ -891,14 +893,14 @@ impl CertificateSigner {
     }
 }
 
-impl crate::signing::Signer for CertificateSigner {
-    fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, crate::signing::Error> {
+impl crate::sign::Signer for CertificateSigner {
+    fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, crate::sign::Error> {
         self.inner.sign_pae(pae)
     }
 
-    fn bundle(&self, envelope: Envelope) -> Result<Bundle, crate::signing::Error> {
+    fn bundle(&self, envelope: Envelope) -> Result<Bundle, crate::sign::Error> {
         Ok(Bundle {
-            media_type: crate::bundle::BUNDLE_MEDIA_TYPE.into(),
+            media_type: crate::formats::bundle::BUNDLE_MEDIA_TYPE.into(),
             verification_material: VerificationMaterial {
                 x509_certificate_chain: Some(CertificateChain {
                     certificates: self

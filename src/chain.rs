@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::bundle::Bundle;
+use crate::formats::bundle::Bundle;
+use crate::formats::statement::{self, Resource, Serialization, SerializationMethod, Statement};
 use crate::model::{self, GIT_PATHS};
 use crate::oci::{self, Descriptor, ModelManifest, Reference, Store};
-use crate::signing::{self, Signer};
-use crate::statement::{self, Resource, Serialization, SerializationMethod, Statement};
+use crate::sign::{self, Signer};
 
 /// artifactType and layer media type of signature referrers (cosign's bundle layout).
 pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -24,7 +24,7 @@ pub enum Error {
     Oci(#[from] oci::Error),
     /// Signing failed.
     #[error(transparent)]
-    Sign(#[from] signing::Error),
+    Sign(#[from] sign::Error),
 }
 
 impl Error {
@@ -173,7 +173,7 @@ pub fn sign_reference(
     metadata: BTreeMap<String, String>,
 ) -> Result<(Statement, Descriptor), Error> {
     let st = statement_for(resolved, metadata);
-    let bundle = signing::sign_statement(&st, signer)?;
+    let bundle = sign::sign_statement(&st, signer)?;
     let referrer = attach_bundle(store, resolved, &bundle, &st.predicate_type)?;
     Ok((st, referrer))
 }

@@ -13,7 +13,7 @@ use p256::pkcs8::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::fsutil;
+use crate::io;
 
 /// Key files are small; anything larger than this is not a key and is refused before parsing.
 pub const MAX_KEY_FILE_SIZE: u64 = 64 * 1024;
@@ -501,7 +501,7 @@ impl PublicKey {
 
     /// True when `sig` is this key's ECDSA signature over the SHA-256 of `msg`, whatever the
     /// curve. Only for model_signing 0.2's signatures, which hashed with SHA-256 on every curve
-    /// (see [`crate::dsse::pae_v02_compat`]); everything else uses [`PublicKey::verify`].
+    /// (see [`crate::formats::dsse::pae_v02_compat`]); everything else uses [`PublicKey::verify`].
     pub fn verify_sha256(&self, msg: &[u8], sig: &[u8]) -> bool {
         use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
         let digest = Sha256::digest(msg);
@@ -612,9 +612,9 @@ impl PrivateKey {
     }
 }
 
-/// Reads a key file with a size bound; only regular files (see [`crate::bundle::read_bounded`]).
+/// Reads a key file with a size bound; only regular files (see [`crate::formats::bundle::read_bounded`]).
 fn read_key_file(path: &Path) -> Result<String, Error> {
-    use crate::bundle::{BoundedReadError, is_not_regular, read_bounded};
+    use crate::formats::bundle::{BoundedReadError, is_not_regular, read_bounded};
     let bytes = read_bounded(path, MAX_KEY_FILE_SIZE).map_err(|e| match e {
         BoundedReadError::TooLarge => Error::TooLarge {
             path: path.to_owned(),
@@ -848,7 +848,7 @@ pub fn write_key_pair(
     let public = key.public_key()?;
     let private_pem = key.to_pem(password)?;
     let public_pem = public.to_pem()?;
-    fsutil::write_atomic(private_path, private_pem.as_bytes(), Some(0o600), force).map_err(
+    io::write_atomic(private_path, private_pem.as_bytes(), Some(0o600), force).map_err(
         |source| match source.kind() {
             std::io::ErrorKind::AlreadyExists => Error::Exists {
                 path: private_path.to_owned(),
@@ -859,9 +859,7 @@ pub fn write_key_pair(
             },
         },
     )?;
-    if let Err(source) =
-        fsutil::write_atomic(public_path, public_pem.as_bytes(), Some(0o644), force)
-    {
+    if let Err(source) = io::write_atomic(public_path, public_pem.as_bytes(), Some(0o644), force) {
         // A private key without its public half is a half-made key pair: remove what this call
         // wrote, so a retry starts clean and no orphan key is left behind.
         let _ = fs::remove_file(private_path);

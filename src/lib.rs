@@ -6,23 +6,18 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod bundle;
 pub mod certificate;
 pub mod chain;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod dsse;
-pub mod fsutil;
+pub mod formats;
 pub mod hashing;
-pub mod keyless;
+pub mod io;
 pub mod keys;
 pub mod model;
 pub mod oci;
-pub mod signing;
-pub mod statement;
-pub mod tlog;
+pub mod sign;
 pub mod trust;
-pub mod trust_root;
 pub mod verify;
 
 /// What kind of failure an error is, which decides the process exit code (DESIGN section 2).

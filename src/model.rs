@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
+use crate::formats::statement::{Resource, Serialization, SerializationMethod};
 use crate::hashing::{self, Job};
-use crate::statement::{Resource, Serialization, SerializationMethod};
 
 /// Paths ignored by default at the model's root, as `model_signing` does.
 pub const GIT_PATHS: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];

@@ -8,9 +8,11 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use provenance::audit::{self, AuditConfig, AuditSource, FetchedSignature, Status};
+use provenance::formats::statement::{
+    self, Resource, Serialization, SerializationMethod, Statement,
+};
 use provenance::keys::PrivateKey;
-use provenance::signing::{KeySigner, sign_statement};
-use provenance::statement::{self, Resource, Serialization, SerializationMethod, Statement};
+use provenance::sign::{KeySigner, sign_statement};
 use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
 use provenance::verify::Verifier;
 

@@ -572,7 +572,7 @@ fn file_changing_size_while_hashed_is_refused() {
     );
     let err = provenance::model::resources(
         &listing,
-        &provenance::statement::SerializationMethod::Files,
+        &provenance::formats::statement::SerializationMethod::Files,
         &|_| {},
     )
     .unwrap_err();

@@ -12,7 +12,7 @@
 mod common;
 use common::oms::{CLI_VERSIONS, ms, openssl_key, verify_key_bundle};
 use common::{Work, bytes, flip_byte};
-use provenance::dsse::SignedForm;
+use provenance::formats::dsse::SignedForm;
 
 fn model(w: &Work) {
     w.hf_model("m");
@@ -105,7 +105,7 @@ fn releases_before_1_1_write_keyid_null_and_raw_bytes_and_we_read_them() {
         serde_json::from_slice(&std::fs::read(w.path("old.sig")).unwrap()).unwrap();
     assert!(raw["dsseEnvelope"]["signatures"][0]["keyid"].is_null());
     assert!(raw["verificationMaterial"]["publicKey"]["rawBytes"].is_string());
-    let b = provenance::bundle::Bundle::read(&w.path("old.sig")).unwrap();
+    let b = provenance::formats::bundle::Bundle::read(&w.path("old.sig")).unwrap();
     let key = provenance::keys::load_public_key(&w.path("k.pub")).unwrap();
     // The hint is derived from the embedded key, so the bundle names the key that made it.
     assert_eq!(b.verification_material.public_key.unwrap().hint, key.id());
@@ -207,7 +207,7 @@ fn p521_round_trips_with_model_signing_1_1_1_and_openssl() {
             "model_signing refused our P-521 signature of {model}: {out}"
         );
         verify_key_bundle(&w.path(model), &w.path(&sig), &w.path("k.pub")).unwrap();
-        let b = provenance::bundle::Bundle::read(&w.path(&sig)).unwrap();
+        let b = provenance::formats::bundle::Bundle::read(&w.path(&sig)).unwrap();
         let (pae, sigs) = b.dsse_envelope.signed_parts().unwrap();
         std::fs::write(w.path("pae.bin"), pae).unwrap();
         std::fs::write(w.path("sig.der"), &sigs[0]).unwrap();
@@ -293,7 +293,7 @@ fn release_0_2_0_signatures_verify_through_its_compat_pae() {
         assert_eq!(got.form, SignedForm::V02Compat);
         assert_eq!(
             got.statement.predicate_type,
-            provenance::statement::PREDICATE_TYPE_V01
+            provenance::formats::statement::PREDICATE_TYPE_V01
         );
     }
 }

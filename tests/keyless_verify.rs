@@ -284,7 +284,7 @@ fn tampered_payload_or_signature_fails_at_tlog_body() {
 /// The embedded root with its Fulcio CAs (or CT logs) replaced by another deployment's.
 fn root_with(field: &str) -> Vec<u8> {
     let mut root: Value =
-        serde_json::from_slice(provenance::trust_root::EMBEDDED_TRUSTED_ROOT).unwrap();
+        serde_json::from_slice(provenance::trust::root::EMBEDDED_TRUSTED_ROOT).unwrap();
     let staging = common::venv_bin("python")
         .parent()
         .unwrap()

@@ -1,5 +1,5 @@
 //! The library's workflows, called as the Python package will call them (no binary in between):
-//! `signing::sign_files` writes a bundle `verify` accepts, with metadata rules enforced before any
+//! `sign::sign_files` writes a bundle `verify` accepts, with metadata rules enforced before any
 //! hashing; `verify::pull` writes nothing for an untrusted verdict and the verified model with
 //! its counted signature for a trusted one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -27,15 +27,15 @@ fn sign_files_writes_a_bundle_the_cli_verifies_and_refuses_reserved_metadata_fir
     w.keygen("k");
     w.hf_model("bert");
     let key = provenance::keys::load_private_key(&w.path("k.pem"), None).unwrap();
-    let signer = provenance::signing::KeySigner::new(key).unwrap();
-    let mut request = provenance::signing::SignFiles {
+    let signer = provenance::sign::KeySigner::new(key).unwrap();
+    let mut request = provenance::sign::SignFiles {
         model: w.path("bert/"),
         signature: None,
         options: provenance::model::Options::default(),
-        method: provenance::statement::SerializationMethod::Files,
-        metadata: provenance::statement::parse_metadata(&["author=alice"]).unwrap(),
+        method: provenance::formats::statement::SerializationMethod::Files,
+        metadata: provenance::formats::statement::parse_metadata(&["author=alice"]).unwrap(),
     };
-    let signed = provenance::signing::sign_files(&request, &signer, &|_| {}).unwrap();
+    let signed = provenance::sign::sign_files(&request, &signer, &|_| {}).unwrap();
     assert_eq!(signed.signature, w.path("bert.sig"));
     w.expect(0, &["verify", "--model", "bert", "--public-key", "k.pub"]);
     request
@@ -43,7 +43,7 @@ fn sign_files_writes_a_bundle_the_cli_verifies_and_refuses_reserved_metadata_fir
         .insert("dev.provenance.oci.repository".into(), "x".into());
     request.signature = Some(w.path("other.sig"));
     let hashed = std::sync::atomic::AtomicU64::new(0);
-    let err = provenance::signing::sign_files(&request, &signer, &|n| {
+    let err = provenance::sign::sign_files(&request, &signer, &|n| {
         hashed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     })
     .unwrap_err();

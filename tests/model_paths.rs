@@ -15,7 +15,7 @@
 
 mod common;
 use common::Work;
-use provenance::statement::{Resource, Statement};
+use provenance::formats::statement::{Resource, Statement};
 use provenance::trust::{CommandLineTrust, TrustPolicy, TrustedSigner};
 use provenance::verify::Verifier;
 use serde_json::Value;
@@ -35,10 +35,10 @@ fn resign(w: &Work, sig: &str, edit: impl Fn(&mut Statement)) {
         .unwrap();
     let mut st = Statement::parse(&payload).unwrap();
     edit(&mut st);
-    st.root_digest = provenance::statement::root_digest(&st.resources);
+    st.root_digest = provenance::formats::statement::root_digest(&st.resources);
     let key = provenance::keys::load_private_key(&w.path("k.pem"), None).unwrap();
-    let signer = provenance::signing::KeySigner::new(key).unwrap();
-    let bundle = provenance::signing::sign_statement(&st, &signer).unwrap();
+    let signer = provenance::sign::KeySigner::new(key).unwrap();
+    let bundle = provenance::sign::sign_statement(&st, &signer).unwrap();
     std::fs::write(w.path(sig), serde_json::to_vec(&bundle).unwrap()).unwrap();
 }
 

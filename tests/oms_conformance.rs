@@ -13,10 +13,10 @@
 mod common;
 use common::oms::{ms, openssl_key, verify_key_bundle};
 use common::{Work, bytes};
-use provenance::bundle::Bundle;
-use provenance::dsse::{self, Envelope};
+use provenance::formats::bundle::Bundle;
+use provenance::formats::dsse::{self, Envelope};
+use provenance::formats::statement::{self, Statement};
 use provenance::keys::PrivateKey;
-use provenance::statement::{self, Statement};
 use serde_json::{Value, json};
 use std::path::Path;
 

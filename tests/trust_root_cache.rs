@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use provenance::trust_root::{
+use provenance::trust::root::{
     EMBEDDED_SOURCE, EMBEDDED_TRUSTED_ROOT, Options, TUF_DIR, TrustRoot, load,
 };
 use serde_json::{Value, json};

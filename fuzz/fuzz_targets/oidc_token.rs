@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use provenance::keyless::token::{IdentityToken, Source};
+use provenance::sign::keyless::token::{IdentityToken, Source};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {

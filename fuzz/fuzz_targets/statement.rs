@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(st) = provenance::statement::Statement::parse(data) {
+    if let Ok(st) = provenance::formats::statement::Statement::parse(data) {
         // A parsed statement must serialise again without panicking.
         let _ = st.to_json();
     }

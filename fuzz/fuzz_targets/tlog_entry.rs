@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = provenance::tlog::Entry::parse(&v);
+        let _ = provenance::verify::tlog::Entry::parse(&v);
     }
 });

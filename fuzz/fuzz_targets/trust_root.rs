@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = provenance::trust_root::TrustRoot::from_json(data, "fuzz");
+    let _ = provenance::trust::root::TrustRoot::from_json(data, "fuzz");
 });

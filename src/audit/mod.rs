@@ -39,9 +39,9 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bundle::{self, Bundle};
+use crate::formats::bundle::{self, Bundle};
+use crate::formats::statement::Statement;
 use crate::keys::{self, PublicKey};
-use crate::statement::Statement;
 use crate::trust::Scope;
 use crate::verify::check::Check;
 use crate::verify::{SignatureStatus, SignatureVerdict, Target, Verifier};

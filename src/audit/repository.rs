@@ -1,7 +1,7 @@
 //! Fetching a repository for audit: every tag -> manifest digest -> signature referrers ->
 //! bundles, through the [`Store`] trait (a registry or the local store), so the audit itself
 //! stays offline. Reads are the ones `verify REF` makes: manifests bounded at 4 MiB and
-//! digest-checked, bundles bounded at [`crate::bundle::MAX_BUNDLE_SIZE`] and digest-checked; no
+//! digest-checked, bundles bounded at [`crate::formats::bundle::MAX_BUNDLE_SIZE`] and digest-checked; no
 //! model blob is downloaded (a layer overwritten in the registry's storage is caught by `pull`,
 //! which hashes every byte, not here).
 //!

@@ -9,12 +9,12 @@ use super::CliError;
 use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
 use super::progress;
 use super::render::{self, esc};
-use crate::bundle::Bundle;
 use crate::certificate::{self, Certificate};
+use crate::formats::bundle::Bundle;
+use crate::formats::statement::{self, SerializationMethod, Statement};
 use crate::keys;
 use crate::model;
-use crate::signing;
-use crate::statement::{self, SerializationMethod, Statement};
+use crate::sign;
 
 /// Reads a passphrase from the environment variable named by `--password-env`.
 pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
@@ -137,7 +137,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         );
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
-    let request = signing::SignFiles {
+    let request = sign::SignFiles {
         model: model_path.clone(),
         signature: Some(sig_path.clone()),
         options: listing_options(&a, &sig_path),
@@ -151,7 +151,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
         .map(|l| l.total_bytes())
         .unwrap_or(0);
     let bar = progress::bytes_bar(total, a.common.quiet, "hashing");
-    let signed = signing::sign_files(&request, signer.as_signer(), &|n| bar.inc(n));
+    let signed = sign::sign_files(&request, signer.as_signer(), &|n| bar.inc(n));
     bar.finish_and_clear();
     let signed = signed?;
     print_warnings(&signed.warnings, a.common.quiet);

@@ -60,17 +60,17 @@ macro_rules! classified {
 
 classified!(
     crate::keys::Error,
-    crate::bundle::Error,
+    crate::formats::bundle::Error,
     crate::model::Error,
     crate::hashing::Error,
-    crate::statement::Error,
-    crate::signing::Error,
+    crate::formats::statement::Error,
+    crate::sign::Error,
     crate::certificate::Error,
-    crate::trust_root::Error,
+    crate::trust::root::Error,
 );
 
-impl From<crate::dsse::Error> for CliError {
-    fn from(e: crate::dsse::Error) -> Self {
+impl From<crate::formats::dsse::Error> for CliError {
+    fn from(e: crate::formats::dsse::Error) -> Self {
         Self::input(e.to_string())
     }
 }

@@ -8,9 +8,9 @@ use super::CliError;
 use super::args::KeylessArgs;
 use super::commands::password_from_env;
 use crate::certificate::CertificateSigner;
-use crate::keyless::{self, KeylessSigner};
 use crate::keys;
-use crate::signing::{KeySigner, Signer};
+use crate::sign::keyless::{self, KeylessSigner};
+use crate::sign::{KeySigner, Signer};
 
 impl From<keyless::Error> for CliError {
     fn from(e: keyless::Error) -> Self {

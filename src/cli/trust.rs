@@ -115,8 +115,8 @@ pub(crate) fn evaluator(f: &TrustFlags<'_>) -> Result<Verifier, CliError> {
     };
     let root = if policy.needs_sigstore_root() || f.certificates.trust_root.is_some() {
         let quiet = f.quiet;
-        Some(crate::trust_root::load(
-            &crate::trust_root::Options {
+        Some(crate::trust::root::load(
+            &crate::trust::root::Options {
                 pinned: f.certificates.trust_root.clone(),
                 offline: f.certificates.offline,
                 cache_dir: None,

@@ -1,8 +1,9 @@
 //! Trust, as data and matching only: who signed ([`SignerId`], [`Principal`]), whom a rule trusts
 //! ([`TrustedSigner`]), the trust policy a file or the command-line flags compile into
-//! ([`TrustPolicy`]) and scopes. The pipeline that decides is `verify::Verifier` (DESIGN 1.5).
+//! ([`TrustPolicy`]), scopes, and the Sigstore trusted root with its TUF refresh ([`root`]). The pipeline that decides is `verify::Verifier` (DESIGN 1.5).
 
 pub mod policy;
+pub mod root;
 pub mod scope;
 pub mod signer;
 

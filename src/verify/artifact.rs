@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use super::check::{Check, Checks};
+use crate::formats::statement::{self, Resource, SerializationMethod, Statement};
 use crate::model;
 use crate::oci::ModelManifest;
-use crate::statement::{self, Resource, SerializationMethod, Statement};
 
 fn summarize(diffs: &[String]) -> String {
     let shown: Vec<_> = diffs.iter().take(5).cloned().collect();

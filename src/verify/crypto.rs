@@ -4,12 +4,12 @@
 //! chain, SCT and log body check out against the Sigstore trusted root; private-PKI bundles by
 //! the anchor their chain reaches.
 
-use crate::bundle::Bundle;
 use crate::certificate::{self, Certificate, Usage};
+use crate::formats::bundle::Bundle;
 use crate::keys::PublicKey;
-use crate::tlog;
+use crate::trust::root::TrustRoot;
 use crate::trust::signer::{PkiAnchors, Principal, SignerId};
-use crate::trust_root::TrustRoot;
+use crate::verify::tlog;
 
 use super::check::{Check, Checks};
 
@@ -181,8 +181,8 @@ fn identify_key(bundle: &Bundle, keyring: &[PublicKey], checks: &mut Checks) -> 
     for key in ordered {
         if let Ok(Some(form)) = bundle.dsse_envelope.verify_with_key(key) {
             let how = match form {
-                crate::dsse::SignedForm::Pae => "",
-                crate::dsse::SignedForm::V02Compat => {
+                crate::formats::dsse::SignedForm::Pae => "",
+                crate::formats::dsse::SignedForm::V02Compat => {
                     " (over model_signing 0.2's pre-DSSE encoding, as that release signed)"
                 }
             };

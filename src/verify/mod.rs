@@ -7,6 +7,7 @@ pub mod artifact;
 pub mod check;
 pub mod crypto;
 pub mod pull;
+pub mod tlog;
 pub mod verifier;
 
 pub use pull::{PullRequest, Pulled, pull};
@@ -14,8 +15,8 @@ pub use verifier::{SignatureStatus, SignatureVerdict, Target, Verdict, Verifier}
 
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{self, Bundle};
 use crate::chain::{self, Resolved};
+use crate::formats::bundle::{self, Bundle};
 use crate::oci::{self, Reference, Store};
 use crate::trust::Scope;
 use check::{Check, Checks};

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bundle::Bundle;
+use crate::formats::bundle::Bundle;
+use crate::formats::statement::Statement;
 use crate::oci::ModelManifest;
-use crate::statement::Statement;
 use crate::trust::policy::{Rule, TrustPolicy};
+use crate::trust::root::TrustRoot;
 use crate::trust::scope::Scope;
 use crate::trust::signer::{Principal, SignerId, TrustedSigner};
-use crate::trust_root::TrustRoot;
 use crate::verify::check::{Check, CheckOutcome, Checks};
 use crate::verify::crypto::{self, Identified, Material};
 use crate::verify::{Error, artifact};
@@ -214,7 +214,7 @@ pub struct Verifier {
 pub enum ConfigError {
     /// A rule trusts keyless signers but no Sigstore trusted root was given.
     #[error(
-        "policy {0} trusts keyless (Sigstore) signers but no trusted root was loaded; load one with trust_root::load (the embedded root, or --trust-root FILE)"
+        "policy {0} trusts keyless (Sigstore) signers but no trusted root was loaded; load one with trust::root::load (the embedded root, or --trust-root FILE)"
     )]
     MissingSigstoreRoot(String),
 }

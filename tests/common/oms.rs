@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use provenance::bundle::Bundle;
-use provenance::dsse::SignedForm;
+use provenance::formats::bundle::Bundle;
+use provenance::formats::dsse::SignedForm;
+use provenance::formats::statement::Statement;
 use provenance::keys;
 use provenance::model;
-use provenance::statement::Statement;
 
 /// The model_signing releases with a command line (0.1.x and 0.2.0 have none).
 pub const CLI_VERSIONS: [&str; 6] = ["0.3.0", "0.3.1", "1.0.0", "1.0.1", "1.1.0", "1.1.1"];

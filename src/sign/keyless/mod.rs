@@ -23,10 +23,10 @@ use p256::ecdsa::signature::Signer as _;
 pub use config::Config;
 pub use token::IdentityToken;
 
-use crate::bundle::{BUNDLE_MEDIA_TYPE, Bundle, RawCertificate, VerificationMaterial};
-use crate::dsse::Envelope;
+use crate::formats::bundle::{BUNDLE_MEDIA_TYPE, Bundle, RawCertificate, VerificationMaterial};
+use crate::formats::dsse::Envelope;
 use crate::keys::PrivateKey;
-use crate::signing;
+use crate::sign;
 
 /// Largest answer read from Fulcio, Rekor or the token service.
 pub const MAX_RESPONSE: usize = 1024 * 1024;
@@ -283,7 +283,7 @@ pub struct Receipt {
 
 /// Signs with an ephemeral key certified by Fulcio and logs the envelope in Rekor.
 ///
-/// Nothing touches the network until [`signing::Signer::sign_pae`]: the token is checked when the
+/// Nothing touches the network until [`sign::Signer::sign_pae`]: the token is checked when the
 /// signer is built, so a bad token fails before a model is hashed, and the 10-minute certificate
 /// is requested only once the statement is ready.
 pub struct KeylessSigner {
@@ -365,24 +365,24 @@ impl KeylessSigner {
     }
 }
 
-impl From<Error> for signing::Error {
+impl From<Error> for sign::Error {
     fn from(e: Error) -> Self {
-        signing::Error::Keyless(e)
+        sign::Error::Keyless(e)
     }
 }
 
-impl signing::Signer for KeylessSigner {
-    fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, signing::Error> {
+impl sign::Signer for KeylessSigner {
+    fn sign_pae(&self, pae: &[u8]) -> Result<Vec<u8>, sign::Error> {
         self.certificate()?;
         let sig: p256::ecdsa::Signature = self
             .key
             .signing_key()
             .try_sign(pae)
-            .map_err(|e| signing::Error::Sign(e.to_string()))?;
+            .map_err(|e| sign::Error::Sign(e.to_string()))?;
         Ok(sig.to_der().as_bytes().to_vec())
     }
 
-    fn bundle(&self, envelope: Envelope) -> Result<Bundle, signing::Error> {
+    fn bundle(&self, envelope: Envelope) -> Result<Bundle, sign::Error> {
         let cert = self.certificate()?;
         let logged = rekor::log_dsse(&self.config.rekor_url, &envelope, &cert)?;
         if let Ok(mut r) = self.receipt.lock() {
@@ -415,7 +415,7 @@ impl signing::Signer for KeylessSigner {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::signing::Signer as _;
+    use crate::sign::Signer as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
@@ -434,7 +434,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2100));
         let e = signer.sign_pae(b"pae").unwrap_err();
         assert!(
-            matches!(e, signing::Error::Keyless(Error::ExpiredToken { .. })),
+            matches!(e, sign::Error::Keyless(Error::ExpiredToken { .. })),
             "{e}"
         );
         assert_eq!(e.class(), crate::Class::Input);

@@ -1,10 +1,13 @@
-//! Signers: turn a statement into a signed Sigstore bundle. Local EC keys (P-256, P-384, P-521);
+//! Signing: the [`Signer`] trait and its signers (a local key here, keyless in [`keyless`]),
+//! and the disk-sign workflow ([`sign_files`]). Signers turn a statement into a signed Sigstore bundle. Local EC keys (P-256, P-384, P-521);
 //! keyless and certificate signers plug in behind the same [`Signer`] trait.
 
-use crate::bundle::Bundle;
-use crate::dsse::{self, Envelope};
+pub mod keyless;
+
+use crate::formats::bundle::Bundle;
+use crate::formats::dsse::{self, Envelope};
+use crate::formats::statement::Statement;
 use crate::keys::PrivateKey;
-use crate::statement::Statement;
 
 /// Errors while signing.
 #[derive(Debug, thiserror::Error)]
@@ -18,16 +21,16 @@ pub enum Error {
     Sign(String),
     /// Keyless signing (token, Fulcio, Rekor) failed.
     #[error(transparent)]
-    Keyless(crate::keyless::Error),
+    Keyless(crate::sign::keyless::Error),
     /// The model could not be listed or hashed.
     #[error(transparent)]
     Model(#[from] crate::model::Error),
     /// The signature could not be written.
     #[error(transparent)]
-    Bundle(#[from] crate::bundle::Error),
+    Bundle(#[from] crate::formats::bundle::Error),
     /// User metadata breaks the metadata rules.
     #[error(transparent)]
-    Metadata(#[from] crate::statement::MetadataError),
+    Metadata(#[from] crate::formats::statement::MetadataError),
 }
 
 impl Error {
@@ -108,8 +111,8 @@ pub struct SignFiles {
     /// Ignore paths, git paths and the symlink policy (the signature path is filled in).
     pub options: crate::model::Options,
     /// `files`, or `shards` with a shard size.
-    pub method: crate::statement::SerializationMethod,
-    /// Signed user metadata (check it with [`crate::statement::parse_metadata`]).
+    pub method: crate::formats::statement::SerializationMethod,
+    /// Signed user metadata (check it with [`crate::formats::statement::parse_metadata`]).
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
@@ -135,11 +138,12 @@ pub fn sign_files(
     signer: &dyn Signer,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SignedFiles, Error> {
-    if let crate::statement::SerializationMethod::Shards { shard_size: 0 } = request.method {
+    if let crate::formats::statement::SerializationMethod::Shards { shard_size: 0 } = request.method
+    {
         return Err(crate::model::Error::BadShardSize.into());
     }
     for k in request.metadata.keys() {
-        crate::statement::check_metadata_key(k)?;
+        crate::formats::statement::check_metadata_key(k)?;
     }
     let signature = request
         .signature

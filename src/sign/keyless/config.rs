@@ -90,12 +90,13 @@ fn from_trust_config(path: &Path) -> Result<(String, String), Error> {
         path: path.to_owned(),
         detail,
     };
-    let bytes = crate::bundle::read_bounded(path, MAX_TRUST_CONFIG).map_err(|e| match e {
-        crate::bundle::BoundedReadError::TooLarge => {
-            err(format!("larger than {MAX_TRUST_CONFIG} bytes"))
-        }
-        crate::bundle::BoundedReadError::Io(e) => err(format!("cannot read it: {e}")),
-    })?;
+    let bytes =
+        crate::formats::bundle::read_bounded(path, MAX_TRUST_CONFIG).map_err(|e| match e {
+            crate::formats::bundle::BoundedReadError::TooLarge => {
+                err(format!("larger than {MAX_TRUST_CONFIG} bytes"))
+            }
+            crate::formats::bundle::BoundedReadError::Io(e) => err(format!("cannot read it: {e}")),
+        })?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
     let signing = v
         .get("signingConfig")

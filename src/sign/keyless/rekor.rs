@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Error;
-use crate::dsse::Envelope;
+use crate::formats::dsse::Envelope;
 
 const SERVICE: &str = "Rekor";
 /// The entries path below the Rekor base URL.

@@ -10,8 +10,8 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::certificate::{Certificate, verify_with_spki};
-use crate::dsse::Envelope;
-use crate::trust_root::{LogKey, TrustRoot};
+use crate::formats::dsse::Envelope;
+use crate::trust::root::{LogKey, TrustRoot};
 
 /// An inclusion proof as bundles carry it.
 #[derive(Clone, Debug)]

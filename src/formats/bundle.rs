@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dsse::Envelope;
+use crate::formats::dsse::Envelope;
 
 /// Media type of the bundles this tool writes.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -251,7 +251,7 @@ impl Bundle {
 
     /// Writes the bundle atomically (temp file + rename): a failure leaves no partial file.
     pub fn write(&self, path: &Path) -> Result<(), Error> {
-        crate::fsutil::write_atomic(path, &self.to_json(), Some(0o644), true).map_err(|source| {
+        crate::io::write_atomic(path, &self.to_json(), Some(0o644), true).map_err(|source| {
             Error::Write {
                 path: path.to_owned(),
                 source,

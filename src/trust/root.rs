@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 /// The public-good `trusted_root.json`, as sigstore-python 4.5.1 ships it in its TUF cache
 /// (identical to the sigstore crate 0.15's `tests/data/sigstore_trusted_root.json`).
-pub const EMBEDDED_TRUSTED_ROOT: &[u8] = include_bytes!("../data/trust/trusted_root.json");
+pub const EMBEDDED_TRUSTED_ROOT: &[u8] = include_bytes!("../../data/trust/trusted_root.json");
 /// The `source` of the embedded root, as reports show it.
 pub const EMBEDDED_SOURCE: &str = "embedded public-good trusted root (sigstore-python 4.5.1)";
 /// Largest trusted root read from a file.
@@ -260,17 +260,18 @@ impl TrustRoot {
 
     /// Reads a pinned `trusted_root.json` (bounded).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let bytes =
-            crate::bundle::read_bounded(path, MAX_TRUST_ROOT_SIZE).map_err(|e| match e {
-                crate::bundle::BoundedReadError::TooLarge => Error::Malformed {
+        let bytes = crate::formats::bundle::read_bounded(path, MAX_TRUST_ROOT_SIZE).map_err(
+            |e| match e {
+                crate::formats::bundle::BoundedReadError::TooLarge => Error::Malformed {
                     origin: path.display().to_string(),
                     detail: format!("larger than {MAX_TRUST_ROOT_SIZE} bytes"),
                 },
-                crate::bundle::BoundedReadError::Io(source) => Error::Read {
+                crate::formats::bundle::BoundedReadError::Io(source) => Error::Read {
                     path: path.to_owned(),
                     source,
                 },
-            })?;
+            },
+        )?;
         Self::from_json(&bytes, &path.display().to_string())
     }
 
@@ -731,13 +732,13 @@ fn verify_targets(root: &TufRoot, bytes: &[u8], what: &str) -> Result<Targets, U
 }
 
 fn read_cached(path: &Path) -> Result<Vec<u8>, Untrusted> {
-    crate::bundle::read_bounded(path, MAX_TUF_METADATA_SIZE).map_err(|e| Untrusted::Read {
+    crate::formats::bundle::read_bounded(path, MAX_TUF_METADATA_SIZE).map_err(|e| Untrusted::Read {
         path: path.to_owned(),
         detail: match e {
-            crate::bundle::BoundedReadError::TooLarge => {
+            crate::formats::bundle::BoundedReadError::TooLarge => {
                 format!("larger than {MAX_TUF_METADATA_SIZE} bytes")
             }
-            crate::bundle::BoundedReadError::Io(e) => e.to_string(),
+            crate::formats::bundle::BoundedReadError::Io(e) => e.to_string(),
         },
     })
 }
@@ -979,16 +980,16 @@ fn refresh(dir: &Path) -> Result<(), String> {
     let tuf = dir.join(TUF_DIR);
     std::fs::create_dir_all(&tuf).map_err(|e| format!("cannot create {}: {e}", tuf.display()))?;
     for (name, bytes) in &metadata {
-        crate::fsutil::write_atomic(&tuf.join(name), bytes, Some(0o644), true)
+        crate::io::write_atomic(&tuf.join(name), bytes, Some(0o644), true)
             .map_err(|e| e.to_string())?;
     }
-    crate::fsutil::write_atomic(&dir.join(TARGET_NAME), &target, Some(0o644), true)
+    crate::io::write_atomic(&dir.join(TARGET_NAME), &target, Some(0o644), true)
         .map_err(|e| e.to_string())
 }
 
 /// The TUF root every cached refresh must chain from: sigstore/root-signing
 /// `metadata/root_history/12.root.json`, byte for byte (as the sigstore crate 0.15 embeds it).
-const TUF_ROOT_12: &str = include_str!("../data/trust/tuf_root_12.json");
+const TUF_ROOT_12: &str = include_str!("../../data/trust/tuf_root_12.json");
 
 #[cfg(test)]
 mod tests {
