@@ -129,18 +129,16 @@ impl Certificate {
 
     /// Reads every PEM certificate of a file (bounded).
     pub fn read_pem_file(path: &Path) -> Result<Vec<Self>, Error> {
-        let bytes = crate::formats::bundle::read_bounded(path, MAX_CERT_FILE_SIZE).map_err(
-            |e| match e {
-                crate::formats::bundle::BoundedReadError::TooLarge => Error::Malformed {
-                    origin: path.display().to_string(),
-                    detail: format!("larger than {MAX_CERT_FILE_SIZE} bytes"),
-                },
-                crate::formats::bundle::BoundedReadError::Io(source) => Error::Read {
-                    path: path.to_owned(),
-                    source,
-                },
+        let bytes = crate::io::read_bounded(path, MAX_CERT_FILE_SIZE).map_err(|e| match e {
+            crate::io::BoundedReadError::TooLarge => Error::Malformed {
+                origin: path.display().to_string(),
+                detail: format!("larger than {MAX_CERT_FILE_SIZE} bytes"),
             },
-        )?;
+            crate::io::BoundedReadError::Io(source) => Error::Read {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
         let origin = path.display().to_string();
         let certs =
             x509_cert::Certificate::load_pem_chain(&bytes).map_err(|e| Error::Malformed {

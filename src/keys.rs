@@ -612,9 +612,9 @@ impl PrivateKey {
     }
 }
 
-/// Reads a key file with a size bound; only regular files (see [`crate::formats::bundle::read_bounded`]).
+/// Reads a key file with a size bound; only regular files (see [`crate::io::read_bounded`]).
 fn read_key_file(path: &Path) -> Result<String, Error> {
-    use crate::formats::bundle::{BoundedReadError, is_not_regular, read_bounded};
+    use crate::io::{BoundedReadError, is_not_regular, read_bounded};
     let bytes = read_bounded(path, MAX_KEY_FILE_SIZE).map_err(|e| match e {
         BoundedReadError::TooLarge => Error::TooLarge {
             path: path.to_owned(),

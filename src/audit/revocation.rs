@@ -53,20 +53,19 @@ impl Revocation {
 
 /// Reads a revocation list file.
 pub fn read_list(path: &Path) -> Result<Vec<Revocation>, Error> {
-    let bytes =
-        crate::formats::bundle::read_bounded(path, MAX_REVOCATION_LIST_SIZE).map_err(|e| {
-            let detail = match e {
-                crate::formats::bundle::BoundedReadError::TooLarge => {
-                    format!("larger than {MAX_REVOCATION_LIST_SIZE} bytes")
-                }
-                crate::formats::bundle::BoundedReadError::Io(e) => e.to_string(),
-            };
-            Error::RevocationList {
-                path: path.to_owned(),
-                line: None,
-                detail,
+    let bytes = crate::io::read_bounded(path, MAX_REVOCATION_LIST_SIZE).map_err(|e| {
+        let detail = match e {
+            crate::io::BoundedReadError::TooLarge => {
+                format!("larger than {MAX_REVOCATION_LIST_SIZE} bytes")
             }
-        })?;
+            crate::io::BoundedReadError::Io(e) => e.to_string(),
+        };
+        Error::RevocationList {
+            path: path.to_owned(),
+            line: None,
+            detail,
+        }
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| Error::RevocationList {
         path: path.to_owned(),
         line: None,

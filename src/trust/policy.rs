@@ -313,16 +313,15 @@ impl TrustPolicy {
     /// Reads and validates a policy file (YAML, or JSON when it starts with `{`); `cli` signers
     /// fill the rules that list none.
     pub fn load(path: &Path, cli: &CommandLineTrust) -> Result<Self, Error> {
-        let bytes =
-            crate::formats::bundle::read_bounded(path, MAX_POLICY_SIZE).map_err(|e| match e {
-                crate::formats::bundle::BoundedReadError::TooLarge => Error::TooLarge {
-                    path: path.to_owned(),
-                },
-                crate::formats::bundle::BoundedReadError::Io(source) => Error::Read {
-                    path: path.to_owned(),
-                    source,
-                },
-            })?;
+        let bytes = crate::io::read_bounded(path, MAX_POLICY_SIZE).map_err(|e| match e {
+            crate::io::BoundedReadError::TooLarge => Error::TooLarge {
+                path: path.to_owned(),
+            },
+            crate::io::BoundedReadError::Io(source) => Error::Read {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
         let text = String::from_utf8(bytes).map_err(|e| Error::Parse {
             path: path.to_owned(),
             line: None,

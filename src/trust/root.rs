@@ -260,18 +260,16 @@ impl TrustRoot {
 
     /// Reads a pinned `trusted_root.json` (bounded).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let bytes = crate::formats::bundle::read_bounded(path, MAX_TRUST_ROOT_SIZE).map_err(
-            |e| match e {
-                crate::formats::bundle::BoundedReadError::TooLarge => Error::Malformed {
-                    origin: path.display().to_string(),
-                    detail: format!("larger than {MAX_TRUST_ROOT_SIZE} bytes"),
-                },
-                crate::formats::bundle::BoundedReadError::Io(source) => Error::Read {
-                    path: path.to_owned(),
-                    source,
-                },
+        let bytes = crate::io::read_bounded(path, MAX_TRUST_ROOT_SIZE).map_err(|e| match e {
+            crate::io::BoundedReadError::TooLarge => Error::Malformed {
+                origin: path.display().to_string(),
+                detail: format!("larger than {MAX_TRUST_ROOT_SIZE} bytes"),
             },
-        )?;
+            crate::io::BoundedReadError::Io(source) => Error::Read {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
         Self::from_json(&bytes, &path.display().to_string())
     }
 
@@ -732,13 +730,13 @@ fn verify_targets(root: &TufRoot, bytes: &[u8], what: &str) -> Result<Targets, U
 }
 
 fn read_cached(path: &Path) -> Result<Vec<u8>, Untrusted> {
-    crate::formats::bundle::read_bounded(path, MAX_TUF_METADATA_SIZE).map_err(|e| Untrusted::Read {
+    crate::io::read_bounded(path, MAX_TUF_METADATA_SIZE).map_err(|e| Untrusted::Read {
         path: path.to_owned(),
         detail: match e {
-            crate::formats::bundle::BoundedReadError::TooLarge => {
+            crate::io::BoundedReadError::TooLarge => {
                 format!("larger than {MAX_TUF_METADATA_SIZE} bytes")
             }
-            crate::formats::bundle::BoundedReadError::Io(e) => e.to_string(),
+            crate::io::BoundedReadError::Io(e) => e.to_string(),
         },
     })
 }

@@ -90,13 +90,12 @@ fn from_trust_config(path: &Path) -> Result<(String, String), Error> {
         path: path.to_owned(),
         detail,
     };
-    let bytes =
-        crate::formats::bundle::read_bounded(path, MAX_TRUST_CONFIG).map_err(|e| match e {
-            crate::formats::bundle::BoundedReadError::TooLarge => {
-                err(format!("larger than {MAX_TRUST_CONFIG} bytes"))
-            }
-            crate::formats::bundle::BoundedReadError::Io(e) => err(format!("cannot read it: {e}")),
-        })?;
+    let bytes = crate::io::read_bounded(path, MAX_TRUST_CONFIG).map_err(|e| match e {
+        crate::io::BoundedReadError::TooLarge => {
+            err(format!("larger than {MAX_TRUST_CONFIG} bytes"))
+        }
+        crate::io::BoundedReadError::Io(e) => err(format!("cannot read it: {e}")),
+    })?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
     let signing = v
         .get("signingConfig")
