@@ -4,16 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::formats::bundle::Bundle;
+use crate::formats::bundle::{self, Bundle};
 use crate::formats::statement::{self, Resource, Serialization, SerializationMethod, Statement};
 use crate::model::{self, GIT_PATHS};
 use crate::oci::{self, Descriptor, ModelManifest, Reference, Store};
 use crate::sign::{self, Signer};
-
-/// artifactType and layer media type of signature referrers (cosign's bundle layout).
-pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/// The ModelPack artifact type.
-pub const MODEL_ARTIFACT_TYPE: &str = "application/vnd.cncf.model.manifest.v1+json";
 
 /// Errors of the OCI flows that stop before a verdict.
 #[derive(Debug, thiserror::Error)]
@@ -158,8 +153,8 @@ pub fn attach_bundle(
         store,
         &resolved.repository,
         &resolved.descriptor,
-        BUNDLE_ARTIFACT_TYPE,
-        BUNDLE_ARTIFACT_TYPE,
+        bundle::BUNDLE_MEDIA_TYPE,
+        bundle::BUNDLE_MEDIA_TYPE,
         &bundle.to_json(),
         &referrer_annotations(predicate_type),
     )
@@ -203,8 +198,9 @@ pub fn fetch_bundle_bytes(
         .get("layers")
         .and_then(|l| l.as_array())
         .and_then(|l| {
-            l.iter()
-                .find(|d| d.get("mediaType").and_then(|m| m.as_str()) == Some(BUNDLE_ARTIFACT_TYPE))
+            l.iter().find(|d| {
+                d.get("mediaType").and_then(|m| m.as_str()) == Some(bundle::BUNDLE_MEDIA_TYPE)
+            })
         })
         .and_then(|d| serde_json::from_value::<Descriptor>(d.clone()).ok());
     let Some(layer) = layer else {

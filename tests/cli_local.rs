@@ -261,6 +261,10 @@ fn inspect_shows_claims_without_verifying() {
     assert_eq!(v["verified"], false);
     assert_eq!(v["resources"], 1);
     assert_eq!(v["serialization"]["method"], "files");
+    // The signer is the same {kind, ...} object verify reports, and digests are sha256:<hex>.
+    assert_eq!(v["signer"]["kind"], "key");
+    assert_eq!(v["signer"]["key_id"].as_str().unwrap().len(), 64);
+    assert!(v["root_digest"].as_str().unwrap().starts_with("sha256:"));
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! oversized bundle) becomes a `failed` entry with a finding; only the store itself failing
 //! (registry unreachable, refused credentials, I/O) stops the audit.
 
-use crate::chain::{self, BUNDLE_ARTIFACT_TYPE};
+use crate::chain;
+use crate::formats::bundle::BUNDLE_MEDIA_TYPE;
 use crate::oci::{self, ModelManifest, Reference, Store};
 
 use super::{AuditSource, Error};
@@ -147,7 +148,7 @@ fn fetch_tag(
     let mut referrers_listed = 0;
     if manifest.is_ok() {
         let list = store
-            .referrer_list(repo, &descriptor.digest, Some(BUNDLE_ARTIFACT_TYPE))
+            .referrer_list(repo, &descriptor.digest, Some(BUNDLE_MEDIA_TYPE))
             .map_err(store_error)?;
         referrers_listed = list.total;
         for r in list.descriptors {

@@ -9,9 +9,9 @@ use super::CliError;
 use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
 use super::progress;
 use super::render::{self, esc};
-use crate::certificate::{self, Certificate};
+
 use crate::formats::bundle::Bundle;
-use crate::formats::statement::{self, SerializationMethod, Statement};
+use crate::formats::statement::{self, SerializationMethod};
 use crate::keys;
 use crate::model;
 use crate::sign;
@@ -231,92 +231,46 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     }
 }
 
-fn leaf_certificate(bundle: &Bundle) -> Option<Certificate> {
-    let vm = &bundle.verification_material;
-    let b64 = vm
-        .certificate
-        .as_ref()
-        .map(|c| c.raw_bytes.as_str())
-        .or_else(|| {
-            vm.x509_certificate_chain
-                .as_ref()
-                .and_then(|c| c.certificates.first())
-                .map(|c| c.raw_bytes.as_str())
-        })?;
-    Certificate::from_base64(b64, "certificate").ok()
-}
-
 /// `inspect`: shows the claims of a signature without verifying them.
 pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
+    use crate::verify::claims::{self, ClaimedSigner};
     let bundle = Bundle::read(&a.manifest)?;
-    let payload = bundle.dsse_envelope.payload_bytes()?;
-    let st = Statement::parse(&payload)?;
-    let vm = &bundle.verification_material;
-    let signer = if let Some(pk) = &vm.public_key {
-        json!({"type": "key", "key_id": pk.hint})
-    } else if let Some(leaf) = leaf_certificate(&bundle) {
-        json!({
-            "type": if vm.certificate.is_some() { "keyless" } else { "certificate" },
-            "identities": leaf.identities(),
-            "oidc_issuer": leaf.oidc_issuer(),
-            "subject": leaf.subject(),
-            "not_before": certificate::fmt_time(leaf.not_before()),
-            "not_after": certificate::fmt_time(leaf.not_after()),
-        })
-    } else {
-        json!(null)
-    };
-    let method = match st.serialization.method {
-        SerializationMethod::Files => json!({"method": "files"}),
-        SerializationMethod::Shards { shard_size } => {
-            json!({"method": "shards", "shard_size": shard_size})
-        }
-    };
-    let binding = st.annotations.get(statement::ANNOTATION_MANIFEST_DIGEST);
+    let i = claims::inspect(&bundle, a.manifest.clone()).map_err(|e| match e {
+        claims::Error::Dsse(e) => CliError::from(e),
+        claims::Error::Statement(e) => CliError::from(e),
+    })?;
     match a.common.output {
-        Output::Json => print_json(&json!({
-            "verified": false,
-            "note": "inspect does not verify; run `provenance verify`",
-            "signature": a.manifest,
-            "signer": signer,
-            "subject": {"name": st.name, "digest": {"sha256": st.root_digest}},
-            "predicate_type": st.predicate_type,
-            "serialization": method,
-            "ignore_paths": st.serialization.ignore_paths,
-            "resources": st.resources.len(),
-            "metadata": st.user_metadata(),
-            "oci_manifest_digest": binding,
-            "tlog_entries": vm.tlog_entries.len(),
-        })),
+        Output::Json => print_json(&serde_json::to_value(&i).unwrap_or_default()),
         Output::Text => {
             println!(
                 "NOT VERIFIED: inspect shows what the signature claims; run `provenance verify` to check it"
             );
             println!("signature:      {}", esc(&a.manifest.display().to_string()));
-            match &vm.public_key {
-                Some(pk) => println!("signer key id:  {}", esc(&pk.hint)),
-                None => match leaf_certificate(&bundle) {
-                    Some(leaf) => println!(
-                        "signer:         certificate {} ({})",
-                        esc(&leaf.identities().join(", ")),
-                        esc(&leaf.oidc_issuer().unwrap_or_else(|| leaf.subject()))
-                    ),
-                    None => println!("signer:         certificate"),
-                },
+            match &i.signer {
+                ClaimedSigner::Key { key_id } => println!("signer key id:  {}", esc(key_id)),
+                ClaimedSigner::Keyless(c) | ClaimedSigner::Certificate(c) => println!(
+                    "signer:         certificate {} ({})",
+                    esc(&c.identities.join(", ")),
+                    esc(c.oidc_issuer.as_deref().unwrap_or(&c.subject))
+                ),
+                ClaimedSigner::None => println!("signer:         none named"),
             }
             println!(
-                "subject:        {} sha256:{}",
-                esc(&st.name),
-                esc(&st.root_digest)
+                "subject:        {} {}",
+                esc(&i.subject),
+                esc(&i.root_digest)
             );
-            println!("predicate:      {}", esc(&st.predicate_type));
-            println!("method:         {method}");
-            println!("resources:      {}", st.resources.len());
-            if let Some(d) = binding {
+            println!("predicate:      {}", esc(&i.predicate_type));
+            match i.serialization.shard_size {
+                Some(n) => println!("method:         shards (shard size {n})"),
+                None => println!("method:         {}", i.serialization.method),
+            }
+            println!("resources:      {}", i.resources);
+            if let Some(d) = &i.oci_manifest_digest {
                 println!("oci manifest:   {}", esc(d));
             }
-            for (k, v) in st.user_metadata() {
-                println!("metadata:       {} = {}", esc(&k), esc(&v));
+            for (k, v) in &i.metadata {
+                println!("metadata:       {} = {}", esc(k), esc(v));
             }
         }
     }

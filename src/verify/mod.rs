@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod check;
+pub mod claims;
 pub mod crypto;
 pub mod pull;
 pub mod tlog;
@@ -145,7 +146,7 @@ pub fn reference(
     let listed = store.referrer_list(
         &resolved.repository,
         &resolved.descriptor.digest,
-        Some(chain::BUNDLE_ARTIFACT_TYPE),
+        Some(crate::formats::bundle::BUNDLE_MEDIA_TYPE),
     )?;
     let referrers = listed.descriptors;
     if referrers.is_empty() {

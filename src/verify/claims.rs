@@ -1,0 +1,172 @@
+//! What a signature *claims*, unverified: the library side of `inspect`. Nothing here is a trust
+//! decision; every result says so (`verified: false`), and a signer is the same `{kind, ...}`
+//! object shape `verify` reports.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::certificate::{self, Certificate};
+use crate::formats::bundle::Bundle;
+use crate::formats::statement::{self, SerializationMethod, Statement};
+
+/// The signer a bundle names, unverified.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ClaimedSigner {
+    /// A key, by the hint the bundle carries.
+    Key {
+        /// The claimed key id.
+        key_id: String,
+    },
+    /// A Fulcio certificate (keyless) or a private-PKI certificate.
+    #[serde(rename = "keyless")]
+    Keyless(CertificateClaim),
+    /// A private-PKI certificate.
+    Certificate(CertificateClaim),
+    /// Nothing names a signer.
+    None,
+}
+
+/// What a signing certificate says about its holder.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CertificateClaim {
+    /// SAN values.
+    pub identities: Vec<String>,
+    /// The Fulcio OIDC issuer extension, if any.
+    pub oidc_issuer: Option<String>,
+    /// Subject DN.
+    pub subject: String,
+    /// Validity start (RFC 3339).
+    pub not_before: String,
+    /// Validity end (RFC 3339).
+    pub not_after: String,
+}
+
+/// How the statement serialized the model.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SerializationClaim {
+    /// `files` or `shards`.
+    pub method: &'static str,
+    /// The shard size, for `shards`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_size: Option<u64>,
+}
+
+/// The claims of one signature file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Inspection {
+    /// Always false: nothing was verified.
+    pub verified: bool,
+    /// Says how to verify.
+    pub note: &'static str,
+    /// The signature file.
+    pub signature: PathBuf,
+    /// Who the bundle says signed.
+    pub signer: ClaimedSigner,
+    /// The subject name.
+    pub subject: String,
+    /// The subject's root digest, `sha256:<hex>`.
+    pub root_digest: String,
+    /// The predicate type.
+    pub predicate_type: String,
+    /// The serialization.
+    pub serialization: SerializationClaim,
+    /// Ignore paths recorded.
+    pub ignore_paths: Vec<String>,
+    /// Resources signed.
+    pub resources: usize,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// The bound registry manifest digest, for a signature made by reference.
+    pub oci_manifest_digest: Option<String>,
+    /// Transparency-log entries carried.
+    pub tlog_entries: usize,
+}
+
+fn leaf_certificate(bundle: &Bundle) -> Option<Certificate> {
+    let vm = &bundle.verification_material;
+    let b64 = vm
+        .certificate
+        .as_ref()
+        .map(|c| c.raw_bytes.as_str())
+        .or_else(|| {
+            vm.x509_certificate_chain
+                .as_ref()
+                .and_then(|c| c.certificates.first())
+                .map(|c| c.raw_bytes.as_str())
+        })?;
+    Certificate::from_base64(b64, "certificate").ok()
+}
+
+/// The signer a bundle claims (unverified).
+pub fn claimed_signer(bundle: &Bundle) -> ClaimedSigner {
+    let vm = &bundle.verification_material;
+    if let Some(pk) = &vm.public_key {
+        return ClaimedSigner::Key {
+            key_id: pk.hint.clone(),
+        };
+    }
+    let Some(leaf) = leaf_certificate(bundle) else {
+        return ClaimedSigner::None;
+    };
+    let claim = CertificateClaim {
+        identities: leaf.identities(),
+        oidc_issuer: leaf.oidc_issuer(),
+        subject: leaf.subject(),
+        not_before: certificate::fmt_time(leaf.not_before()),
+        not_after: certificate::fmt_time(leaf.not_after()),
+    };
+    if vm.certificate.is_some() {
+        ClaimedSigner::Keyless(claim)
+    } else {
+        ClaimedSigner::Certificate(claim)
+    }
+}
+
+/// Errors reading a signature's claims (exit 2: the file is not a readable OMS signature).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The envelope.
+    #[error(transparent)]
+    Dsse(#[from] crate::formats::dsse::Error),
+    /// The statement.
+    #[error(transparent)]
+    Statement(#[from] statement::Error),
+}
+
+/// Reads what `bundle` (from `signature`) claims, verifying nothing.
+pub fn inspect(bundle: &Bundle, signature: PathBuf) -> Result<Inspection, Error> {
+    let payload = bundle.dsse_envelope.payload_bytes()?;
+    let st = Statement::parse(&payload)?;
+    let serialization = match st.serialization.method {
+        SerializationMethod::Files => SerializationClaim {
+            method: "files",
+            shard_size: None,
+        },
+        SerializationMethod::Shards { shard_size } => SerializationClaim {
+            method: "shards",
+            shard_size: Some(shard_size),
+        },
+    };
+    Ok(Inspection {
+        verified: false,
+        note: "inspect does not verify; run `provenance verify`",
+        signature,
+        signer: claimed_signer(bundle),
+        subject: st.name.clone(),
+        root_digest: format!("sha256:{}", st.root_digest),
+        predicate_type: st.predicate_type.clone(),
+        serialization,
+        ignore_paths: st.serialization.ignore_paths.clone(),
+        resources: st.resources.len(),
+        metadata: st.user_metadata(),
+        oci_manifest_digest: st
+            .annotations
+            .get(statement::ANNOTATION_MANIFEST_DIGEST)
+            .cloned(),
+        tlog_entries: bundle.verification_material.tlog_entries.len(),
+    })
+}
