@@ -609,3 +609,75 @@ fn pathlen_0_above_a_sub_ca_refuses_a_ca_true_leaf_naming_the_constrained_ca() {
         "{text}"
     );
 }
+
+#[test]
+fn the_issue_s_two_chains_are_refused_by_verify_pull_and_audit_in_the_store_and_on_a_registry() {
+    // Issue 14 §4's two chains, each exit 0 before: an intermediate without keyCertSign, and
+    // pathLen 0 above a sub-CA with a CA:TRUE leaf. A good chain is the control.
+    let rows = [
+        (row("good", spec(CA), vec![spec(CA)], spec(LEAF)), 0),
+        (
+            row(
+                "no_keycertsign",
+                spec(CA),
+                vec![spec(
+                    "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n",
+                )],
+                spec(LEAF),
+            ),
+            1,
+        ),
+        (
+            row(
+                "pathlen",
+                spec(CA),
+                vec![spec(CA_PATHLEN_0), spec(CA)],
+                spec(CA_LEAF),
+            ),
+            1,
+        ),
+    ];
+    for (r, want) in rows {
+        let w = Work::new();
+        let inters = build(&w, &r);
+        let reg = common::registry::Registry::start(w.dir.path(), None);
+        w.write("m/weights.bin", &common::bytes(4096, 7));
+        for repo in ["models/m".to_owned(), format!("{}/models/m", reg.host())] {
+            let reference = format!("{repo}:v1");
+            w.expect(0, &["push", "m", &reference]);
+            let mut sign = vec![
+                "sign".to_owned(),
+                reference.clone(),
+                "--private-key".into(),
+                "leaf.key".into(),
+                "--signing-certificate".into(),
+                "leaf.pem".into(),
+            ];
+            for name in inters.iter().rev() {
+                sign.extend(["--certificate-chain".into(), format!("{name}.pem")]);
+            }
+            let sign: Vec<&str> = sign.iter().map(String::as_str).collect();
+            w.expect(0, &sign);
+            let trust = ["--certificate-chain", "trusted.pem"];
+            let mut verify = vec!["verify", reference.as_str()];
+            verify.extend(trust);
+            let out = w.expect(want, &verify);
+            if want == 1 {
+                assert!(out.contains("certificate-chain"), "{}: {out}", r.name);
+            }
+            let out_dir = format!("out-{}", repo.len());
+            let mut pull = vec!["pull", reference.as_str(), "--output", out_dir.as_str()];
+            pull.extend(trust);
+            w.expect(want, &pull);
+            assert_eq!(w.path(&out_dir).exists(), want == 0, "{}", r.name);
+            w.write(
+                "policy.yaml",
+                b"version: 1\npolicies:\n- name: pki\n  scopes: ['*']\n  trusted_signers:\n  - certificate_chain: trusted.pem\n",
+            );
+            w.expect(
+                want,
+                &["audit", reference.as_str(), "--policy", "policy.yaml"],
+            );
+        }
+    }
+}
