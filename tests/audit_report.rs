@@ -212,6 +212,16 @@ fn report_names_every_signer_status_and_finding() {
         "summary": {"total": 8, "verified": 4, "failed": 1, "unknown-signer": 1, "revoked": 1,
                     "unsigned": 1, "signers": 4, "examined": 8, "skipped": []},
     });
+    // The JSON envelope (docs/json.md) around the report.
+    let mut report = report;
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["command"], "audit");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["error"]["class"], "not_trusted");
+    for k in ["schema_version", "command", "ok", "exit_code", "error"] {
+        report.as_object_mut().unwrap().remove(k);
+    }
     assert_eq!(
         report,
         expected,

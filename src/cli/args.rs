@@ -29,12 +29,22 @@ pub enum Output {
 /// Options every command takes.
 #[derive(Clone, Debug, Args)]
 pub struct Common {
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    /// Output format: text, or one JSON document on stdout (docs/json.md), also on failure.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub format: Output,
+    /// Same as --format (kept for scripts written before --format).
+    #[arg(long = "output", short = 'o', value_enum, hide = true)]
+    pub output_alias: Option<Output>,
     /// No progress bars or notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+impl Common {
+    /// The format asked for (`--format`, or its alias `--output`).
+    pub fn output(&self) -> Output {
+        self.output_alias.unwrap_or(self.format)
+    }
 }
 
 /// The commands.

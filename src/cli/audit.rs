@@ -65,9 +65,12 @@ pub struct AuditArgs {
     /// No TUF refresh of the public-good trusted root.
     #[arg(long)]
     pub offline: bool,
-    /// Report format.
-    #[arg(long, short = 'o', value_enum, default_value_t = AuditOutput::Text)]
-    pub output: AuditOutput,
+    /// Report format: a table, one JSON document (docs/json.md), or one HTML page.
+    #[arg(long, value_enum, default_value_t = AuditOutput::Text)]
+    pub format: AuditOutput,
+    /// Same as --format (kept for scripts written before --format).
+    #[arg(long = "output", short = 'o', value_enum, hide = true)]
+    pub output_alias: Option<AuditOutput>,
     /// No notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -191,17 +194,14 @@ pub fn run(a: AuditArgs) -> Result<(), CliError> {
                 .join(", ")
         )));
     }
-    let out = match a.output {
-        AuditOutput::Json => {
-            let mut s = serde_json::to_string_pretty(&report)
-                .map_err(|e| CliError::environment(format!("cannot encode the report: {e}")))?;
-            s.push('\n');
-            s
-        }
-        AuditOutput::Text => render_text(&report),
-        AuditOutput::Html => render_html(&report),
-    };
-    print!("{out}");
+    match a.output_alias.unwrap_or(a.format) {
+        AuditOutput::Json => super::document(
+            serde_json::to_value(&report)
+                .map_err(|e| CliError::environment(format!("cannot encode the report: {e}")))?,
+        ),
+        AuditOutput::Text => print!("{}", render_text(&report)),
+        AuditOutput::Html => print!("{}", render_html(&report)),
+    }
     if !a.quiet && a.public_key.is_empty() && a.policy.is_none() {
         eprintln!("note: no --public-key or --policy given, so no signer is trusted");
     }

@@ -61,11 +61,9 @@ fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), 
     Ok((model, sig))
 }
 
+/// Hands a command's JSON result to the one envelope writer (printed once, by `cli::run`).
 pub(crate) fn print_json(v: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-    );
+    super::document(v.clone());
 }
 
 /// `keygen`.
@@ -73,7 +71,7 @@ pub fn keygen(a: KeygenArgs) -> Result<(), CliError> {
     let password = password_from_env(a.password_env.as_deref())?;
     let key = keys::PrivateKey::generate_curve(a.curve)?;
     let public = keys::write_key_pair(&key, &a.private, &a.public, password.as_deref(), a.force)?;
-    match a.common.output {
+    match a.common.output() {
         Output::Json => print_json(&json!({
             "private_key": a.private,
             "public_key": a.public,
@@ -132,7 +130,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             &a.registry,
             &signer,
             metadata,
-            a.common.output,
+            a.common.output(),
             a.common.quiet,
         );
     }
@@ -156,7 +154,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     let signed = signed?;
     print_warnings(&signed.warnings, a.common.quiet);
     let st = &signed.statement;
-    match a.common.output {
+    match a.common.output() {
         Output::Json => print_json(&json!({
             "signature": sig_path,
             "subject": st.name,
@@ -193,7 +191,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
         require: true,
     })?;
     if let Some(reference) = &a.reference {
-        return super::oci::verify_reference(reference, &a.registry, &evaluator, a.common.output);
+        return super::oci::verify_reference(reference, &a.registry, &evaluator, a.common.output());
     }
     let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
     let size = model::list(
@@ -220,7 +218,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     });
     bar.finish_and_clear();
     let verdict = verdict?;
-    match a.common.output {
+    match a.common.output() {
         Output::Json => print_json(&render::disk_json(&verdict)),
         Output::Text => render::verdict(&verdict, Output::Text),
     }
@@ -239,7 +237,7 @@ pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
         claims::Error::Dsse(e) => CliError::from(e),
         claims::Error::Statement(e) => CliError::from(e),
     })?;
-    match a.common.output {
+    match a.common.output() {
         Output::Json => print_json(&serde_json::to_value(&i).unwrap_or_default()),
         Output::Text => {
             println!(

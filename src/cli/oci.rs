@@ -215,7 +215,7 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
     })?;
     super::commands::print_warnings(&pushed.warnings, a.common.quiet);
     let signed = pushed.signature_referrer.clone();
-    match a.common.output {
+    match a.common.output() {
         Output::Json => print_json(&json!({
             "reference": reference.to_string(),
             "digest": pushed.digest,
