@@ -9,24 +9,10 @@ use common::{Work, venv_bin};
 use serde_json::Value;
 use std::process::Command;
 
-fn sh(w: &Work, script: &str) {
-    let out = Command::new("bash")
-        .args(["-euc", script])
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA `p`: `p-root.pem`, `p-int.pem`, and a leaf `p-leaf.pem` / `p-leaf.key` (PKCS#8) with
 /// the given leaf extensions.
 fn pki(w: &Work, p: &str, leaf_ext: &str) {
-    sh(
-        w,
+    w.sh(
         &format!(
             r#"
 openssl ecparam -name prime256v1 -genkey -noout -out {p}-root.key

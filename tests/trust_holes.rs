@@ -16,26 +16,11 @@ mod common;
 use common::Work;
 use common::registry::Registry;
 use serde_json::Value;
-use std::process::Command;
-
-fn sh(w: &Work, script: &str) {
-    let out = Command::new("bash")
-        .args(["-euc", script])
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A corporate CA: `corp-root.pem`, `corp-inter.pem`, `corp-ca.pem` (both, the usual CA bundle)
 /// and Alice's leaf `alice.pem` / `alice.key` issued by the intermediate.
 fn corp_pki(w: &Work) {
-    sh(
-        w,
+    w.sh(
         r#"
 openssl ecparam -name prime256v1 -genkey -noout -out root.key
 openssl req -x509 -new -key root.key -subj "/CN=Corp Root CA" -days 3650 -out corp-root.pem \
@@ -68,19 +53,6 @@ fn key_id(w: &Work, pub_file: &str) -> String {
     ))
 }
 
-/// The JSON document on stdout, asserting the exit code.
-fn run_json(w: &Work, code: i32, args: &[&str]) -> Value {
-    let out = w.run(args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "provenance {args:?}:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
 fn detail(v: &Value, name: &str) -> String {
     v["checks"]
         .as_array()
@@ -103,19 +75,14 @@ fn places(w: &Work) -> (Registry, Vec<String>) {
 /// verify, pull and audit of `reference` under `policy` all refuse it (exit 1) and pull writes
 /// nothing; returns verify's JSON.
 fn refused_everywhere(w: &Work, reference: &str, policy: &str, out: &str) -> Value {
-    let v = run_json(
-        w,
-        1,
-        &["verify", reference, "--policy", policy, "-o", "json"],
-    );
+    let v = w.run_json(1, &["verify", reference, "--policy", policy, "-o", "json"]);
     assert_eq!(v["verified"], false, "{v}");
     w.expect(1, &["pull", reference, "--policy", policy, "--output", out]);
     assert!(
         !w.path(out).exists() && !w.path(&format!("{out}.sig")).exists(),
         "pull wrote {out} for a refused model"
     );
-    let a = run_json(
-        w,
+    let a = w.run_json(
         1,
         &["audit", reference, "--policy", policy, "--output", "json"],
     );
@@ -246,8 +213,7 @@ fn a_revoked_key_id_refuses_a_model_other_trusted_keys_signed_too() {
             .collect();
         assert_eq!(revoked.len(), 1, "{v}");
         // With the leaked key's material the same verdict says the key really signed.
-        let v = run_json(
-            &w,
+        let v = w.run_json(
             1,
             &[
                 "verify",
@@ -289,8 +255,7 @@ fn a_revoked_key_id_refuses_a_model_other_trusted_keys_signed_too() {
         ],
     );
     assert!(out.contains("revoked"), "{out}");
-    let a = run_json(
-        &w,
+    let a = w.run_json(
         1,
         &[
             "audit",

@@ -21,19 +21,6 @@ fn json(out: &str) -> Value {
     serde_json::from_str(&out[start..=end]).unwrap()
 }
 
-/// Runs and parses stdout as JSON, asserting the exit code.
-fn run_json(w: &Work, code: i32, args: &[&str]) -> Value {
-    let out = w.run(args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "provenance {args:?}:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
 fn key_id(w: &Work, name: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(
@@ -290,7 +277,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
         "--output",
         "json",
     ]);
-    let report = run_json(&s.w, 1, &args);
+    let report = s.w.run_json(1, &args);
     let mut want = vec![
         // bert:v1 and v2 were both trained on `corpus`, with different hashes.
         row(
@@ -347,8 +334,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
     assert!(!report.to_string().contains(":sha256-"), "{report}");
 
     // A repository given with a tag audits that tag only, and it passes.
-    let one = run_json(
-        &s.w,
+    let one = s.w.run_json(
         0,
         &[
             "audit",
@@ -365,8 +351,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
 
     // The suspect dataset: only the model trained on d1, from the whole registry (both kept
     // entries verify, so the exit code is 0: it reflects what is reported).
-    let d1 = run_json(
-        &s.w,
+    let d1 = s.w.run_json(
         0,
         &[
             "audit",
@@ -390,8 +375,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
     want.sort();
     assert_eq!(hits, want);
     // bert:v2 is on corpus too, with another hash: a dataset conflict on both.
-    let all = run_json(
-        &s.w,
+    let all = s.w.run_json(
         0,
         &[
             "audit",
@@ -522,8 +506,7 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
     let rd = push(&w, "a", &r);
     sign(&w, &r, "train", &["training_data_hash=sha256:d1"]);
 
-    let report = run_json(
-        &w,
+    let report = w.run_json(
         1,
         &[
             "audit",
@@ -609,8 +592,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
     write_policy(&s);
     let w = &s.w;
     // 2 of 2: training team AND security review signed bert:v1.
-    let v = run_json(
-        w,
+    let v = w.run_json(
         0,
         &[
             "verify",
@@ -642,8 +624,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
         assert!(out.contains(c), "{c} missing:\n{out}");
     }
     // bert:v2 has the training team only: 1 of 2.
-    let v = run_json(
-        w,
+    let v = w.run_json(
         1,
         &[
             "verify",
@@ -680,8 +661,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
         ],
     );
     assert!(!w.path("out2").exists() && !w.path("out2.sig").exists());
-    let v = run_json(
-        w,
+    let v = w.run_json(
         0,
         &[
             "pull",
@@ -701,8 +681,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
             .contains("policy:min_signatures")
     );
     // The leaked key: revoked everywhere, even given as --public-key.
-    let v = run_json(
-        w,
+    let v = w.run_json(
         1,
         &[
             "verify",
@@ -724,8 +703,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
         )
     );
     // --public-key cannot widen a rule that lists its signers.
-    let v = run_json(
-        w,
+    let v = w.run_json(
         1,
         &[
             "verify",
@@ -746,8 +724,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
         )
     );
     // audit applies the same policy per model: bert:v1 passes 2 of 2, bert:v2 does not.
-    let report = run_json(
-        w,
+    let report = w.run_json(
         1,
         &[
             "audit",
@@ -838,8 +815,7 @@ policies:
 ",
     );
     // On disk: scope local/<file name>; the metadata rule decides.
-    let v = run_json(
-        &w,
+    let v = w.run_json(
         0,
         &[
             "verify", "--model", "m.pt", "--policy", "p.yaml", "-o", "json",

@@ -3,7 +3,8 @@
     dead_code,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::panic
 )]
 
 pub mod fault_proxy;
@@ -128,6 +129,33 @@ impl Work {
             out.status.code()
         );
         text
+    }
+
+    /// Runs a bash script in the work folder (openssl PKIs and the like), failing with its stderr.
+    pub fn sh(&self, script: &str) {
+        let out = Command::new("bash")
+            .args(["-euc", script])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `provenance` and parses stdout as one JSON document, asserting the exit code.
+    pub fn run_json(&self, code: i32, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "provenance {args:?}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
     }
 
     /// Generates a key pair named `<name>.pem` / `<name>.pub`.
