@@ -822,6 +822,11 @@ impl CertificateSigner {
     pub fn leaf(&self) -> Option<&Certificate> {
         self.chain.first()
     }
+
+    /// The signing key's id (hex SHA-256 of its SPKI PEM, as for a bare key).
+    pub fn key_id(&self) -> &str {
+        self.inner.key_id()
+    }
 }
 
 impl crate::sign::Signer for CertificateSigner {

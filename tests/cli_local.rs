@@ -126,7 +126,7 @@ fn json_output_names_each_check() {
     ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<_> = v["report"]["checks"]
+    let names: Vec<_> = common::disk_report(&v)["checks"]
         .as_array()
         .unwrap()
         .iter()
@@ -144,7 +144,7 @@ fn json_output_names_each_check() {
             "policy:min_signatures"
         ]
     );
-    assert_eq!(v["report"]["metadata"]["author"], "Your Name");
+    assert_eq!(common::disk_report(&v)["metadata"]["author"], "Your Name");
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn ignore_paths_and_shards() {
     );
     let v: serde_json::Value = serde_json::from_str(&out[..out.rfind('}').unwrap() + 1]).unwrap();
     // 300,000 + 200,000 bytes in 64 KiB shards, plus config, tokenizer, notes.
-    assert_eq!(v["report"]["resources"], 5 + 4 + 3);
+    assert_eq!(common::disk_report(&v)["resources"], 5 + 4 + 3);
     let shard = w.path("bert/model-00002-of-00002.safetensors");
     flip_byte(&shard, 150_000);
     let out = w.expect(1, &["verify", "--model", "bert", "--public-key", "k.pub"]);

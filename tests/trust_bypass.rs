@@ -351,7 +351,7 @@ fn escape_sequences_in_signed_text_never_reach_the_terminal_raw() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v["report"]["metadata"]["author"],
+        common::disk_report(&v)["metadata"]["author"],
         "eve\x1b[2J\nverified FAKE\u{202e}"
     );
 }

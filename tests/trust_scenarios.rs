@@ -675,11 +675,7 @@ fn verify_and_pull_with_policy_need_both_signers_the_metadata_and_no_revoked_key
         ],
     );
     assert!(w.path("out1/model.safetensors").is_file() && w.path("out1.sig").is_file());
-    assert!(
-        v["verification"]["checks"]
-            .to_string()
-            .contains("policy:min_signatures")
-    );
+    assert!(v["checks"].to_string().contains("policy:min_signatures"));
     // The leaked key: revoked everywhere, even given as --public-key.
     let v = w.run_json(
         1,
@@ -821,7 +817,7 @@ policies:
             "verify", "--model", "m.pt", "--policy", "p.yaml", "-o", "json",
         ],
     );
-    let names: Vec<_> = v["report"]["checks"]
+    let names: Vec<_> = common::disk_report(&v)["checks"]
         .as_array()
         .unwrap()
         .iter()

@@ -218,10 +218,7 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     });
     bar.finish_and_clear();
     let verdict = verdict?;
-    match a.common.output() {
-        Output::Json => print_json(&render::disk_json(&verdict)),
-        Output::Text => render::verdict(&verdict, Output::Text),
-    }
+    render::verdict(&verdict, a.common.output());
     if verdict.verified {
         Ok(())
     } else {

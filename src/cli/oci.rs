@@ -330,22 +330,24 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         if a.common.format == Output::Text {
             render::verdict(verdict, a.common.format);
         } else {
-            print_json(&json!({"reference": r.to_string(), "verification": verdict}));
+            print_json(&pull_json(&r, verdict, None));
         }
         return Err(render::not_trusted(verdict, "nothing was pulled"));
     };
     let total = done.bytes;
     let written = done.signature.clone();
     match a.common.format {
-        Output::Json => print_json(&json!({
-            "reference": r.to_string(),
-            "digest": done.digest,
-            "output": a.dir,
-            "files": done.files,
-            "bytes": total,
-            "signature": written,
-            "verification": verdict,
-        })),
+        Output::Json => print_json(&pull_json(
+            &r,
+            verdict,
+            Some(json!({
+                "digest": done.digest,
+                "output": a.dir,
+                "files": done.files,
+                "bytes": total,
+                "signature": written,
+            })),
+        )),
         Output::Text => {
             println!(
                 "Provenance verified; pulled {} files ({} bytes) of {}@{} into {}",
@@ -362,4 +364,22 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `pull`'s JSON: the verification's fields at the top level (the same shape `verify REF`
+/// prints), the reference, and what was written (`digest`, `output`, `files`, `bytes`,
+/// `signature`) when anything was.
+fn pull_json(
+    r: &Reference,
+    verdict: &crate::verify::Verdict,
+    written: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut doc = json!(verdict);
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("reference".into(), r.to_string().into());
+        if let Some(serde_json::Value::Object(w)) = written {
+            m.extend(w);
+        }
+    }
+    doc
 }

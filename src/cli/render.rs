@@ -54,40 +54,9 @@ fn status_word(s: &SignatureVerdict) -> &'static str {
     }
 }
 
-/// The JSON of `verify --model`: one signature, its checks followed by the rule's, with the
-/// signer and the signed claims at the top (`report`), and the whole verdict beside it.
-pub fn disk_json(v: &Verdict) -> serde_json::Value {
-    let sig = v.signatures.first();
-    let mut checks: Vec<&CheckOutcome> =
-        sig.map(|s| s.checks.0.iter().collect()).unwrap_or_default();
-    // A signature that did not count ends at its failed check (the cause); the rule's checks
-    // follow only a counted one. Both are always in `rule_checks`.
-    if sig.is_none_or(|s| s.status == SignatureStatus::Trusted) {
-        checks.extend(v.checks.0.iter());
-    }
-    json!({
-        "target": v.target,
-        "report": {
-            "verified": v.verified,
-            "checks": checks,
-            "signed_at": sig.and_then(|s| s.signed_at.clone()),
-            "signer": sig.and_then(SignatureVerdict::signer_label),
-            "signer_id": sig.and_then(|s| s.signer.clone()),
-            "status": sig.map(|s| s.status),
-            "subject": sig.and_then(|s| s.subject.clone()),
-            "root_digest": sig.and_then(|s| s.root_digest.as_deref().map(|d| d.trim_start_matches("sha256:").to_owned())),
-            "predicate_type": sig.and_then(|s| s.predicate_type.clone()),
-            "metadata": sig.map(|s| s.metadata.clone()).unwrap_or_default(),
-            "resources": sig.map(|s| s.resources).unwrap_or_default(),
-            "scope": v.scope,
-            "rule": v.rule,
-            "policy": v.policy,
-            "rule_checks": v.checks,
-        },
-    })
-}
-
-/// Prints a verdict as text or JSON (stdout).
+/// Prints a verdict as text or JSON (stdout). JSON is the [`Verdict`] itself, one shape for a
+/// model on disk and a reference (docs/json.md): `verified`, the chain and rule `checks`, and
+/// `signatures[]` each with its own `checks` and `signer {kind, ...}`.
 pub fn verdict(v: &Verdict, output: Output) {
     match output {
         Output::Json => print_json(&json!(v)),

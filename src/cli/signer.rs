@@ -50,14 +50,24 @@ impl AnySigner {
         }
     }
 
-    /// The `signer` field of JSON output: the key id, or the certified identity and log entry.
+    /// The `signer` field of JSON output: the same `{kind, ...}` object verification reports
+    /// (docs/json.md), plus what signing learned (the log entry of a keyless signature).
     pub(crate) fn json(&self) -> Value {
         match self {
-            AnySigner::Key(k) => json!(k.key_id()),
-            AnySigner::Certificate(c) => json!(c.describe()),
+            AnySigner::Key(k) => json!({"kind": "key", "key_id": k.key_id()}),
+            AnySigner::Certificate(c) => {
+                let leaf = c.leaf();
+                json!({
+                    "kind": "certificate",
+                    "key_id": c.key_id(),
+                    "subject": leaf.map(|l| l.subject()),
+                    "identities": leaf.map(|l| l.identities()).unwrap_or_default(),
+                })
+            }
             AnySigner::Keyless(k) => {
                 let r = k.receipt();
                 json!({
+                    "kind": "keyless",
                     "identity": k.identity(),
                     "issuer": k.issuer(),
                     "token_source": k.token_source().to_string(),

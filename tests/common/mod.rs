@@ -242,3 +242,49 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     );
     bin
 }
+
+/// A disk verdict (`verify --model ... --format json`, one signature) seen as one list: the
+/// signature's `checks` (ending at its failed check when it did not count), then the rule's
+/// top-level `checks` when it counted; and the signature's fields (`signer`, `metadata`,
+/// `resources`, `status`, ...) beside `verified`. The document itself is the one verdict shape
+/// of docs/json.md; this only reads it.
+pub fn disk_report(v: &serde_json::Value) -> serde_json::Value {
+    let sig = v["signatures"].get(0).cloned().unwrap_or_default();
+    let mut checks: Vec<serde_json::Value> = sig["checks"].as_array().cloned().unwrap_or_default();
+    if sig.is_null() || sig["status"] == "trusted" {
+        checks.extend(v["checks"].as_array().cloned().unwrap_or_default());
+    }
+    let mut r = sig.clone();
+    if !r.is_object() {
+        r = serde_json::json!({});
+    }
+    let m = r.as_object_mut().unwrap();
+    m.insert("checks".into(), checks.into());
+    m.insert("verified".into(), v["verified"].clone());
+    for k in ["scope", "rule", "policy", "target"] {
+        m.insert(k.into(), v[k].clone());
+    }
+    m.insert("rule_checks".into(), v["checks"].clone());
+    r
+}
+
+/// The label a signer object reads as (`SignerId::label`): the key id, `<identity> (<issuer>)`,
+/// or the certificate's identities.
+pub fn signer_label(s: &serde_json::Value) -> String {
+    match s["kind"].as_str() {
+        Some("key") => s["key_id"].as_str().unwrap().to_owned(),
+        Some("keyless") => format!(
+            "{} ({})",
+            s["identity"].as_str().unwrap(),
+            s["issuer"].as_str().unwrap()
+        ),
+        Some("certificate") => s["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
