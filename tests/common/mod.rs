@@ -254,10 +254,11 @@ pub fn disk_report(v: &serde_json::Value) -> serde_json::Value {
     if sig.is_null() || sig["status"] == "trusted" {
         checks.extend(v["checks"].as_array().cloned().unwrap_or_default());
     }
-    let mut r = sig.clone();
-    if !r.is_object() {
-        r = serde_json::json!({});
-    }
+    let mut r = if sig.is_object() {
+        sig
+    } else {
+        serde_json::json!({})
+    };
     let m = r.as_object_mut().unwrap();
     m.insert("checks".into(), checks.into());
     m.insert("verified".into(), v["verified"].clone());
@@ -269,7 +270,7 @@ pub fn disk_report(v: &serde_json::Value) -> serde_json::Value {
 }
 
 /// The label a signer object reads as (`SignerId::label`): the key id, `<identity> (<issuer>)`,
-/// or the certificate's identities.
+/// or the certificate's identities (its subject when it has none).
 pub fn signer_label(s: &serde_json::Value) -> String {
     match s["kind"].as_str() {
         Some("key") => s["key_id"].as_str().unwrap().to_owned(),
@@ -278,13 +279,19 @@ pub fn signer_label(s: &serde_json::Value) -> String {
             s["identity"].as_str().unwrap(),
             s["issuer"].as_str().unwrap()
         ),
-        Some("certificate") => s["identities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i.as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some("certificate") => {
+            let ids: Vec<&str> = s["identities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap())
+                .collect();
+            if ids.is_empty() {
+                s["subject"].as_str().unwrap_or_default().to_owned()
+            } else {
+                ids.join(", ")
+            }
+        }
         _ => String::new(),
     }
 }
