@@ -138,8 +138,16 @@ fn entry(
     status: &str,
     findings: Value,
 ) -> Value {
-    json!({"manifest": manifest, "subject": subject, "signer": signer, "signed_at": null,
-           "metadata": md, "status": status, "findings": findings})
+    let mut e = json!({"manifest": manifest, "subject": subject, "signed_at": null,
+           "metadata": md, "status": status, "findings": findings});
+    // An unknown signer established nothing: its key is only what the bundle claims.
+    if status == "unknown-signer" {
+        e["signer"] = Value::Null;
+        e["claimed_signer"] = signer.into();
+    } else {
+        e["signer"] = json!({"kind": "key", "key_id": signer});
+    }
+    e
 }
 
 fn finding(kind: &str, detail: String) -> Value {
@@ -358,7 +366,8 @@ fn policy_supplies_trust_and_enforces_required_metadata() {
     .unwrap();
     let (report, out) = audit(p, &["models/m1.pt", "--policy", "policy.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{report}");
-    assert_eq!(report["entries"][0]["signer"], z.a.as_str());
+    assert_eq!(report["entries"][0]["signer"]["kind"], "key");
+    assert_eq!(report["entries"][0]["signer"]["key_id"], z.a.as_str());
 
     std::fs::write(
         p.join("strict.json"),

@@ -207,6 +207,16 @@ fn the_schema_rejects_the_shapes_it_replaced() {
     let mut v = good.clone();
     v["signatures"][0]["signer"] = key.clone().into();
     cases.push(("signer-string", v));
+    // An audit entry whose signer is a label string (the shape before the one signer object).
+    cases.push((
+        "audit-signer-string",
+        serde_json::json!({
+            "schema_version": 1, "command": "audit", "ok": true, "exit_code": 0,
+            "entries": [{"manifest": "bert.sig", "status": "verified", "findings": [],
+                "metadata": {}, "signer": key, "subject": "bert", "signed_at": null}],
+            "summary": {"total": 1, "verified": 1, "failed": 0}
+        }),
+    ));
     // A root digest without its algorithm.
     let mut v = good.clone();
     v["signatures"][0]["root_digest"] = key.clone().into();

@@ -88,7 +88,7 @@ fn rows(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
             (
                 origin,
                 e["status"].as_str().unwrap().to_owned(),
-                e["signer"].as_str().unwrap_or("-").to_owned(),
+                common::entry_signer(e),
                 kinds,
             )
         })
@@ -548,8 +548,16 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
     want.sort();
     assert_eq!(rows(&report), want);
     assert_eq!(summary(&report), [6, 3, 1, 0, 1, 1]);
-    // Signers are key ids today; the field is a string so "identity (issuer)" fits later.
-    assert!(report["entries"][0]["signer"].is_string() || report["entries"][0]["signer"].is_null());
+    // A signer is the same {kind, ...} object `verify` reports, or null with the claim beside it.
+    for e in report["entries"].as_array().unwrap() {
+        match e["status"].as_str().unwrap() {
+            "verified" | "revoked" => assert_eq!(e["signer"]["kind"], "key", "{e}"),
+            _ => assert!(e["signer"].is_object() || e["signer"].is_null(), "{e}"),
+        }
+        if e["signer"].is_object() {
+            assert!(e.get("claimed_signer").is_none(), "{e}");
+        }
+    }
 }
 
 /// The trust policy of the scenario: production models need the training team AND the security

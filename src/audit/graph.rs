@@ -91,9 +91,9 @@ pub fn build(report: &AuditReport) -> Graph {
     let mut datasets: BTreeMap<String, usize> = BTreeMap::new();
     let mut pending = Vec::new();
     for (i, e) in report.entries.iter().enumerate() {
-        if let Some(s) = &e.signer {
+        if let Some(s) = e.signer_label() {
             let next = signers.len();
-            let n = *signers.entry(s.clone()).or_insert(next);
+            let n = *signers.entry(s).or_insert(next);
             pending.push((i, NodeKind::Signer, n));
         }
         if let Some(h) = e.metadata.get("training_data_hash") {

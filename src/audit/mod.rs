@@ -43,6 +43,7 @@ use crate::formats::bundle::{self, Bundle};
 use crate::formats::statement::Statement;
 use crate::keys::{self, PublicKey};
 use crate::trust::Scope;
+use crate::trust::signer::SignerId;
 use crate::verify::check::Check;
 use crate::verify::{SignatureStatus, SignatureVerdict, Target, Verifier};
 
@@ -366,8 +367,11 @@ pub struct Entry {
     pub origin: Origin,
     /// Subject name (the model's name), as signed or claimed.
     pub subject: Option<String>,
-    /// Key id that made the signature (or that the bundle claims).
-    pub signer: Option<String>,
+    /// The signer its verification established (`{kind, ...}`, as `verify` reports it), or null.
+    pub signer: Option<SignerId>,
+    /// The key or certificate the bundle names when nothing established a signer: a claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_signer: Option<String>,
     /// Trusted signing time (RFC 3339); always null for key-only signatures.
     pub signed_at: Option<String>,
     /// Signed metadata (unverified unless `status` is `verified` or `revoked`).
@@ -396,6 +400,7 @@ impl Entry {
             origin,
             subject: None,
             signer: None,
+            claimed_signer: None,
             signed_at: None,
             metadata: BTreeMap::new(),
             status,
@@ -405,6 +410,15 @@ impl Entry {
             verdict: None,
             scope: None,
         }
+    }
+
+    /// Who signed, as one line of text: the established signer's label (a key id, `identity
+    /// (issuer)`, a certificate's identities), else the claimed one.
+    pub fn signer_label(&self) -> Option<String> {
+        self.signer
+            .as_ref()
+            .map(SignerId::label)
+            .or_else(|| self.claimed_signer.clone())
     }
 
     fn find(&mut self, kind: FindingKind, detail: impl Into<String>) {
@@ -877,7 +891,7 @@ fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
     let (rule, scope_check) = cfg.evaluator.rule_for(&scope);
     e.scope = Some(scope.clone());
     let Some(rule) = rule else {
-        e.signer = crate::verify::crypto::claimed_key(&bundle)
+        e.claimed_signer = crate::verify::crypto::claimed_key(&bundle)
             .or_else(|| crate::verify::crypto::claimed_certificate(&bundle));
         e.find(FindingKind::Policy, scope_check.detail);
         return Evaluated::Entry(Box::new(e));
@@ -906,7 +920,7 @@ fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
     {
         Ok(v) => v,
         Err(err) => {
-            e.signer = crate::verify::crypto::claimed_key(&bundle);
+            e.claimed_signer = crate::verify::crypto::claimed_key(&bundle);
             e.find(
                 FindingKind::ModelMismatch,
                 format!(
@@ -925,7 +939,12 @@ fn evaluate(item: &Item, cfg: &AuditConfig) -> Evaluated {
         e.metadata = v.metadata.clone();
         e.root_digest = v.root_digest.clone();
     }
-    e.signer = v.signer_label();
+    e.signer = v.signer.clone();
+    e.claimed_signer = v
+        .signer
+        .is_none()
+        .then(|| v.claimed_signer.clone())
+        .flatten();
     e.signed_at = v.signed_at.clone();
     let failed = v.checks.failed().cloned();
     e.status = match v.status {
@@ -1030,8 +1049,8 @@ pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, 
             Status::Revoked => summary.revoked += 1,
             Status::Unsigned => summary.unsigned += 1,
         }
-        if let Some(s) = &e.signer {
-            signers.insert(s.clone());
+        if let Some(s) = e.signer_label() {
+            signers.insert(s);
         }
     }
     summary.signers = signers.len();
@@ -1042,10 +1061,10 @@ pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, 
 fn key_reuse(entries: &mut [Entry]) {
     let mut by_key: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for e in entries.iter() {
-        let (Some(k), Some(s)) = (&e.signer, &e.subject) else {
+        let (Some(k), Some(s)) = (e.signer_label(), &e.subject) else {
             continue;
         };
-        let slot = by_key.entry(k.clone()).or_default();
+        let slot = by_key.entry(k).or_default();
         slot.0.insert(s.clone());
         for field in ["author", "team"] {
             if let Some(v) = e.metadata.get(field) {
@@ -1054,13 +1073,14 @@ fn key_reuse(entries: &mut [Entry]) {
         }
     }
     for e in entries.iter_mut() {
-        let Some((subjects, authors)) = e.signer.as_ref().and_then(|k| by_key.get(k)) else {
+        let label = e.signer_label().unwrap_or_default();
+        let Some((subjects, authors)) = by_key.get(&label) else {
             continue;
         };
         if subjects.len() >= KEY_REUSE_THRESHOLD || authors.len() >= KEY_REUSE_THRESHOLD {
             let detail = format!(
                 "key {} used by {} models / {} authors",
-                short(e.signer.as_deref().unwrap_or_default()),
+                short(&label),
                 subjects.len(),
                 authors.len()
             );
@@ -1074,14 +1094,15 @@ fn key_age(entries: &mut [Entry], cfg: &AuditConfig) {
         return;
     };
     for e in entries.iter_mut() {
-        let Some(created) = e.signer.as_ref().and_then(|k| cfg.key_created.get(k)) else {
+        let label = e.signer_label().unwrap_or_default();
+        let Some(created) = cfg.key_created.get(&label) else {
             continue;
         };
         let age = cfg.now.duration_since(*created).unwrap_or_default();
         if age > max {
             let detail = format!(
                 "key {} is {} days old by its public key file's modification time, older than --max-key-age {}",
-                short(e.signer.as_deref().unwrap_or_default()),
+                short(&label),
                 age.as_secs() / 86_400,
                 max.as_secs() / 86_400
             );

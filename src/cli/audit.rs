@@ -246,7 +246,7 @@ pub fn render_text(report: &AuditReport) -> String {
             [
                 e.status.as_str().to_owned(),
                 format!("{indent}{}", esc(e.subject.as_deref().unwrap_or("?"))),
-                esc(&short_signer(e.signer.as_deref())).into_owned(),
+                esc(&short_signer(e.signer_label().as_deref())).into_owned(),
                 esc(&e.signed_at.clone().unwrap_or_else(|| "-".into())).into_owned(),
                 esc(&e.origin.display()).into_owned(),
             ]
@@ -362,7 +362,7 @@ pub fn render_html(report: &AuditReport) -> String {
             escape_html(e.status.as_str()),
             0.5 + 1.5 * e.depth as f64,
             escape_html(e.subject.as_deref().unwrap_or("?")),
-            escape_html(e.signer.as_deref().unwrap_or("-")),
+            escape_html(e.signer_label().as_deref().unwrap_or("-")),
             escape_html(e.signed_at.as_deref().unwrap_or("-")),
             escape_html(&e.origin.display()),
         );

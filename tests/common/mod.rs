@@ -271,6 +271,16 @@ pub fn disk_report(v: &serde_json::Value) -> serde_json::Value {
 
 /// The label a signer object reads as (`SignerId::label`): the key id, `<identity> (<issuer>)`,
 /// or the certificate's identities (its subject when it has none).
+/// An audit entry's signer as one line: the established signer's label, else the claimed one,
+/// else `-`.
+pub fn entry_signer(e: &serde_json::Value) -> String {
+    if e["signer"].is_object() {
+        signer_label(&e["signer"])
+    } else {
+        e["claimed_signer"].as_str().unwrap_or("-").to_owned()
+    }
+}
+
 pub fn signer_label(s: &serde_json::Value) -> String {
     match s["kind"].as_str() {
         Some("key") => s["key_id"].as_str().unwrap().to_owned(),
