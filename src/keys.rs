@@ -501,7 +501,7 @@ impl PublicKey {
 
     /// True when `sig` is this key's ECDSA signature over the SHA-256 of `msg`, whatever the
     /// curve. Only for model_signing 0.2's signatures, which hashed with SHA-256 on every curve
-    /// (see [`crate::formats::dsse::pae_v02_compat`]); everything else uses [`PublicKey::verify`].
+    /// (see `formats::dsse::pae_v02_compat`); everything else uses [`PublicKey::verify`].
     pub fn verify_sha256(&self, msg: &[u8], sig: &[u8]) -> bool {
         use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
         let digest = Sha256::digest(msg);

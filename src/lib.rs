@@ -6,8 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod certificate;
-pub mod chain;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod formats;

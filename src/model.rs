@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::formats::statement::{Resource, Serialization, SerializationMethod};
+use crate::formats::statement::{Resource, Serialization, SerializationMethod, resource_sort_key};
 use crate::hashing::{self, Job};
 
 /// Paths ignored by default at the model's root, as `model_signing` does.
@@ -191,27 +191,6 @@ impl Listing {
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
-}
-
-/// Sort key for resource names: path components, then shard start and end (model_signing sorts
-/// `PurePosixPath`s part by part, so `a/b` comes before `a-b`).
-pub fn resource_sort_key(name: &str) -> (Vec<String>, u64, u64) {
-    let mut parts = name.rsplitn(3, ':');
-    let (path, start, end) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(e), Some(s), Some(p)) => match (s.parse::<u64>(), e.parse::<u64>()) {
-            (Ok(s), Ok(e)) => (p, s, e),
-            _ => (name, 0, 0),
-        },
-        _ => (name, 0, 0),
-    };
-    (
-        path.split('/')
-            .filter(|c| !c.is_empty() && *c != ".")
-            .map(str::to_owned)
-            .collect(),
-        start,
-        end,
-    )
 }
 
 fn normalize_rel(p: &Path) -> Option<String> {

@@ -92,7 +92,7 @@ fn library_pull_writes_nothing_unless_the_verdict_is_trusted() {
 fn a_verifier_trusting_keyless_signers_without_a_trusted_root_is_refused_at_construction() {
     let policy = TrustPolicy::from_command_line(CommandLineTrust {
         signers: vec![TrustedSigner::Keyless {
-            identity: provenance::certificate::IdentityMatcher::Exact("a@b.example".into()),
+            identity: provenance::trust::identity::IdentityMatcher::Exact("a@b.example".into()),
             issuer: "https://issuer.example".into(),
         }],
     });

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = provenance::certificate::parse_sct_list(data);
+    let _ = provenance::verify::x509::sct::parse_sct_list(data);
 });

@@ -9,7 +9,6 @@
 //! oversized bundle) becomes a `failed` entry with a finding; only the store itself failing
 //! (registry unreachable, refused credentials, I/O) stops the audit.
 
-use crate::chain;
 use crate::formats::bundle::BUNDLE_MEDIA_TYPE;
 use crate::oci::{self, ModelManifest, Reference, Store};
 
@@ -152,9 +151,11 @@ fn fetch_tag(
             .map_err(store_error)?;
         referrers_listed = list.total;
         for r in list.descriptors {
-            let bytes = match chain::fetch_bundle_bytes(store, repo, &r) {
-                Ok(b) => b,
-                Err(e) => Err(per_entry(e)?),
+            use crate::verify::reference::{FetchError, fetch_bundle_bytes};
+            let bytes = match fetch_bundle_bytes(store, repo, &r) {
+                Ok(b) => Ok(b),
+                Err(FetchError::Unusable(u)) => Err(u.to_string()),
+                Err(FetchError::Store(e)) => Err(per_entry(e)?),
             };
             signatures.push(FetchedBundle {
                 referrer: r.digest,

@@ -65,7 +65,7 @@ classified!(
     crate::hashing::Error,
     crate::formats::statement::Error,
     crate::sign::Error,
-    crate::certificate::Error,
+    crate::formats::x509::Error,
     crate::trust::root::Error,
 );
 

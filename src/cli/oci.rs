@@ -12,10 +12,10 @@ use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
 use super::commands::{parse_metadata, print_json};
 use super::render;
 use super::signer::AnySigner;
-use crate::chain;
 use crate::formats::bundle::Bundle;
 use crate::model;
 use crate::oci::{self, Reference, Store};
+use crate::sign::reference;
 use crate::verify::Verifier;
 
 impl From<oci::Error> for CliError {
@@ -32,10 +32,10 @@ impl From<oci::Error> for CliError {
     }
 }
 
-impl From<chain::Error> for CliError {
-    fn from(e: chain::Error) -> Self {
+impl From<reference::Error> for CliError {
+    fn from(e: reference::Error) -> Self {
         match e {
-            chain::Error::Oci(e) => e.into(),
+            reference::Error::Oci(e) => e.into(),
             other => Self {
                 class: other.class(),
                 message: other.to_string(),
@@ -192,7 +192,7 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
     )
     .map(|l| l.total_bytes())
     .unwrap_or(0);
-    let request = chain::PushRequest {
+    let request = reference::PushRequest {
         model: &a.model,
         allow_symlinks: a.allow_symlinks,
         metadata,
@@ -204,10 +204,10 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
         },
     };
     let bar = super::progress::bytes_bar(total, a.common.quiet, "hashing");
-    let pushed = chain::push(store.as_ref(), &reference, &request, &|n| bar.inc(n));
+    let pushed = reference::push(store.as_ref(), &reference, &request, &|n| bar.inc(n));
     bar.finish_and_clear();
     let pushed = pushed.map_err(|e| match e {
-        chain::PushError::Flow(e) => CliError::from(e),
+        reference::PushError::Flow(e) => CliError::from(e),
         other => CliError {
             class: other.class(),
             message: other.to_string(),
@@ -249,9 +249,9 @@ pub fn sign_reference(
     quiet: bool,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;
-    let resolved = chain::resolve(store.as_ref(), &r)?;
+    let resolved = crate::verify::reference::resolve(store.as_ref(), &r)?;
     let (st, referrer) =
-        chain::sign_reference(store.as_ref(), &resolved, signer.as_signer(), metadata)?;
+        reference::sign_reference(store.as_ref(), &resolved, signer.as_signer(), metadata)?;
     match output {
         Output::Json => print_json(&json!({
             "reference": r.to_string(),

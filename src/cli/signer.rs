@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::CliError;
 use super::args::KeylessArgs;
 use super::commands::password_from_env;
-use crate::certificate::CertificateSigner;
 use crate::keys;
+use crate::sign::certificate::CertificateSigner;
 use crate::sign::keyless::{self, KeylessSigner};
 use crate::sign::{KeySigner, Signer};
 

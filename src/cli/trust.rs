@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::CliError;
 use super::args::CertificateTrustArgs;
-use crate::certificate::{Certificate, IdentityMatcher};
+use crate::formats::x509::Certificate;
 use crate::keys;
+use crate::trust::identity::IdentityMatcher;
 use crate::trust::{CommandLineTrust, PkiAnchors, TrustPolicy, TrustedSigner};
 use crate::verify::Verifier;
 

@@ -5,3 +5,4 @@
 pub mod bundle;
 pub mod dsse;
 pub mod statement;
+pub mod x509;

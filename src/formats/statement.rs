@@ -369,7 +369,7 @@ impl Statement {
             if resources.is_empty() {
                 return Err(bad("v0.1 statement without subjects"));
             }
-            resources.sort_by_cached_key(|r| crate::model::resource_sort_key(&r.name));
+            resources.sort_by_cached_key(|r| resource_sort_key(&r.name));
             return Ok(Self {
                 predicate_type,
                 name: V01_SUBJECT_NAME.into(),
@@ -481,6 +481,27 @@ impl Statement {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// Sort key for resource names: path components, then shard start and end (model_signing sorts
+/// `PurePosixPath`s part by part, so `a/b` comes before `a-b`).
+pub fn resource_sort_key(name: &str) -> (Vec<String>, u64, u64) {
+    let mut parts = name.rsplitn(3, ':');
+    let (path, start, end) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(e), Some(s), Some(p)) => match (s.parse::<u64>(), e.parse::<u64>()) {
+            (Ok(s), Ok(e)) => (p, s, e),
+            _ => (name, 0, 0),
+        },
+        _ => (name, 0, 0),
+    };
+    (
+        path.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::to_owned)
+            .collect(),
+        start,
+        end,
+    )
 }
 
 #[cfg(test)]

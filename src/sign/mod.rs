@@ -2,7 +2,9 @@
 //! and the disk-sign workflow ([`sign_files`]). Signers turn a statement into a signed Sigstore bundle. Local EC keys (P-256, P-384, P-521);
 //! keyless and certificate signers plug in behind the same [`Signer`] trait.
 
+pub mod certificate;
 pub mod keyless;
+pub mod reference;
 
 use crate::formats::bundle::Bundle;
 use crate::formats::dsse::{self, Envelope};

@@ -2,6 +2,7 @@
 //! ([`TrustedSigner`]), the trust policy a file or the command-line flags compile into
 //! ([`TrustPolicy`]), scopes, and the Sigstore trusted root with its TUF refresh ([`root`]). The pipeline that decides is `verify::Verifier` (DESIGN 1.5).
 
+pub mod identity;
 pub mod policy;
 pub mod root;
 pub mod scope;

@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::scope::{MAX_PATTERN_LEN, Pattern, Scope};
 use super::signer::{PkiAnchors, Principal, SignerId, TrustedSigner};
-use crate::certificate::IdentityMatcher;
 use crate::keys::{self, PublicKey};
+use crate::trust::identity::IdentityMatcher;
 
 /// Policy files are small; anything larger is refused before parsing.
 pub const MAX_POLICY_SIZE: u64 = 1024 * 1024;
@@ -490,7 +490,7 @@ impl TrustPolicy {
                             base.join(p)
                         };
                         let certs =
-                            crate::certificate::Certificate::read_pem_file(&p).map_err(|e| {
+                            crate::formats::x509::Certificate::read_pem_file(&p).map_err(|e| {
                                 invalid(
                                     format!("{f}.certificate_chain"),
                                     &chain,
@@ -686,7 +686,8 @@ impl TrustPolicy {
         );
     }
 
-    /// The revoked principals a bundle claims, verified or not (see [`crate::verify::crypto::claims`]).
+    /// The revoked principals among a bundle's claims, verified or not (the claims come from
+    /// `verify::crypto::claims`).
     pub fn revoked_claims(&self, claims: &[Principal]) -> Vec<Principal> {
         claims
             .iter()

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::certificate::IdentityMatcher;
 use crate::keys::PublicKey;
+use crate::trust::identity::IdentityMatcher;
 
 /// The signer of a signature, as its verification established it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -197,7 +197,7 @@ pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, 
     if st.serialization.method != SerializationMethod::Files {
         return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
     }
-    let layers = crate::chain::resources_from_layers(manifest);
+    let layers = crate::verify::reference::resources_from_layers(manifest);
     let cmp = match st.resources.as_slice() {
         // A single-file model signed on disk names its one resource `.`.
         [only] if only.name == "." && layers.len() == 1 => model::compare(

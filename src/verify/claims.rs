@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::certificate::{self, Certificate};
 use crate::formats::bundle::Bundle;
 use crate::formats::statement::{self, SerializationMethod, Statement};
+use crate::formats::x509::{self, Certificate};
 
 /// The signer a bundle names, unverified.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -115,8 +115,8 @@ pub fn claimed_signer(bundle: &Bundle) -> ClaimedSigner {
         identities: leaf.identities(),
         oidc_issuer: leaf.oidc_issuer(),
         subject: leaf.subject(),
-        not_before: certificate::fmt_time(leaf.not_before()),
-        not_after: certificate::fmt_time(leaf.not_after()),
+        not_before: x509::fmt_time(leaf.not_before()),
+        not_after: x509::fmt_time(leaf.not_after()),
     };
     if vm.certificate.is_some() {
         ClaimedSigner::Keyless(claim)

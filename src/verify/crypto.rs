@@ -4,12 +4,13 @@
 //! chain, SCT and log body check out against the Sigstore trusted root; private-PKI bundles by
 //! the anchor their chain reaches.
 
-use crate::certificate::{self, Certificate, Usage};
 use crate::formats::bundle::Bundle;
+use crate::formats::x509::{self, Certificate};
 use crate::keys::PublicKey;
 use crate::trust::root::TrustRoot;
 use crate::trust::signer::{PkiAnchors, Principal, SignerId};
 use crate::verify::tlog;
+use crate::verify::x509::{self as pki, Usage};
 
 use super::check::{Check, Checks};
 
@@ -99,7 +100,7 @@ pub fn claims(bundle: &Bundle) -> Vec<Principal> {
 type CarriedChain = (Certificate, Vec<Vec<u8>>);
 
 /// The signing certificate and the rest of the chain carried by a bundle.
-fn certificates(bundle: &Bundle) -> Result<Option<CarriedChain>, certificate::Error> {
+fn certificates(bundle: &Bundle) -> Result<Option<CarriedChain>, x509::Error> {
     let vm = &bundle.verification_material;
     let mut ders: Vec<&str> = Vec::new();
     if let Some(c) = &vm.certificate {
@@ -252,8 +253,8 @@ fn identify_keyless(
         let detail = if leaf.not_after() < now() {
             format!(
                 "the bundle has no transparency-log entry, so nothing proves when the certificate (valid {} to {}, now expired) was used",
-                certificate::fmt_time(leaf.not_before()),
-                certificate::fmt_time(leaf.not_after())
+                x509::fmt_time(leaf.not_before()),
+                x509::fmt_time(leaf.not_after())
             )
         } else {
             "the bundle has no transparency-log entry; a keyless signature needs the log's signed integrated time".into()
@@ -309,7 +310,7 @@ fn identify_keyless(
         };
         let mut inters = inter.to_vec();
         inters.extend(extra.iter().cloned());
-        match certificate::verify_chain(
+        match pki::verify_chain(
             &leaf,
             std::slice::from_ref(anchor),
             &inters,
@@ -328,7 +329,7 @@ fn identify_keyless(
         let detail = if errors.is_empty() {
             format!(
                 "no Fulcio CA of the trusted root was valid at the integrated time {}",
-                certificate::fmt_time(t)
+                x509::fmt_time(t)
             )
         } else {
             errors.join("; ")
@@ -340,18 +341,18 @@ fn identify_keyless(
         Check::CertificateChain,
         format!(
             "chains to Fulcio CA {ca_uri}, valid at the integrated time {} (certificate valid {} to {})",
-            certificate::fmt_time(t),
-            certificate::fmt_time(leaf.not_before()),
-            certificate::fmt_time(leaf.not_after())
+            x509::fmt_time(t),
+            x509::fmt_time(leaf.not_before()),
+            x509::fmt_time(leaf.not_after())
         ),
     );
-    match certificate::verify_embedded_sct(&leaf, &issuer_spki, root) {
+    match pki::verify_embedded_sct(&leaf, &issuer_spki, root) {
         Ok(sct) => checks.pass(
             Check::Sct,
             format!(
                 "embedded SCT from {} verifies ({})",
                 sct.log,
-                certificate::fmt_time(i64::try_from(sct.timestamp_ms / 1000).unwrap_or(0))
+                x509::fmt_time(i64::try_from(sct.timestamp_ms / 1000).unwrap_or(0))
             ),
         ),
         Err(d) => {
@@ -412,7 +413,7 @@ fn identify_pki(
     let mut flawed: Vec<String> = Vec::new();
     for set in anchors {
         for root in &set.roots {
-            match certificate::verify_pki_chain(&leaf, std::slice::from_ref(root), extra, at) {
+            match pki::verify_pki_chain(&leaf, std::slice::from_ref(root), extra, at) {
                 Ok(path) => {
                     checks.pass(
                         Check::CertificateChain,
@@ -433,7 +434,7 @@ fn identify_pki(
                         signed_at: None,
                     };
                 }
-                Err(certificate::PkiError::KeyUsage(d)) => {
+                Err(pki::PkiError::KeyUsage(d)) => {
                     checks.pass(
                         Check::CertificateChain,
                         format!("{} chains to an anchor of {}", leaf.subject(), set.origin),
@@ -441,17 +442,14 @@ fn identify_pki(
                     checks.fail(Check::KeyUsage, d);
                     return Identified::Failed;
                 }
-                Err(
-                    e @ (certificate::PkiError::Expired { .. }
-                    | certificate::PkiError::NotYetValid { .. }),
-                ) => {
+                Err(e @ (pki::PkiError::Expired { .. } | pki::PkiError::NotYetValid { .. })) => {
                     checks.fail(Check::CertificateChain, e.to_string());
                     return Identified::Failed;
                 }
                 // A path that reached a trusted anchor's name but breaks RFC 5280 (an expired
                 // or non-CA intermediate, a pathLen violation) is a flawed chain, not an
                 // unknown signer: reported as a failed check if no anchor works.
-                Err(e @ certificate::PkiError::Chain(certificate::PathError::NoIssuer { .. })) => {
+                Err(e @ pki::PkiError::Chain(pki::PathError::NoIssuer { .. })) => {
                     errors.push(e.to_string())
                 }
                 Err(e) => flawed.push(e.to_string()),

@@ -8,18 +8,20 @@ pub mod check;
 pub mod claims;
 pub mod crypto;
 pub mod pull;
+pub mod reference;
 pub mod tlog;
 pub mod verifier;
+pub mod x509;
 
 pub use pull::{PullRequest, Pulled, pull};
 pub use verifier::{SignatureStatus, SignatureVerdict, Target, Verdict, Verifier};
 
 use std::path::{Path, PathBuf};
 
-use crate::chain::{self, Resolved};
 use crate::formats::bundle::{self, Bundle};
 use crate::oci::{self, Reference, Store};
 use crate::trust::Scope;
+use crate::verify::reference::Resolved;
 use check::{Check, Checks};
 
 /// Failures that stop verification before a verdict: bad input or the environment. A verdict
@@ -124,7 +126,7 @@ pub fn reference(
             truncated: false,
         }
     };
-    let resolved = match chain::resolve(store, reference) {
+    let resolved = match reference::resolve(store, reference) {
         Ok(r) => r,
         Err(e) if e.kind() == oci::ErrorKind::Verification => {
             return Ok((fail(chain_checks, Check::Resolve, e.to_string()), None));
@@ -176,9 +178,13 @@ pub fn reference(
     );
     let mut bundles = Vec::with_capacity(referrers.len());
     for r in &referrers {
-        let b = chain::fetch_bundle_bytes(store, &resolved.repository, r)?.and_then(|bytes| {
-            Bundle::from_slice(&bytes, Path::new(&r.digest)).map_err(|e| e.to_string())
-        });
+        let b = match reference::fetch_bundle_bytes(store, &resolved.repository, r) {
+            Ok(bytes) => {
+                Bundle::from_slice(&bytes, Path::new(&r.digest)).map_err(|e| e.to_string())
+            }
+            Err(reference::FetchError::Unusable(u)) => Err(u.to_string()),
+            Err(reference::FetchError::Store(e)) => return Err(e.into()),
+        };
         bundles.push((r.digest.clone(), b));
     }
     let target = Target::Manifest {

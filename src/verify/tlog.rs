@@ -9,9 +9,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::certificate::{Certificate, verify_with_spki};
 use crate::formats::dsse::Envelope;
+use crate::formats::x509::Certificate;
 use crate::trust::root::{LogKey, TrustRoot};
+use crate::verify::x509::verify_with_spki;
 
 /// An inclusion proof as bundles carry it.
 #[derive(Clone, Debug)]
@@ -136,7 +137,7 @@ impl Entry {
             return Err(format!(
                 "log {}'s key was not valid at the entry's time {}",
                 log.base_url,
-                crate::certificate::fmt_time(self.integrated_time)
+                crate::formats::x509::fmt_time(self.integrated_time)
             ));
         }
         Ok(log)
@@ -163,7 +164,7 @@ impl Entry {
             "signed entry timestamp by {} verifies: entry {} integrated at {}",
             log.base_url,
             self.log_index,
-            crate::certificate::fmt_time(self.integrated_time)
+            crate::formats::x509::fmt_time(self.integrated_time)
         ))
     }
 

@@ -338,7 +338,7 @@ impl Verifier {
                 leaf_spki,
                 signed_at,
             } => {
-                v.signed_at = signed_at.map(crate::certificate::fmt_time);
+                v.signed_at = signed_at.map(crate::formats::x509::fmt_time);
                 (id, leaf_spki)
             }
         };
@@ -736,7 +736,7 @@ fn signed_by_spki(bundle: &Bundle, spki: &[u8], pae: &[u8], sigs: &[Vec<u8>]) ->
     by_key
         || sigs
             .iter()
-            .any(|s| crate::certificate::verify_with_spki(spki, s, pae).is_ok())
+            .any(|s| crate::verify::x509::verify_with_spki(spki, s, pae).is_ok())
 }
 
 /// A principal as a revoked entry reads (a key id alone, for keys, as revocation lists name them).

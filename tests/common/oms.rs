@@ -252,14 +252,15 @@ pub fn openssl_pki(dir: &Path) {
 }
 
 /// Verifies a certificate-method bundle with the library's parts: chain to `root_pem` at the
-/// current time (certificate::verify_pki_chain), DSSE signature by the leaf's key, statement,
+/// current time (verify::x509::verify_pki_chain), DSSE signature by the leaf's key, statement,
 /// model.
 pub fn verify_certificate_bundle(
     model_path: &Path,
     signature: &Path,
     root_pem: &Path,
-) -> Result<provenance::certificate::PkiPath, String> {
-    use provenance::certificate::{Certificate, verify_pki_chain};
+) -> Result<provenance::verify::x509::PkiPath, String> {
+    use provenance::formats::x509::Certificate;
+    use provenance::verify::x509::verify_pki_chain;
     let bundle = Bundle::read(signature).map_err(|e| format!("bundle: {e}"))?;
     let chain = bundle
         .verification_material

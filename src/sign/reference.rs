@@ -1,14 +1,15 @@
-//! The digest chain of a model in an OCI store: resolve a reference to its manifest, sign a
-//! pushed model from its manifest alone and attach the signature as a referrer, and fetch a
-//! referrer's bundle (digest-checked, bounded). Verifying the chain is `verify::reference`.
+//! The write side of a model's digest chain: sign a pushed model from its manifest alone and
+//! attach the signature as an OCI 1.1 referrer (cosign's bundle layout), and the `push` workflow
+//! (a model on disk to a ModelPack artifact, tag written last, then signed by digest).
 
 use std::collections::BTreeMap;
 
 use crate::formats::bundle::{self, Bundle};
-use crate::formats::statement::{self, Resource, Serialization, SerializationMethod, Statement};
+use crate::formats::statement::{self, Serialization, SerializationMethod, Statement};
 use crate::model::{self, GIT_PATHS};
-use crate::oci::{self, Descriptor, ModelManifest, Reference, Store};
+use crate::oci::{self, Descriptor, Reference, Store};
 use crate::sign::{self, Signer};
+use crate::verify::reference::{Resolved, resolve, resources_from_layers};
 
 /// Errors of the OCI flows that stop before a verdict.
 #[derive(Debug, thiserror::Error)]
@@ -34,58 +35,6 @@ impl Error {
             Error::Sign(e) => e.class(),
         }
     }
-}
-
-/// The resolved head of the chain: the manifest a reference names, read and parsed.
-#[derive(Clone, Debug)]
-pub struct Resolved {
-    /// Repository.
-    pub repository: String,
-    /// The manifest descriptor (digest checked against the bytes).
-    pub descriptor: Descriptor,
-    /// The parsed ModelPack manifest (paths validated).
-    pub manifest: ModelManifest,
-}
-
-/// Resolves a reference to its manifest: tag -> digest, then the manifest bytes, size-bounded and
-/// digest-checked, parsed as ModelPack with every layer path validated.
-pub fn resolve(store: &dyn Store, r: &Reference) -> Result<Resolved, oci::Error> {
-    let repo = r.repository().to_owned();
-    let descriptor = store.resolve(&repo, r.target())?;
-    if let Some(pinned) = r.digest()
-        && pinned != descriptor.digest
-    {
-        return Err(oci::Error::DigestMismatch {
-            what: format!("manifest {}", r),
-            expected: pinned.to_owned(),
-            actual: descriptor.digest,
-        });
-    }
-    let fetched = store.fetch_manifest(&repo, &descriptor.digest)?;
-    let manifest = oci::parse_model_manifest(&fetched.bytes)?;
-    Ok(Resolved {
-        repository: repo,
-        descriptor: Descriptor {
-            size: fetched.bytes.len() as u64,
-            ..descriptor
-        },
-        manifest,
-    })
-}
-
-/// The OMS resources a ModelPack manifest names: a raw layer's digest is its file's SHA-256.
-pub fn resources_from_layers(m: &ModelManifest) -> Vec<Resource> {
-    let mut out: Vec<Resource> = m
-        .layers
-        .iter()
-        .map(|l| Resource {
-            name: l.path.clone(),
-            algorithm: "sha256".into(),
-            digest: l.digest.trim_start_matches("sha256:").to_owned(),
-        })
-        .collect();
-    out.sort_by_cached_key(|r| model::resource_sort_key(&r.name));
-    out
 }
 
 /// Builds the statement `sign REF` signs: the OMS statement over the layers (so `model_signing`
@@ -171,53 +120,6 @@ pub fn sign_reference(
     let bundle = sign::sign_statement(&st, signer)?;
     let referrer = attach_bundle(store, resolved, &bundle, &st.predicate_type)?;
     Ok((st, referrer))
-}
-
-/// Fetches the bundle bytes of a signature referrer: the referrer manifest (at most
-/// [`oci::MAX_REFERRER_MANIFEST_SIZE`], digest-checked), then its bundle layer (at most
-/// [`oci::MAX_REFERRER_BLOB_SIZE`], digest-checked), each with the registry's request deadline
-/// and all of one listing's referrers within its referrer deadline.
-/// The inner `Err` says why this referrer holds no usable bundle (including a digest mismatch:
-/// tampered content is a finding about the referrer, not a failure of the whole walk); the outer
-/// error is the store failing or refusing the content (oversized, malformed).
-pub fn fetch_bundle_bytes(
-    store: &dyn Store,
-    repo: &str,
-    referrer: &Descriptor,
-) -> Result<Result<Vec<u8>, String>, oci::Error> {
-    let fetched = match store.fetch_referrer_manifest(repo, &referrer.digest) {
-        Ok(f) => f,
-        Err(e) if e.kind() == oci::ErrorKind::Verification => return Ok(Err(e.to_string())),
-        Err(e) => return Err(e),
-    };
-    let v: serde_json::Value = match serde_json::from_slice(&fetched.bytes) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(format!("referrer manifest is not JSON: {e}"))),
-    };
-    let layer = v
-        .get("layers")
-        .and_then(|l| l.as_array())
-        .and_then(|l| {
-            l.iter().find(|d| {
-                d.get("mediaType").and_then(|m| m.as_str()) == Some(bundle::BUNDLE_MEDIA_TYPE)
-            })
-        })
-        .and_then(|d| serde_json::from_value::<Descriptor>(d.clone()).ok());
-    let Some(layer) = layer else {
-        return Ok(Err("referrer has no sigstore bundle layer".into()));
-    };
-    if layer.size > oci::MAX_REFERRER_BLOB_SIZE {
-        return Ok(Err(format!(
-            "bundle layer declares {} bytes, over the {} byte bound",
-            layer.size,
-            oci::MAX_REFERRER_BLOB_SIZE
-        )));
-    }
-    match store.fetch_referrer_blob(repo, &referrer.digest, &layer.digest, layer.size) {
-        Ok(bytes) => Ok(Ok(bytes)),
-        Err(e) if e.kind() == oci::ErrorKind::Verification => Ok(Err(e.to_string())),
-        Err(e) => Err(e),
-    }
 }
 
 /// A model folder or file to push, and what to attach (the `push` workflow).

@@ -24,7 +24,7 @@
 use x509_cert::der::Encode as _;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
-use super::{Certificate, fmt_time};
+use crate::formats::x509::{Certificate, fmt_time};
 
 /// Longest path built (intermediates between the leaf and the root).
 pub const MAX_PATH_DEPTH: usize = 8;
