@@ -3,90 +3,15 @@
 //! resources, every string escaped).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use super::args::{AuditArgs, AuditOutput};
 
-use super::CliError;
+use super::error::CliError;
 use super::render::esc;
 use crate::Class;
 use crate::audit::graph::{self, EdgeKind, NodeKind};
 use crate::audit::{self, AuditConfig, AuditReport, AuditSource, Revocation, Status, TrustedKey};
-
-/// Report format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum AuditOutput {
-    /// A table on stdout.
-    #[default]
-    Text,
-    /// `{"entries": [...], "summary": {...}}` on stdout.
-    Json,
-    /// One self-contained HTML page (table and custody graph) on stdout.
-    Html,
-}
-
-/// `audit`.
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Exit codes:\n  0  every entry verified\n  1  some entry is failed, revoked, unknown-signer or unsigned\n  2  bad input: unreadable path, unknown repository, bad policy, bad revocation list, bad flag\n  3  a registry or the local store cannot be read (unreachable, credentials refused, I/O)\n\nKey age (--max-key-age) is measured from the public key file's modification time."
-)]
-pub struct AuditArgs {
-    /// Signature files (Sigstore bundles), folders scanned for them (*.sig, *.json,
-    /// *.sigstore.json), model files/folders with `<model>.sig` beside them, or repositories:
-    /// `host[:port]/repo` (a registry) or `repo` (the local store), every tag, or `repo:tag` for
-    /// one. A path that exists on disk is read as a path.
-    #[arg(value_name = "PATH_OR_REF", required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Trusted public key (repeatable).
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub public_key: Vec<PathBuf>,
-    /// Trust policy file (YAML or JSON, see docs/policy.md).
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Revoked key: a public key file or a hex key id (repeatable).
-    #[arg(long, value_name = "KEY_OR_KEYID")]
-    pub revoked: Vec<String>,
-    /// File of revoked keys: lines `<key id or public key path> [RFC 3339 time]`, `#` comments.
-    #[arg(long, value_name = "FILE")]
-    pub revocation_list: Vec<PathBuf>,
-    /// Keep only entries whose signed metadata has KEY=VALUE (repeatable: all must match), plus
-    /// the models derived from them (metadata `base_model`).
-    #[arg(long = "match", value_name = "KEY=VALUE")]
-    pub matches: Vec<String>,
-    /// Flag signing keys older than DAYS (by the public key file's modification time).
-    #[arg(long, value_name = "DAYS")]
-    pub max_key_age: Option<u64>,
-    /// Verify keyless (Sigstore) bundles against this trusted_root.json instead of the embedded
-    /// public-good root. Keyless bundles are verified when this is given or when --policy names
-    /// `identity`/`issuer` signers; the policy decides which identities are trusted.
-    #[arg(long, value_name = "FILE")]
-    pub trust_root: Option<PathBuf>,
-    /// No TUF refresh of the public-good trusted root.
-    #[arg(long)]
-    pub offline: bool,
-    /// Report format: a table, one JSON document (docs/json.md), or one HTML page.
-    #[arg(long, value_enum, default_value_t = AuditOutput::Text)]
-    pub format: AuditOutput,
-    /// Same as --format (kept for scripts written before --format).
-    #[arg(long = "output", short = 'o', value_enum, hide = true)]
-    pub output_alias: Option<AuditOutput>,
-    /// No notes on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub registry: crate::cli::args::RegistryArgs,
-}
-
-impl From<audit::Error> for CliError {
-    fn from(e: audit::Error) -> Self {
-        Self {
-            class: e.class(),
-            message: e.to_string(),
-        }
-    }
-}
 
 fn parse_matches(pairs: &[String]) -> Result<Vec<(String, String)>, CliError> {
     pairs
@@ -155,18 +80,17 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
     for list in &a.revocation_list {
         revoked.extend(audit::revocation::read_list(list)?);
     }
-    let certificates = crate::cli::args::CertificateTrustArgs {
+    // Audit trusts only what it is told and reports every other signer as unknown: naming no
+    // trust is allowed.
+    let spec = crate::trust::TrustSpec {
+        public_keys: a.public_key.clone(),
+        policy: a.policy.clone(),
         trust_root: a.trust_root.clone(),
         offline: a.offline,
+        require_trust: false,
         ..Default::default()
     };
-    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
-        public_keys: &a.public_key,
-        certificates: &certificates,
-        policy: a.policy.as_deref(),
-        quiet: a.quiet,
-        require: false,
-    })?;
+    let evaluator = super::trust::verifier(&spec, a.quiet)?;
     let mut cfg = AuditConfig::new(evaluator).with_revocations(revoked);
     cfg.policy_file = a.policy.is_some();
     cfg.key_created = trusted
@@ -195,7 +119,7 @@ pub fn run(a: AuditArgs) -> Result<(), CliError> {
         )));
     }
     match a.output_alias.unwrap_or(a.format) {
-        AuditOutput::Json => super::document(
+        AuditOutput::Json => super::render::document(
             serde_json::to_value(&report)
                 .map_err(|e| CliError::environment(format!("cannot encode the report: {e}")))?,
         ),

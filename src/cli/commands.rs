@@ -1,47 +1,19 @@
 //! Command bodies: resolve raw arguments into library objects, call the library, render output.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::CliError;
 use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
+use super::error::CliError;
 use super::progress;
-use super::render::{self, esc};
+use super::render::{self, esc, parse_metadata, print_json, print_warnings};
 
 use crate::formats::bundle::Bundle;
-use crate::formats::statement::{self, SerializationMethod};
+use crate::formats::statement::SerializationMethod;
 use crate::keys;
 use crate::model;
 use crate::sign;
-
-/// Reads a passphrase from the environment variable named by `--password-env`.
-pub(crate) fn password_from_env(var: Option<&str>) -> Result<Option<String>, CliError> {
-    match var {
-        None => Ok(None),
-        Some(var) => std::env::var(var).map(Some).map_err(|_| {
-            CliError::input(format!(
-                "environment variable {var} (from --password-env) is not set; export it with the key's passphrase"
-            ))
-        }),
-    }
-}
-
-/// Parses `--metadata key=value` pairs with the library's rules ([`statement::parse_metadata`]).
-pub(crate) fn parse_metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    statement::parse_metadata(pairs).map_err(|e| CliError::input(e.to_string()))
-}
-
-/// Prints what listing a model noticed (links followed out of the model) on stderr, escaped.
-pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
-    if quiet {
-        return;
-    }
-    for w in warnings {
-        eprintln!("warning: {}", esc(w));
-    }
-}
 
 /// `<model>.sig` beside the model: the library's one rule ([`model::signature_path`]).
 pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
@@ -61,14 +33,9 @@ fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), 
     Ok((model, sig))
 }
 
-/// Hands a command's JSON result to the one envelope writer (printed once, by `cli::run`).
-pub(crate) fn print_json(v: &serde_json::Value) {
-    super::document(v.clone());
-}
-
 /// `keygen`.
 pub fn keygen(a: KeygenArgs) -> Result<(), CliError> {
-    let password = password_from_env(a.password_env.as_deref())?;
+    let password = super::signer::password_from_env(a.password_env.as_deref())?;
     let key = keys::PrivateKey::generate_curve(a.curve)?;
     let public = keys::write_key_pair(&key, &a.private, &a.public, password.as_deref(), a.force)?;
     match a.common.output() {
@@ -161,7 +128,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "root_digest": format!("sha256:{}", st.root_digest),
             "resources": st.resources.len(),
             "bytes": signed.bytes,
-            "signer": signer.json(),
+            "signer": signer.report(),
             "metadata": st.user_metadata(),
         })),
         Output::Text => {
@@ -183,13 +150,10 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
 
 /// `verify`: the flags become a trust policy, the library decides, the verdict is rendered.
 pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
-    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
-        public_keys: &a.public_key,
-        certificates: &a.certificates,
-        policy: a.policy.as_deref(),
-        quiet: a.common.quiet,
-        require: true,
-    })?;
+    let evaluator = super::trust::verifier(
+        &super::trust::spec(&a.public_key, &a.certificates, a.policy.as_deref()),
+        a.common.quiet,
+    )?;
     if let Some(reference) = &a.reference {
         return super::oci::verify_reference(reference, &a.registry, &evaluator, a.common.output());
     }

@@ -7,54 +7,16 @@ use std::sync::Arc;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::CliError;
 use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
-use super::commands::{parse_metadata, print_json};
+use super::error::CliError;
 use super::render;
-use super::signer::AnySigner;
+use super::render::{parse_metadata, print_json};
 use crate::formats::bundle::Bundle;
 use crate::model;
 use crate::oci::{self, Reference, Store};
+use crate::sign::AnySigner;
 use crate::sign::reference;
 use crate::verify::Verifier;
-
-impl From<oci::Error> for CliError {
-    fn from(e: oci::Error) -> Self {
-        let class = match e.kind() {
-            oci::ErrorKind::Verification => crate::Class::NotTrusted,
-            oci::ErrorKind::Input => crate::Class::Input,
-            _ => crate::Class::Environment,
-        };
-        Self {
-            class,
-            message: format!("{e}{}", e.next_step()),
-        }
-    }
-}
-
-impl From<reference::Error> for CliError {
-    fn from(e: reference::Error) -> Self {
-        match e {
-            reference::Error::Oci(e) => e.into(),
-            other => Self {
-                class: other.class(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-impl From<crate::verify::Error> for CliError {
-    fn from(e: crate::verify::Error) -> Self {
-        match e {
-            crate::verify::Error::Oci(e) => e.into(),
-            other => Self {
-                class: other.class(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
 
 /// Parses a reference and opens the store it points to.
 fn open(reference: &str, r: &RegistryArgs) -> Result<(Reference, Box<dyn Store>), CliError> {
@@ -213,7 +175,7 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
             message: other.to_string(),
         },
     })?;
-    super::commands::print_warnings(&pushed.warnings, a.common.quiet);
+    super::render::print_warnings(&pushed.warnings, a.common.quiet);
     let signed = pushed.signature_referrer.clone();
     match a.common.output() {
         Output::Json => print_json(&json!({
@@ -257,7 +219,7 @@ pub fn sign_reference(
             "reference": r.to_string(),
             "digest": resolved.descriptor.digest,
             "signature_referrer": referrer.digest,
-            "signer": signer.json(),
+            "signer": signer.report(),
             "resources": st.resources.len(),
             "metadata": st.user_metadata(),
         })),
@@ -306,13 +268,10 @@ pub fn verify_reference(
 /// `pull REF --output DIR`: verify first, then stream every blob through SHA-256 into a temp folder
 /// beside DIR and rename it into place only when every digest and path checks out.
 pub fn pull(a: PullArgs) -> Result<(), CliError> {
-    let evaluator = super::trust::evaluator(&super::trust::TrustFlags {
-        public_keys: &a.public_key,
-        certificates: &a.certificates,
-        policy: a.policy.as_deref(),
-        quiet: a.common.quiet,
-        require: true,
-    })?;
+    let evaluator = super::trust::verifier(
+        &super::trust::spec(&a.public_key, &a.certificates, a.policy.as_deref()),
+        a.common.quiet,
+    )?;
     let (r, store) = open(&a.reference, &a.registry)?;
     // The total for the progress bar comes from the same verified manifest the library pulls;
     // a bar without a total is fine before it is known.

@@ -7,9 +7,93 @@ use std::borrow::Cow;
 use serde_json::json;
 
 use super::args::Output;
-use super::commands::print_json;
 use crate::verify::check::CheckOutcome;
 use crate::verify::{SignatureStatus, SignatureVerdict, Verdict};
+
+thread_local! {
+    /// The JSON result a command produced, wrapped and printed once by `cli::run`.
+    static DOCUMENT: std::cell::RefCell<Option<serde_json::Value>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records a command's JSON result (an object); `cli::run` adds the envelope and prints it.
+pub(crate) fn document(v: serde_json::Value) {
+    DOCUMENT.with(|d| *d.borrow_mut() = Some(v));
+}
+
+/// The JSON contract's schema version (docs/json.md).
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The envelope every JSON document has: `schema_version`, `command`, `ok`, `exit_code`, the
+/// command's own fields, and on failure `error {class, message, hint}`.
+pub fn envelope(
+    command: &str,
+    result: Option<serde_json::Value>,
+    outcome: &Result<(), super::error::CliError>,
+) -> serde_json::Value {
+    let mut doc = match result {
+        Some(serde_json::Value::Object(m)) => m,
+        Some(other) => {
+            let mut m = serde_json::Map::new();
+            m.insert("result".into(), other);
+            m
+        }
+        None => serde_json::Map::new(),
+    };
+    doc.insert("schema_version".into(), SCHEMA_VERSION.into());
+    doc.insert("command".into(), command.into());
+    doc.insert("ok".into(), outcome.is_ok().into());
+    let code = outcome.as_ref().err().map_or(0, |e| e.class.exit_code());
+    doc.insert("exit_code".into(), code.into());
+    if let Err(e) = outcome {
+        let (class, hint) = match e.class {
+            crate::Class::NotTrusted => (
+                "not_trusted",
+                "do not use this model: the failed check names what did not verify",
+            ),
+            crate::Class::Input => (
+                "input",
+                "fix the flag, path or file named in the message (see `provenance <command> --help`)",
+            ),
+            crate::Class::Environment => (
+                "environment",
+                "check the registry, the network and the disk named in the message, then retry",
+            ),
+        };
+        doc.insert(
+            "error".into(),
+            serde_json::json!({"class": class, "message": e.message, "hint": hint}),
+        );
+    }
+    serde_json::Value::Object(doc)
+}
+
+/// The JSON result the command recorded, if any (taken once).
+pub(crate) fn take_document() -> Option<serde_json::Value> {
+    DOCUMENT.with(|d| d.borrow_mut().take())
+}
+
+/// Parses `--metadata key=value` pairs with the library's rules ([`crate::formats::statement::parse_metadata`]).
+pub(crate) fn parse_metadata(
+    pairs: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, super::error::CliError> {
+    crate::formats::statement::parse_metadata(pairs)
+        .map_err(|e| super::error::CliError::input(e.to_string()))
+}
+
+/// Prints what listing a model noticed (links followed out of the model) on stderr, escaped.
+pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for w in warnings {
+        eprintln!("warning: {}", esc(w));
+    }
+}
+
+/// Hands a command's JSON result to the one envelope writer (printed once, by `cli::run`).
+pub(crate) fn print_json(v: &serde_json::Value) {
+    document(v.clone());
+}
 
 /// `s` with control characters (C0, DEL, C1) and Unicode line/paragraph separators and bidi
 /// overrides escaped (`\e`, `\n`, `\u{..}`), so untrusted text cannot move the cursor, clear
@@ -103,9 +187,9 @@ pub fn verdict(v: &Verdict, output: Output) {
 }
 
 /// The error for a verdict that is not verified: names the failed check.
-pub fn not_trusted(v: &Verdict, what_not_to_do: &str) -> super::CliError {
+pub fn not_trusted(v: &Verdict, what_not_to_do: &str) -> super::error::CliError {
     let failed = v.failed_check();
-    super::CliError {
+    super::error::CliError {
         class: crate::Class::NotTrusted,
         message: format!(
             "verification FAILED for {} at check `{}`: {}; {what_not_to_do}",

@@ -5,6 +5,9 @@
 pub mod certificate;
 pub mod keyless;
 pub mod reference;
+pub mod spec;
+
+pub use spec::{AnySigner, SignerReport, SignerSpec};
 
 use crate::formats::bundle::Bundle;
 use crate::formats::dsse::{self, Envelope};
@@ -33,6 +36,14 @@ pub enum Error {
     /// User metadata breaks the metadata rules.
     #[error(transparent)]
     Metadata(#[from] crate::formats::statement::MetadataError),
+    /// The signing certificate or its chain could not be used.
+    #[error(transparent)]
+    Certificate(crate::formats::x509::Error),
+    /// A signing certificate was given without the private key it was issued for.
+    #[error(
+        "--signing-certificate needs --private-key KEY: the private key the certificate was issued for"
+    )]
+    CertificateWithoutKey,
 }
 
 impl Error {
@@ -44,7 +55,8 @@ impl Error {
             Error::Keyless(e) => e.class(),
             Error::Model(e) => e.class(),
             Error::Bundle(e) => e.class(),
-            Error::Metadata(_) => crate::Class::Input,
+            Error::Metadata(_) | Error::CertificateWithoutKey => crate::Class::Input,
+            Error::Certificate(e) => e.class(),
         }
     }
 }

@@ -7,7 +7,9 @@ pub mod policy;
 pub mod root;
 pub mod scope;
 pub mod signer;
+pub mod spec;
 
 pub use policy::{CommandLineTrust, Rule, TrustPolicy};
 pub use scope::{Pattern, Scope};
 pub use signer::{PkiAnchors, Principal, SignerId, TrustedSigner};
+pub use spec::{SpecError, TrustSpec};

@@ -14,7 +14,7 @@ pub mod verifier;
 pub mod x509;
 
 pub use pull::{PullRequest, Pulled, pull};
-pub use verifier::{SignatureStatus, SignatureVerdict, Target, Verdict, Verifier};
+pub use verifier::{BuildError, SignatureStatus, SignatureVerdict, Target, Verdict, Verifier};
 
 use std::path::{Path, PathBuf};
 

@@ -219,7 +219,50 @@ pub enum ConfigError {
     MissingSigstoreRoot(String),
 }
 
+/// Why a [`TrustSpec`](crate::trust::TrustSpec) cannot become a verifier.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The specification is invalid (exit 2).
+    #[error(transparent)]
+    Spec(#[from] crate::trust::SpecError),
+    /// The Sigstore trusted root could not be loaded.
+    #[error(transparent)]
+    Root(#[from] crate::trust::root::Error),
+    /// The policy and the root do not fit together.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl BuildError {
+    /// Exit-code class.
+    pub fn class(&self) -> crate::Class {
+        match self {
+            BuildError::Spec(e) => e.class(),
+            BuildError::Root(e) => e.class(),
+            BuildError::Config(_) => crate::Class::Input,
+        }
+    }
+}
+
 impl Verifier {
+    /// The verifier a trust specification describes: its policy, and the Sigstore trusted root
+    /// loaded (pinned, cached or embedded) only when a rule trusts keyless signers or a root is
+    /// pinned. Every command and binding builds its verifier this way. `warn` receives notes
+    /// (an insecure identity check, a stale cached root).
+    pub fn from_spec(
+        spec: &crate::trust::TrustSpec,
+        warn: &dyn Fn(&str),
+    ) -> Result<Self, BuildError> {
+        let policy = spec.policy(warn)?;
+        let root = if spec.needs_sigstore_root(&policy) {
+            Some(crate::trust::root::load(&spec.root_options(), warn)?)
+        } else {
+            None
+        };
+        Ok(Self::new(policy, root)?)
+    }
+
     /// A verifier over a policy and, for keyless signers, a trusted root; validated as
     /// sigstore-go's `NewVerifier` is: a policy trusting keyless signers needs the root.
     pub fn new(policy: TrustPolicy, sigstore_root: Option<TrustRoot>) -> Result<Self, ConfigError> {
