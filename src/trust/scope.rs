@@ -73,9 +73,15 @@ pub fn normalize(name: &str) -> String {
     })
 }
 
+/// A scope pattern whose host part looks like a host but is not one the URL parser accepts (a
+/// port over 65535, a bad IPv4 address): it could never match a reference. The text is why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadHost(pub String);
+
 /// [`normalize`], refusing a host part that looks like a host, holds no wildcard and is not one
 /// the URL parser accepts (so it could never match a reference).
-fn try_normalize(name: &str) -> Result<String, String> {
+fn try_normalize(name: &str) -> Result<String, BadHost> {
     let (first, rest) = match name.split_once('/') {
         Some((f, r)) => (f, r),
         None => (name, ""),
@@ -86,7 +92,7 @@ fn try_normalize(name: &str) -> Result<String, String> {
     let host = if first.contains('*') {
         first.to_ascii_lowercase()
     } else {
-        scope_host(&Authority::parse(first)?)
+        scope_host(&Authority::parse(first).map_err(BadHost)?)
     };
     if !name.contains('/') {
         return Ok(host);
@@ -138,7 +144,7 @@ impl Pattern {
     /// A normalised pattern, refusing one whose host part the URL parser refuses (a port over
     /// 65535, a bad IPv4 address): it could never match, so a rule meant to be strict would
     /// silently cover nothing. The error is the reason.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, BadHost> {
         try_normalize(text).map(Pattern)
     }
 

@@ -186,16 +186,30 @@ pub fn check_layers(st: &Statement, manifest: &ModelManifest, checks: &mut Check
             true
         }
         Err(d) => {
-            checks.fail(Check::Layers, d);
+            checks.fail(Check::Layers, d.to_string());
             false
         }
     }
 }
 
+/// Why a statement's resources do not match a manifest's layers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayersMismatch {
+    /// Shard digests cannot be compared with whole-file layer digests.
+    #[error(
+        "statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method"
+    )]
+    Shards,
+    /// Names or digests differ; the text lists how.
+    #[error("{0}")]
+    Differ(String),
+}
+
 /// The comparison behind [`check_layers`]: `Ok` carries the passing detail, `Err` what differs.
-pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, String> {
+pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, LayersMismatch> {
     if st.serialization.method != SerializationMethod::Files {
-        return Err("statement uses the shards serialization; layer digests are whole-file digests, re-sign with the files method".into());
+        return Err(LayersMismatch::Shards);
     }
     let layers = crate::verify::reference::resources_from_layers(manifest);
     let cmp = match st.resources.as_slice() {
@@ -215,6 +229,6 @@ pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, 
             layers.len()
         ))
     } else {
-        Err(summarize(&cmp.problems(false)))
+        Err(LayersMismatch::Differ(summarize(&cmp.problems(false))))
     }
 }

@@ -265,14 +265,14 @@ fn identify_keyless(
     let entry = match tlog::Entry::parse(first) {
         Ok(e) => e,
         Err(d) => {
-            checks.fail(Check::Tlog, d);
+            checks.fail(Check::Tlog, d.to_string());
             return Identified::Failed;
         }
     };
     let log = match entry.log(root) {
         Ok(l) => l,
         Err(d) => {
-            checks.fail(Check::Tlog, d);
+            checks.fail(Check::Tlog, d.to_string());
             return Identified::Failed;
         }
     };
@@ -286,14 +286,14 @@ fn identify_keyless(
     match entry.verify_set(log) {
         Ok(d) => checks.pass(Check::TlogSet, d),
         Err(d) => {
-            checks.fail(Check::TlogSet, d);
+            checks.fail(Check::TlogSet, d.to_string());
             return Identified::Failed;
         }
     }
     match entry.verify_inclusion(log) {
         Ok(d) => checks.pass(Check::TlogInclusion, d),
         Err(d) => {
-            checks.fail(Check::TlogInclusion, d);
+            checks.fail(Check::TlogInclusion, d.to_string());
             return Identified::Failed;
         }
     }
@@ -363,7 +363,7 @@ fn identify_keyless(
     match entry.check_body(&bundle.dsse_envelope, &leaf) {
         Ok(d) => checks.pass(Check::TlogBody, d),
         Err(d) => {
-            checks.fail(Check::TlogBody, d);
+            checks.fail(Check::TlogBody, d.to_string());
             return Identified::Failed;
         }
     }

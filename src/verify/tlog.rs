@@ -50,38 +50,85 @@ pub struct Entry {
     pub body: Vec<u8>,
 }
 
-fn int(v: Option<&Value>, what: &str) -> Result<i64, String> {
+/// Why a transparency-log entry does not back a signature. Each message names the log, the
+/// entry field or the value that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlogError {
+    /// A field of the entry is missing or malformed.
+    #[error("{0}")]
+    Malformed(String),
+    /// The trusted root does not name the log.
+    #[error("entry is from log {log_id} which the trusted root ({root}) does not name")]
+    UnknownLog {
+        /// Hex log id.
+        log_id: String,
+        /// The root's source.
+        root: String,
+    },
+    /// The log's key was outside its validity at the entry's time.
+    #[error("log {log}'s key was not valid at the entry's time {at}")]
+    KeyNotValid {
+        /// Log base URL.
+        log: String,
+        /// The entry's integrated time.
+        at: String,
+    },
+    /// No signed entry timestamp.
+    #[error("entry has no inclusion promise (signed entry timestamp)")]
+    NoPromise,
+    /// The signed entry timestamp does not verify.
+    #[error("signed entry timestamp by {log} is invalid: {detail}")]
+    BadPromise {
+        /// Log base URL.
+        log: String,
+        /// Why.
+        detail: String,
+    },
+    /// No inclusion proof.
+    #[error("entry has no inclusion proof")]
+    NoProof,
+    /// The inclusion proof is unusable or does not verify.
+    #[error("{0}")]
+    BadProof(String),
+    /// The entry body does not record this envelope and certificate.
+    #[error("{0}")]
+    BodyMismatch(String),
+}
+
+fn int(v: Option<&Value>, what: &str) -> Result<i64, TlogError> {
+    let bad = |m: String| TlogError::Malformed(m);
     match v {
         Some(Value::Number(n)) => n
             .as_i64()
-            .ok_or_else(|| format!("{what} is not an integer")),
+            .ok_or_else(|| bad(format!("{what} is not an integer"))),
         Some(Value::String(s)) => s
             .parse()
-            .map_err(|_| format!("{what} `{s}` is not an integer")),
-        _ => Err(format!("{what} is missing")),
+            .map_err(|_| bad(format!("{what} `{s}` is not an integer"))),
+        _ => Err(bad(format!("{what} is missing"))),
     }
 }
 
-fn b64(v: Option<&Value>, what: &str) -> Result<Vec<u8>, String> {
+fn b64(v: Option<&Value>, what: &str) -> Result<Vec<u8>, TlogError> {
     let s = v
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{what} is missing"))?;
+        .ok_or_else(|| TlogError::Malformed(format!("{what} is missing")))?;
     B64.decode(s.trim())
-        .map_err(|e| format!("{what} is not base64: {e}"))
+        .map_err(|e| TlogError::Malformed(format!("{what} is not base64: {e}")))
 }
 
 impl Entry {
     /// Parses one `tlogEntries` element.
-    pub fn parse(v: &Value) -> Result<Self, String> {
+    pub fn parse(v: &Value) -> Result<Self, TlogError> {
         let kv = v.get("kindVersion");
         let proof = match v.get("inclusionProof") {
             None | Some(Value::Null) => None,
             Some(p) => Some(Proof {
                 log_index: u64::try_from(int(p.get("logIndex"), "inclusionProof.logIndex")?)
-                    .map_err(|_| "negative inclusionProof.logIndex")?,
+                    .map_err(|_| TlogError::Malformed("negative inclusionProof.logIndex".into()))?,
                 root_hash: b64(p.get("rootHash"), "inclusionProof.rootHash")?,
                 tree_size: u64::try_from(int(p.get("treeSize"), "inclusionProof.treeSize")?)
-                    .map_err(|_| "negative inclusionProof.treeSize")?,
+                    .map_err(|_| TlogError::Malformed("negative inclusionProof.treeSize".into()))?,
                 hashes: p
                     .get("hashes")
                     .and_then(Value::as_array)
@@ -125,20 +172,18 @@ impl Entry {
     }
 
     /// The log that wrote the entry, if the trusted root names it and its key was valid then.
-    pub fn log<'r>(&self, root: &'r TrustRoot) -> Result<&'r LogKey, String> {
-        let log = root.tlog(&self.log_id).ok_or_else(|| {
-            format!(
-                "entry is from log {} which the trusted root ({}) does not name",
-                hex::encode(&self.log_id),
-                root.source
-            )
-        })?;
+    pub fn log<'r>(&self, root: &'r TrustRoot) -> Result<&'r LogKey, TlogError> {
+        let log = root
+            .tlog(&self.log_id)
+            .ok_or_else(|| TlogError::UnknownLog {
+                log_id: hex::encode(&self.log_id),
+                root: root.source.clone(),
+            })?;
         if !log.valid_for.contains(self.integrated_time) {
-            return Err(format!(
-                "log {}'s key was not valid at the entry's time {}",
-                log.base_url,
-                crate::formats::x509::fmt_time(self.integrated_time)
-            ));
+            return Err(TlogError::KeyNotValid {
+                log: log.base_url.clone(),
+                at: crate::formats::x509::fmt_time(self.integrated_time),
+            });
         }
         Ok(log)
     }
@@ -146,11 +191,8 @@ impl Entry {
     /// The SET: the log's signature over the canonical JSON of
     /// `{body, integratedTime, logID, logIndex}` (RFC 8785 key order). It makes the integrated
     /// time trustworthy.
-    pub fn verify_set(&self, log: &LogKey) -> Result<String, String> {
-        let set = self
-            .set
-            .as_ref()
-            .ok_or("entry has no inclusion promise (signed entry timestamp)")?;
+    pub fn verify_set(&self, log: &LogKey) -> Result<String, TlogError> {
+        let set = self.set.as_ref().ok_or(TlogError::NoPromise)?;
         let canonical = format!(
             r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
             B64.encode(&self.body),
@@ -158,8 +200,12 @@ impl Entry {
             hex::encode(&self.log_id),
             self.log_index
         );
-        verify_with_spki(&log.spki, set, canonical.as_bytes())
-            .map_err(|e| format!("signed entry timestamp by {} is invalid: {e}", log.base_url))?;
+        verify_with_spki(&log.spki, set, canonical.as_bytes()).map_err(|e| {
+            TlogError::BadPromise {
+                log: log.base_url.clone(),
+                detail: e.to_string(),
+            }
+        })?;
         Ok(format!(
             "signed entry timestamp by {} verifies: entry {} integrated at {}",
             log.base_url,
@@ -170,42 +216,43 @@ impl Entry {
 
     /// The inclusion proof: the checkpoint is signed by the log's key, names the proof's root
     /// hash and tree size, and the RFC 6962 audit path leads from the entry to that root.
-    pub fn verify_inclusion(&self, log: &LogKey) -> Result<String, String> {
-        let p = self.proof.as_ref().ok_or("entry has no inclusion proof")?;
+    pub fn verify_inclusion(&self, log: &LogKey) -> Result<String, TlogError> {
+        let bad = TlogError::BadProof;
+        let p = self.proof.as_ref().ok_or(TlogError::NoProof)?;
         if p.checkpoint.is_empty() {
-            return Err("inclusion proof has no checkpoint".into());
+            return Err(bad("inclusion proof has no checkpoint".into()));
         }
         let key = sigstore::crypto::CosignVerificationKey::try_from_der(&log.spki)
-            .map_err(|e| format!("unusable log key: {e}"))?;
+            .map_err(|e| bad(format!("unusable log key: {e}")))?;
         let checkpoint: sigstore::rekor::models::checkpoint::SignedCheckpoint =
             serde_json::from_value(Value::String(p.checkpoint.clone()))
-                .map_err(|e| format!("malformed checkpoint: {e}"))?;
+                .map_err(|e| bad(format!("malformed checkpoint: {e}")))?;
         checkpoint
             .verify_signature(&key)
-            .map_err(|_| format!("checkpoint is not signed by {}", log.base_url))?;
+            .map_err(|_| bad(format!("checkpoint is not signed by {}", log.base_url)))?;
         if checkpoint.note.hash.as_slice() != p.root_hash.as_slice()
             || checkpoint.note.size != p.tree_size
         {
-            return Err(format!(
+            return Err(bad(format!(
                 "checkpoint (size {}, root {}) does not match the proof (size {}, root {})",
                 checkpoint.note.size,
                 hex::encode(checkpoint.note.hash),
                 p.tree_size,
                 hex::encode(&p.root_hash)
-            ));
+            )));
         }
         let root: [u8; 32] = p
             .root_hash
             .as_slice()
             .try_into()
-            .map_err(|_| "root hash is not 32 bytes")?;
+            .map_err(|_| bad("root hash is not 32 bytes".into()))?;
         let hashes = p
             .hashes
             .iter()
             .map(|h| <[u8; 32]>::try_from(h.as_slice()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| "a proof hash is not 32 bytes")?;
-        let index = i64::try_from(p.log_index).map_err(|_| "log index too large")?;
+            .map_err(|_| bad("a proof hash is not 32 bytes".into()))?;
+        let index = i64::try_from(p.log_index).map_err(|_| bad("log index too large".into()))?;
         sigstore::rekor::models::InclusionProof::new(
             index,
             root,
@@ -214,7 +261,11 @@ impl Entry {
             Some(checkpoint),
         )
         .verify(&self.body, &key)
-        .map_err(|e| format!("inclusion proof does not lead to the checkpoint root: {e}"))?;
+        .map_err(|e| {
+            bad(format!(
+                "inclusion proof does not lead to the checkpoint root: {e}"
+            ))
+        })?;
         Ok(format!(
             "entry is leaf {} of a tree of {} whose root is in a checkpoint signed by {}",
             p.log_index, p.tree_size, log.base_url
@@ -222,12 +273,13 @@ impl Entry {
     }
 
     /// The entry body records this envelope and this certificate (dsse 0.0.1, intoto 0.0.2).
-    pub fn check_body(&self, envelope: &Envelope, leaf: &Certificate) -> Result<String, String> {
+    pub fn check_body(&self, envelope: &Envelope, leaf: &Certificate) -> Result<String, TlogError> {
+        let bad = TlogError::BodyMismatch;
         let body: Value = serde_json::from_slice(&self.body)
-            .map_err(|e| format!("entry body is not JSON: {e}"))?;
+            .map_err(|e| bad(format!("entry body is not JSON: {e}")))?;
         let payload = envelope
             .payload_bytes()
-            .map_err(|e| format!("envelope payload: {e}"))?;
+            .map_err(|e| bad(format!("envelope payload: {e}")))?;
         let payload_hash = hex::encode(Sha256::digest(&payload));
         let sigs: Vec<Vec<u8>> = envelope
             .signatures
@@ -300,9 +352,9 @@ impl Entry {
                 (content.and_then(|c| c.get("payloadHash")), recorded)
             }
             (k, v) => {
-                return Err(format!(
+                return Err(bad(format!(
                     "entry kind {k} {v} cannot record a DSSE envelope; expected dsse 0.0.1 or intoto 0.0.2"
-                ));
+                )));
             }
         };
         let alg = hash
@@ -310,20 +362,20 @@ impl Entry {
             .and_then(Value::as_str);
         let value = hash.and_then(|h| h.get("value")).and_then(Value::as_str);
         if alg != Some("sha256") || value != Some(payload_hash.as_str()) {
-            return Err(format!(
+            return Err(bad(format!(
                 "entry records payload hash {}:{}, but the envelope's payload is sha256:{payload_hash}",
                 alg.unwrap_or("?"),
                 value.unwrap_or("?")
-            ));
+            )));
         }
         if recorded.len() != sigs.len()
             || !sigs
                 .iter()
                 .all(|s| recorded.iter().any(|(r, cert)| r == s && *cert))
         {
-            return Err(
+            return Err(bad(
                 "entry records other signatures or another certificate than the bundle".into(),
-            );
+            ));
         }
         Ok(format!(
             "{} {} entry records this payload (sha256:{}), signature and certificate",
