@@ -122,15 +122,7 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
     print_warnings(&signed.warnings, a.common.quiet);
     let st = &signed.statement;
     match a.common.output() {
-        Output::Json => print_json(&json!({
-            "signature": sig_path,
-            "subject": st.name,
-            "root_digest": format!("sha256:{}", st.root_digest),
-            "resources": st.resources.len(),
-            "bytes": signed.bytes,
-            "signer": signer.report(),
-            "metadata": st.user_metadata(),
-        })),
+        Output::Json => print_json(&json!(signed)),
         Output::Text => {
             println!(
                 "Signed {} ({} resources, {} bytes) with {}",

@@ -178,13 +178,7 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
     super::render::print_warnings(&pushed.warnings, a.common.quiet);
     let signed = pushed.signature_referrer.clone();
     match a.common.output() {
-        Output::Json => print_json(&json!({
-            "reference": reference.to_string(),
-            "digest": pushed.digest,
-            "size": pushed.size,
-            "layers": pushed.layers,
-            "signature_referrer": signed,
-        })),
+        Output::Json => print_json(&json!(pushed)),
         Output::Text => {
             println!(
                 "Pushed {} ({} files) to {}",
@@ -211,38 +205,32 @@ pub fn sign_reference(
     quiet: bool,
 ) -> Result<(), CliError> {
     let (r, store) = open(reference, registry)?;
-    let resolved = crate::verify::reference::resolve(store.as_ref(), &r)?;
-    let (st, referrer) =
-        reference::sign_reference(store.as_ref(), &resolved, signer.as_signer(), metadata)?;
+    let signed = reference::sign(store.as_ref(), &r, signer.as_signer(), metadata)?;
     match output {
-        Output::Json => print_json(&json!({
-            "reference": r.to_string(),
-            "digest": resolved.descriptor.digest,
-            "signature_referrer": referrer.digest,
-            "signer": signer.report(),
-            "resources": st.resources.len(),
-            "metadata": st.user_metadata(),
-        })),
+        Output::Json => print_json(&json!(signed)),
         Output::Text => {
             println!(
                 "Signed {}@{} ({} layers) with {}",
-                r.repository(),
-                resolved.descriptor.digest,
-                st.resources.len(),
+                signed.repository,
+                signed.digest,
+                signed.resources,
                 signer.label()
             );
             if let Some(note) = signer.log_note() {
                 println!("{note}");
             }
-            println!("Signature attached as referrer {}", referrer.digest);
+            println!(
+                "Signature attached as referrer {}",
+                signed.signature_referrer
+            );
         }
     }
     if !quiet && r.digest().is_none() {
         eprintln!(
             "note: tags are mutable; the signature binds digest {}, so `verify` fails if the tag moves. Pin it as {}@{}",
-            resolved.descriptor.digest,
+            signed.digest,
             r.repository(),
-            resolved.descriptor.digest
+            signed.digest
         );
     }
     Ok(())
@@ -289,24 +277,14 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         if a.common.format == Output::Text {
             render::verdict(verdict, a.common.format);
         } else {
-            print_json(&pull_json(&r, verdict, None));
+            print_json(&json!(pulled));
         }
         return Err(render::not_trusted(verdict, "nothing was pulled"));
     };
     let total = done.bytes;
     let written = done.signature.clone();
     match a.common.format {
-        Output::Json => print_json(&pull_json(
-            &r,
-            verdict,
-            Some(json!({
-                "digest": done.digest,
-                "output": a.dir,
-                "files": done.files,
-                "bytes": total,
-                "signature": written,
-            })),
-        )),
+        Output::Json => print_json(&json!(pulled)),
         Output::Text => {
             println!(
                 "Provenance verified; pulled {} files ({} bytes) of {}@{} into {}",
@@ -323,22 +301,4 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// `pull`'s JSON: the verification's fields at the top level (the same shape `verify REF`
-/// prints), the reference, and what was written (`digest`, `output`, `files`, `bytes`,
-/// `signature`) when anything was.
-fn pull_json(
-    r: &Reference,
-    verdict: &crate::verify::Verdict,
-    written: Option<serde_json::Value>,
-) -> serde_json::Value {
-    let mut doc = json!(verdict);
-    if let Some(m) = doc.as_object_mut() {
-        m.insert("reference".into(), r.to_string().into());
-        if let Some(serde_json::Value::Object(w)) = written {
-            m.extend(w);
-        }
-    }
-    doc
 }

@@ -83,6 +83,15 @@ impl crate::sign::Signer for CertificateSigner {
         })
     }
 
+    fn report(&self) -> crate::sign::SignerReport {
+        let leaf = self.leaf();
+        crate::sign::SignerReport::Certificate {
+            key_id: self.key_id().to_owned(),
+            subject: leaf.map(|l| l.subject()),
+            identities: leaf.map(|l| l.identities()).unwrap_or_default(),
+        }
+    }
+
     fn describe(&self) -> String {
         match self.leaf() {
             Some(c) => {

@@ -69,6 +69,9 @@ pub trait Signer {
     fn bundle(&self, envelope: Envelope) -> Result<Bundle, Error>;
     /// A short human description of the signer (key id or identity).
     fn describe(&self) -> String;
+    /// How results describe this signer: the `{kind, ...}` object verification reports, plus
+    /// what signing learned (a keyless signature's log entry, once signed).
+    fn report(&self) -> SignerReport;
 }
 
 /// A local ECDSA key (P-256, P-384 or P-521), signing with its curve's hash.
@@ -104,6 +107,12 @@ impl Signer for KeySigner {
     fn describe(&self) -> String {
         format!("key {}", self.key_id)
     }
+
+    fn report(&self) -> SignerReport {
+        SignerReport::Key {
+            key_id: self.key_id.clone(),
+        }
+    }
 }
 
 /// Signs a statement: DSSE over its JSON, wrapped in the signer's bundle.
@@ -130,17 +139,28 @@ pub struct SignFiles {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
-/// What [`sign_files`] wrote.
+/// What [`sign_files`] wrote: the `sign` result (docs/json.md).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SignedFiles {
     /// The bundle's path.
     pub signature: std::path::PathBuf,
+    /// The subject name (the model's file or folder name).
+    pub subject: String,
+    /// The subject's root digest, `sha256:<hex>`.
+    pub root_digest: String,
+    /// Resources signed.
+    pub resources: usize,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Who signed.
+    pub signer: SignerReport,
+    /// The signed user metadata.
+    pub metadata: std::collections::BTreeMap<String, String>,
     /// The signed statement.
     #[serde(skip)]
     pub statement: Statement,
-    /// Bytes hashed.
-    pub bytes: u64,
     /// What listing noticed (links followed out of the model), unescaped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -179,8 +199,13 @@ pub fn sign_files(
     bundle.write(&signature)?;
     Ok(SignedFiles {
         signature,
-        statement,
+        subject: statement.name.clone(),
+        root_digest: format!("sha256:{}", statement.root_digest),
+        resources: statement.resources.len(),
         bytes: listing.total_bytes(),
+        signer: signer.report(),
+        metadata: statement.user_metadata(),
+        statement,
         warnings: listing.warnings,
     })
 }

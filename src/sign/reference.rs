@@ -109,6 +109,47 @@ pub fn attach_bundle(
     )
 }
 
+/// What `sign REF` did: the `sign` result for a reference (docs/json.md).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SignedReference {
+    /// The reference as given.
+    pub reference: String,
+    /// The manifest digest signed (what the tag pointed to when it was resolved).
+    pub digest: String,
+    /// The attached signature referrer's digest.
+    pub signature_referrer: String,
+    /// Who signed.
+    pub signer: crate::sign::SignerReport,
+    /// Resources (layers) signed.
+    pub resources: usize,
+    /// The signed user metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// The repository (without host), for messages.
+    #[serde(skip)]
+    pub repository: String,
+}
+
+/// `sign REF`: resolves the reference to its manifest (digest-checked), signs that digest and
+/// attaches the bundle as a referrer. Downloads no blob.
+pub fn sign(
+    store: &dyn Store,
+    reference: &Reference,
+    signer: &dyn Signer,
+    metadata: BTreeMap<String, String>,
+) -> Result<SignedReference, Error> {
+    let resolved = resolve(store, reference)?;
+    let (st, referrer) = sign_reference(store, &resolved, signer, metadata)?;
+    Ok(SignedReference {
+        reference: reference.to_string(),
+        digest: resolved.descriptor.digest,
+        signature_referrer: referrer.digest,
+        signer: signer.report(),
+        resources: st.resources.len(),
+        metadata: st.user_metadata(),
+        repository: resolved.repository,
+    })
+}
+
 /// Signs a model in a store by digest and attaches the bundle. Downloads no blob.
 pub fn sign_reference(
     store: &dyn Store,
@@ -142,6 +183,8 @@ pub struct PushRequest<'a> {
 /// What [`push`] did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Pushed {
+    /// The reference pushed to, as given.
+    pub reference: String,
     /// The reference pushed to, pinned by digest (`host/repo:tag@sha256:...`).
     pub pinned: String,
     /// The manifest descriptor.
@@ -244,6 +287,7 @@ pub fn push(
         }
     }
     Ok(Pushed {
+        reference: reference.to_string(),
         pinned: by_digest.to_string(),
         digest: descriptor.digest,
         size: descriptor.size,

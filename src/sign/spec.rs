@@ -130,29 +130,7 @@ impl AnySigner {
 
     /// How results describe this signer (after signing: a keyless signer knows its log entry).
     pub fn report(&self) -> SignerReport {
-        match self {
-            AnySigner::Key(k) => SignerReport::Key {
-                key_id: k.key_id().to_owned(),
-            },
-            AnySigner::Certificate(c) => {
-                let leaf = c.leaf();
-                SignerReport::Certificate {
-                    key_id: c.key_id().to_owned(),
-                    subject: leaf.map(|l| l.subject()),
-                    identities: leaf.map(|l| l.identities()).unwrap_or_default(),
-                }
-            }
-            AnySigner::Keyless(k) => {
-                let r = k.receipt();
-                SignerReport::Keyless {
-                    identity: k.identity(),
-                    issuer: k.issuer().to_owned(),
-                    token_source: k.token_source().to_string(),
-                    rekor_log_index: r.log_index,
-                    rekor_integrated_time: r.integrated_time,
-                }
-            }
-        }
+        self.as_signer().report()
     }
 
     /// A line about the transparency log entry, for text output after signing.

@@ -26,7 +26,8 @@ pub struct PullRequest<'a> {
 /// What a pull wrote, when the model verified.
 #[derive(Clone, Debug, Serialize)]
 pub struct Written {
-    /// The manifest digest pulled (the one verified).
+    /// The manifest digest pulled (the one verified; serialized once, as the verdict's `digest`).
+    #[serde(skip)]
     pub digest: String,
     /// The output folder.
     pub output: PathBuf,
@@ -38,12 +39,17 @@ pub struct Written {
     pub signature: Option<PathBuf>,
 }
 
-/// The verdict, and what was written (only when it is trusted).
+/// The verdict, and what was written (only when it is trusted): the `pull` result
+/// (docs/json.md), with the verdict's fields and what was written at the top level.
 #[derive(Clone, Debug, Serialize)]
 pub struct Pulled {
+    /// The reference as given.
+    pub reference: String,
     /// The verification verdict.
+    #[serde(flatten)]
     pub verification: Verdict,
     /// `Some` only when the verdict is trusted and the model landed.
+    #[serde(flatten)]
     pub written: Option<Written>,
 }
 
@@ -61,6 +67,7 @@ pub fn pull(
         Some(r) if verdict.verified => r,
         _ => {
             return Ok(Pulled {
+                reference: reference.to_string(),
                 verification: verdict,
                 written: None,
             });
@@ -88,6 +95,7 @@ pub fn pull(
         sidecar.as_ref(),
     )?;
     Ok(Pulled {
+        reference: reference.to_string(),
         written: Some(Written {
             digest: resolved.descriptor.digest.clone(),
             output: request.output.to_owned(),

@@ -402,6 +402,17 @@ impl sign::Signer for KeylessSigner {
         })
     }
 
+    fn report(&self) -> sign::SignerReport {
+        let r = self.receipt();
+        sign::SignerReport::Keyless {
+            identity: self.identity(),
+            issuer: self.issuer().to_owned(),
+            token_source: self.token_source().to_string(),
+            rekor_log_index: r.log_index,
+            rekor_integrated_time: r.integrated_time,
+        }
+    }
+
     fn describe(&self) -> String {
         let identity = self
             .receipt()
