@@ -36,28 +36,18 @@ fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), 
 /// `keygen`.
 pub fn keygen(a: KeygenArgs) -> Result<(), CliError> {
     let password = super::signer::password_from_env(a.password_env.as_deref())?;
-    let key = keys::PrivateKey::generate_curve(a.curve)?;
-    let public = keys::write_key_pair(&key, &a.private, &a.public, password.as_deref(), a.force)?;
+    let made = keys::generate(a.curve, &a.private, &a.public, password.as_deref(), a.force)?;
     match a.common.output() {
-        Output::Json => print_json(&json!({
-            "private_key": a.private,
-            "public_key": a.public,
-            "key_id": public.id(),
-            "encrypted": password.is_some(),
-        })),
+        Output::Json => print_json(&json!(made)),
         Output::Text => {
-            println!("{}", public.id());
+            println!("{}", made.key_id);
             if !a.common.quiet {
                 eprintln!(
                     "# private key: {} (mode 0600{})\n# public key: {}\n# key id: {}",
-                    a.private.display(),
-                    if password.is_some() {
-                        ", encrypted"
-                    } else {
-                        ""
-                    },
-                    a.public.display(),
-                    public.id()
+                    made.private_key.display(),
+                    if made.encrypted { ", encrypted" } else { "" },
+                    made.public_key.display(),
+                    made.key_id
                 );
             }
         }

@@ -4,16 +4,20 @@
 //! The key id is the hex SHA-256 of the canonical SPKI PEM of the public key, which is exactly the
 //! `publicKey.hint` that `model_signing` writes, so a bundle names the key that made it.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use p256::elliptic_curve::Generate;
-use p256::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use p256::pkcs8::{EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
 
-use crate::io;
+mod ecdsa;
+mod files;
+
+pub use ecdsa::{SigningKey, VerifyingKey};
+pub use files::{
+    GeneratedKeyPair, generate, load_private_key, load_public_key, public_key_from_pem,
+    write_key_pair,
+};
 
 /// Key files are small; anything larger than this is not a key and is refused before parsing.
 pub const MAX_KEY_FILE_SIZE: u64 = 64 * 1024;
@@ -219,227 +223,6 @@ impl std::str::FromStr for Curve {
     }
 }
 
-/// An ECDSA verifying key on one of the supported curves.
-///
-/// It implements the `signature` crate's `Verifier` for P-256 signatures and `EncodePublicKey`
-/// only so that older call sites keep compiling; new code calls [`PublicKey::verify`], which
-/// handles every curve.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VerifyingKey {
-    /// P-256.
-    P256(p256::ecdsa::VerifyingKey),
-    /// P-384.
-    P384(p384::ecdsa::VerifyingKey),
-    /// P-521.
-    P521(p521::ecdsa::VerifyingKey),
-}
-
-impl VerifyingKey {
-    /// The key's curve.
-    pub fn curve(&self) -> Curve {
-        match self {
-            VerifyingKey::P256(_) => Curve::P256,
-            VerifyingKey::P384(_) => Curve::P384,
-            VerifyingKey::P521(_) => Curve::P521,
-        }
-    }
-
-    /// Parses a DER SubjectPublicKeyInfo on any supported curve.
-    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
-        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(VerifyingKey::P256(k));
-        }
-        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(VerifyingKey::P384(k));
-        }
-        p521::ecdsa::VerifyingKey::from_public_key_der(der)
-            .map(VerifyingKey::P521)
-            .map_err(|e| e.to_string())
-    }
-
-    /// Parses a `PUBLIC KEY` PEM on any supported curve.
-    fn from_spki_pem(pem: &str) -> Result<Self, String> {
-        let (label, doc) = pkcs8::Document::from_pem(pem).map_err(|e| e.to_string())?;
-        if label != "PUBLIC KEY" {
-            return Err(format!("unexpected PEM label `{label}`"));
-        }
-        Self::from_spki_der(doc.as_bytes())
-    }
-
-    /// True when `sig` (DER, or fixed-size `r || s`) verifies over `msg` with the curve's hash.
-    fn check(&self, msg: &[u8], sig: &[u8]) -> bool {
-        use p256::ecdsa::signature::Verifier as _;
-        match self {
-            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
-                .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
-                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
-            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
-                .or_else(|_| p384::ecdsa::Signature::from_slice(sig))
-                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
-            VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(sig)
-                .or_else(|_| p521::ecdsa::Signature::from_slice(sig))
-                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
-        }
-    }
-}
-
-impl p256::ecdsa::signature::Verifier<p256::ecdsa::Signature> for VerifyingKey {
-    /// P-256 signatures only (older call sites); [`PublicKey::verify`] handles every curve.
-    fn verify(
-        &self,
-        msg: &[u8],
-        signature: &p256::ecdsa::Signature,
-    ) -> Result<(), p256::ecdsa::Error> {
-        match self {
-            VerifyingKey::P256(k) => k.verify(msg, signature),
-            _ => Err(p256::ecdsa::Error::new()),
-        }
-    }
-}
-
-impl EncodePublicKey for VerifyingKey {
-    fn to_public_key_der(&self) -> pkcs8::spki::Result<pkcs8::Document> {
-        match self {
-            VerifyingKey::P256(k) => k.to_public_key_der(),
-            VerifyingKey::P384(k) => k.to_public_key_der(),
-            VerifyingKey::P521(k) => k.to_public_key_der(),
-        }
-    }
-}
-
-impl From<p256::ecdsa::VerifyingKey> for VerifyingKey {
-    fn from(k: p256::ecdsa::VerifyingKey) -> Self {
-        VerifyingKey::P256(k)
-    }
-}
-
-/// An ECDSA signing key on one of the supported curves.
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum SigningKey {
-    /// P-256.
-    P256(p256::ecdsa::SigningKey),
-    /// P-384.
-    P384(p384::ecdsa::SigningKey),
-    /// P-521.
-    P521(p521::ecdsa::SigningKey),
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({}, <redacted>)", self.curve())
-    }
-}
-
-impl SigningKey {
-    /// The key's curve.
-    pub fn curve(&self) -> Curve {
-        match self {
-            SigningKey::P256(_) => Curve::P256,
-            SigningKey::P384(_) => Curve::P384,
-            SigningKey::P521(_) => Curve::P521,
-        }
-    }
-
-    /// The matching verifying key.
-    pub fn verifying_key(&self) -> VerifyingKey {
-        match self {
-            SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
-            SigningKey::P384(k) => VerifyingKey::P384(*k.verifying_key()),
-            SigningKey::P521(k) => VerifyingKey::P521(*k.verifying_key()),
-        }
-    }
-
-    /// Parses a PKCS#8 `PrivateKeyInfo` (DER) on any supported curve.
-    fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
-        if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
-            return Ok(SigningKey::P256(k));
-        }
-        if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(der) {
-            return Ok(SigningKey::P384(k));
-        }
-        p521::ecdsa::SigningKey::from_pkcs8_der(der)
-            .map(SigningKey::P521)
-            .map_err(|e| e.to_string())
-    }
-
-    /// Parses a SEC1 `EC PRIVATE KEY` PEM on any supported curve.
-    fn from_sec1_pem(pem: &str) -> Result<Self, String> {
-        if let Ok(k) = p256::SecretKey::from_sec1_pem(pem) {
-            return Ok(SigningKey::P256(k.into()));
-        }
-        if let Ok(k) = p384::SecretKey::from_sec1_pem(pem) {
-            return Ok(SigningKey::P384(k.into()));
-        }
-        p521::SecretKey::from_sec1_pem(pem)
-            .map(|k| SigningKey::P521(k.into()))
-            .map_err(|e| e.to_string())
-    }
-
-    /// ECDSA over `msg` with the curve's hash, ASN.1 DER encoded (as DSSE envelopes carry it).
-    pub fn sign_der(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
-        use p256::ecdsa::signature::Signer as _;
-        let e = |e: p256::ecdsa::Error| e.to_string();
-        Ok(match self {
-            SigningKey::P256(k) => {
-                let s: p256::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
-                s.to_der().as_bytes().to_vec()
-            }
-            SigningKey::P384(k) => {
-                let s: p384::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
-                s.to_der().as_bytes().to_vec()
-            }
-            SigningKey::P521(k) => {
-                let s: p521::ecdsa::Signature = k.try_sign(msg).map_err(e)?;
-                s.to_der().as_bytes().to_vec()
-            }
-        })
-    }
-
-    fn to_pkcs8_pem(
-        &self,
-        password: Option<&str>,
-    ) -> pkcs8::Result<pkcs8::der::zeroize::Zeroizing<String>> {
-        match (self, password) {
-            (SigningKey::P256(k), None) => k.to_pkcs8_pem(LineEnding::LF),
-            (SigningKey::P384(k), None) => k.to_pkcs8_pem(LineEnding::LF),
-            (SigningKey::P521(k), None) => k.to_pkcs8_pem(LineEnding::LF),
-            (SigningKey::P256(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
-            (SigningKey::P384(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
-            (SigningKey::P521(k), Some(pw)) => k.to_pkcs8_encrypted_pem(pw, LineEnding::LF),
-        }
-    }
-}
-
-impl p256::ecdsa::signature::Signer<p256::ecdsa::Signature> for SigningKey {
-    /// P-256 signatures only (older call sites); [`SigningKey::sign_der`] handles every curve.
-    fn try_sign(&self, msg: &[u8]) -> Result<p256::ecdsa::Signature, p256::ecdsa::Error> {
-        match self {
-            SigningKey::P256(k) => k.try_sign(msg),
-            _ => Err(p256::ecdsa::Error::new()),
-        }
-    }
-}
-
-impl From<p256::ecdsa::SigningKey> for SigningKey {
-    fn from(k: p256::ecdsa::SigningKey) -> Self {
-        SigningKey::P256(k)
-    }
-}
-
-impl From<p384::ecdsa::SigningKey> for SigningKey {
-    fn from(k: p384::ecdsa::SigningKey) -> Self {
-        SigningKey::P384(k)
-    }
-}
-
-impl From<p521::ecdsa::SigningKey> for SigningKey {
-    fn from(k: p521::ecdsa::SigningKey) -> Self {
-        SigningKey::P521(k)
-    }
-}
-
 /// The key id of a DER SubjectPublicKeyInfo: hex SHA-256 of its PEM text (`PUBLIC KEY`, 64-column
 /// base64, LF), which is [`PublicKey::id`] for EC keys and model_signing's `hint`. Used for any
 /// certificate key, so one key in a bare-key bundle and inside a certificate has one id.
@@ -612,274 +395,12 @@ impl PrivateKey {
     }
 }
 
-/// Reads a key file with a size bound; only regular files (see [`crate::io::read_bounded`]).
-fn read_key_file(path: &Path) -> Result<String, Error> {
-    use crate::io::{BoundedReadError, is_not_regular, read_bounded};
-    let bytes = read_bounded(path, MAX_KEY_FILE_SIZE).map_err(|e| match e {
-        BoundedReadError::TooLarge => Error::TooLarge {
-            path: path.to_owned(),
-        },
-        BoundedReadError::Io(source) if is_not_regular(&source) => Error::NotRegular {
-            path: path.to_owned(),
-        },
-        BoundedReadError::Io(source) => Error::Read {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
-    String::from_utf8(bytes).map_err(|_| Error::Malformed {
-        path: path.to_owned(),
-        detail: "not UTF-8 text".into(),
-    })
-}
-
-/// The key or certificate blocks of a file, refusing more than one: a file with two keys (or a
-/// key and a certificate) is ambiguous. `EC PARAMETERS`, which `openssl ecparam -genkey` writes
-/// before the key, names the curve only and is skipped.
-fn single_block(path: &Path, text: &str) -> Result<(String, String), Error> {
-    let blocks: Vec<(String, String)> = pem_blocks(text)
-        .into_iter()
-        .filter(|(label, _)| label != "EC PARAMETERS")
-        .collect();
-    match blocks.len() {
-        0 => Err(Error::Malformed {
-            path: path.to_owned(),
-            detail: "no PEM block found".into(),
-        }),
-        1 => blocks.into_iter().next().ok_or_else(|| Error::Malformed {
-            path: path.to_owned(),
-            detail: "no PEM block found".into(),
-        }),
-        count => Err(Error::SeveralBlocks {
-            path: path.to_owned(),
-            count,
-            labels: blocks
-                .iter()
-                .map(|(l, _)| l.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
-    }
-}
-
-/// Splits a file into its PEM blocks: (label, full block text).
-fn pem_blocks(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let Some(label_end) = after.find("-----") else {
-            break;
-        };
-        let label = &after[..label_end];
-        let end_marker = format!("-----END {label}-----");
-        let Some(end) = rest[start..].find(&end_marker) else {
-            break;
-        };
-        let block_end = start + end + end_marker.len();
-        out.push((label.to_owned(), format!("{}\n", &rest[start..block_end])));
-        rest = &rest[block_end..];
-    }
-    out
-}
-
-fn curve_detail(der_label: &str) -> String {
-    format!("found a `{der_label}` PEM block")
-}
-
-/// Loads a private key: PKCS#8 (plain or encrypted) or SEC1 PEM, as openssl writes them, on
-/// P-256, P-384 or P-521. A file with more than one key block is refused.
-pub fn load_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey, Error> {
-    let text = read_key_file(path)?;
-    let (label, block) = single_block(path, &text)?;
-    let p = || path.to_owned();
-    let key = match label.as_str() {
-        "PRIVATE KEY" => {
-            let (_, doc) =
-                pkcs8::SecretDocument::from_pem(&block).map_err(|e| Error::Malformed {
-                    path: p(),
-                    detail: e.to_string(),
-                })?;
-            SigningKey::from_pkcs8_der(doc.as_bytes())
-                .map_err(|e| classify_pkcs8_error(path, &block, &e))?
-        }
-        "ENCRYPTED PRIVATE KEY" => {
-            let Some(pw) = password else {
-                return Err(Error::NeedsPassword { path: p() });
-            };
-            let (_, doc) =
-                pkcs8::SecretDocument::from_pem(&block).map_err(|e| Error::Malformed {
-                    path: p(),
-                    detail: e.to_string(),
-                })?;
-            let info =
-                pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).map_err(|e| {
-                    Error::Malformed {
-                        path: p(),
-                        detail: e.to_string(),
-                    }
-                })?;
-            // Decrypt once (scrypt is slow), then try the curves on the plaintext.
-            let plain = info
-                .decrypt(pw)
-                .map_err(|_| Error::BadPassword { path: p() })?;
-            SigningKey::from_pkcs8_der(plain.as_bytes()).map_err(|e| Error::WrongAlgorithm {
-                path: p(),
-                detail: e,
-            })?
-        }
-        "EC PRIVATE KEY" => SigningKey::from_sec1_pem(&block).map_err(|e| {
-            if block_has_other_curve(&block) {
-                Error::WrongAlgorithm {
-                    path: p(),
-                    detail: "an EC key on another curve".into(),
-                }
-            } else {
-                Error::Malformed {
-                    path: p(),
-                    detail: e,
-                }
-            }
-        })?,
-        "PUBLIC KEY" => return Err(Error::PublicNotPrivate { path: p() }),
-        "RSA PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
-            return Err(Error::WrongAlgorithm {
-                path: p(),
-                detail: curve_detail(&label),
-            });
-        }
-        other => {
-            return Err(Error::Malformed {
-                path: p(),
-                detail: format!("PEM block `{other}`"),
-            });
-        }
-    };
-    Ok(PrivateKey { key: Box::new(key) })
-}
-
-/// Loads a public key (SPKI `PUBLIC KEY` PEM) on P-256, P-384 or P-521. A file with more than
-/// one block is refused.
-pub fn load_public_key(path: &Path) -> Result<PublicKey, Error> {
-    let text = read_key_file(path)?;
-    let (label, block) = single_block(path, &text)?;
-    let p = || path.to_owned();
-    match label.as_str() {
-        "PUBLIC KEY" => {
-            let key = VerifyingKey::from_spki_pem(&block)
-                .map_err(|e| classify_pkcs8_error(path, &block, &e))?;
-            PublicKey::new(key)
-        }
-        "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" => {
-            Err(Error::PrivateNotPublic { path: p() })
-        }
-        "CERTIFICATE" => Err(Error::Malformed {
-            path: p(),
-            detail: "found a certificate; pass the public key".into(),
-        }),
-        other => Err(Error::Malformed {
-            path: p(),
-            detail: format!("PEM block `{other}`, not `PUBLIC KEY`"),
-        }),
-    }
-}
-
-/// Parses a public key from PEM text (used for keys embedded in policies and bundles).
-pub fn public_key_from_pem(pem: &str) -> Result<PublicKey, Error> {
-    let key = VerifyingKey::from_spki_pem(pem).map_err(|detail| Error::Malformed {
-        path: PathBuf::from("<inline>"),
-        detail,
-    })?;
-    PublicKey::new(key)
-}
-
-/// Tells a wrong curve or algorithm apart from a damaged file.
-fn classify_pkcs8_error(path: &Path, block: &str, detail: &str) -> Error {
-    if block_has_other_curve(block) || detail.contains("OID") || detail.contains("algorithm") {
-        Error::WrongAlgorithm {
-            path: path.to_owned(),
-            detail: detail.to_owned(),
-        }
-    } else {
-        Error::Malformed {
-            path: path.to_owned(),
-            detail: detail.to_owned(),
-        }
-    }
-}
-
-/// True when the DER inside a PEM block names a key algorithm or curve other than P-256, P-384
-/// and P-521.
-fn block_has_other_curve(block: &str) -> bool {
-    use base64::Engine;
-    let body: String = block
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
-    let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.trim()) else {
-        return false;
-    };
-    !Curve::ALL.iter().any(|c| {
-        let oid = c.oid_der();
-        der.windows(oid.len()).any(|w| w == oid)
-    })
-}
-
-/// Writes a newly generated key pair: private key 0600 and never over an existing file without
-/// `force`; both written atomically (temp file + rename) so a failure leaves nothing half-written,
-/// and a failed public-key write removes the private key this call just wrote.
-pub fn write_key_pair(
-    key: &PrivateKey,
-    private_path: &Path,
-    public_path: &Path,
-    password: Option<&str>,
-    force: bool,
-) -> Result<PublicKey, Error> {
-    if !force {
-        for path in [private_path, public_path] {
-            if path.exists() {
-                return Err(Error::Exists {
-                    path: path.to_owned(),
-                });
-            }
-        }
-    }
-    let public = key.public_key()?;
-    let private_pem = key.to_pem(password)?;
-    let public_pem = public.to_pem()?;
-    io::write_atomic(private_path, private_pem.as_bytes(), Some(0o600), force).map_err(
-        |source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::Exists {
-                path: private_path.to_owned(),
-            },
-            _ => Error::Write {
-                path: private_path.to_owned(),
-                source,
-            },
-        },
-    )?;
-    if let Err(source) = io::write_atomic(public_path, public_pem.as_bytes(), Some(0o644), force) {
-        // A private key without its public half is a half-made key pair: remove what this call
-        // wrote, so a retry starts clean and no orphan key is left behind.
-        let _ = fs::remove_file(private_path);
-        return Err(match source.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::Exists {
-                path: public_path.to_owned(),
-            },
-            _ => Error::Write {
-                path: public_path.to_owned(),
-                source,
-            },
-        });
-    }
-    Ok(public)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
+    use std::fs;
+    use std::path::Path;
 
     #[test]
     fn key_id_is_sha256_of_canonical_pem() {
@@ -920,6 +441,22 @@ mod tests {
             back.public_key().unwrap().id(),
             k.public_key().unwrap().id()
         );
+    }
+
+    #[test]
+    fn generate_reports_the_key_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pr, pb) = (dir.path().join("k.pem"), dir.path().join("k.pub"));
+        let made = generate(Curve::P384, &pr, &pb, Some("pw"), false).unwrap();
+        assert_eq!(made.key_id, load_public_key(&pb).unwrap().id());
+        assert!(made.encrypted);
+        assert_eq!(
+            load_private_key(&pr, Some("pw")).unwrap().curve(),
+            Curve::P384
+        );
+        let v = serde_json::to_value(&made).unwrap();
+        assert_eq!(v["key_id"], made.key_id.as_str());
+        assert_eq!(v["encrypted"], true);
     }
 
     #[test]
