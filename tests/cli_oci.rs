@@ -181,6 +181,67 @@ fn verify_fails_when_tag_moves_to_unsigned_model() {
 }
 
 #[test]
+fn an_unknown_tag_or_repository_is_a_typo_not_a_tampered_model() {
+    // Exit 2 (input), not 1: the README's promise that a typo is told apart from tampering.
+    // The message keeps the registry host and names the tags that exist, nearest first.
+    let (w, reg) = setup();
+    let host = reg.host();
+    for tag in ["v1", "v1.1", "latest"] {
+        w.expect(0, &["push", "bert", &format!("{host}/models/bert:{tag}")]);
+    }
+    w.expect(
+        0,
+        &["sign", &format!("{host}/models/bert:v1"), "--key", "k.pem"],
+    );
+    let out = w.expect(
+        2,
+        &[
+            "verify",
+            &format!("{host}/models/bert:v2"),
+            "--key",
+            "k.pub",
+        ],
+    );
+    assert!(
+        out.contains(&format!("tag v2 not found in {host}/models/bert")),
+        "{out}"
+    );
+    assert!(
+        out.contains("nearest tags there: v1, v1.1, latest"),
+        "{out}"
+    );
+    // The referrers tag schema's sha256-... tags are signatures, never offered as models.
+    assert!(!out.contains("sha256-"), "{out}");
+    let out = w.expect(
+        2,
+        &[
+            "pull",
+            &format!("{host}/models/gpt2:v1"),
+            "-o",
+            "out",
+            "--key",
+            "k.pub",
+        ],
+    );
+    assert!(
+        out.contains(&format!("not found in {host}/models/gpt2")),
+        "{out}"
+    );
+    assert!(out.contains("has no tags (or does not exist)"), "{out}");
+    assert!(!w.path("out").exists());
+    // helm's oci:// spelling reaches the same model.
+    w.expect(
+        0,
+        &[
+            "verify",
+            &format!("oci://{host}/models/bert:v1"),
+            "--key",
+            "k.pub",
+        ],
+    );
+}
+
+#[test]
 fn signature_for_another_digest_is_refused() {
     let (w, reg) = setup();
     let a = format!("{}/models/bert:a", reg.host());

@@ -139,6 +139,13 @@ fn every_command_and_failure_class_matches_the_schema() {
     );
     assert_eq!(v["checks"][0]["name"], "resolve");
     assert_eq!(v["signatures"][0]["signer"]["kind"], "key");
+    // inspect and tree of a reference: the manifest and each signature's claims, unverified.
+    let i = doc(&w, &mut n, 0, &["inspect", "models/bert:1"]);
+    assert_eq!(i["verified"], false);
+    assert_eq!(i["signatures"][0]["claims"]["signer"]["kind"], "key");
+    let t = doc(&w, &mut n, 0, &["tree", "models/bert:1"]);
+    assert_eq!(t["digest"], i["digest"]);
+    doc(&w, &mut n, 2, &["inspect", "models/bert:nope"]);
     let pl = doc(
         &w,
         &mut n,

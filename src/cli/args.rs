@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "Exit codes:\n  0  success / verified\n  1  not trusted: a digest, signature, identity, policy or revocation check failed\n  2  usage or input error: bad flag, unreadable key, malformed signature\n  3  environment error: registry unreachable, I/O error, out of space";
+const EXIT_CODES: &str = "Exit codes:\n  0  success / verified\n  1  not trusted: a digest, signature, identity, policy or revocation check failed\n  2  usage or input error: bad flag, unreadable key, malformed signature, unknown tag\n  3  environment error: registry unreachable, I/O error, out of space";
 
 /// Verifiable chain of custody for AI models: sign, push, verify and pull models with OMS
 /// signatures (Sigstore bundles) and OCI registries.
@@ -50,13 +50,13 @@ impl Common {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a P-256 key pair (private key PKCS#8 PEM, mode 0600; public key SPKI PEM).
+    /// Create an ECDSA key pair: P-256, or P-384/P-521 with --curve (PKCS#8 PEM, mode 0600; SPKI PEM).
     #[command(after_help = EXIT_CODES)]
     Keygen(KeygenArgs),
-    /// Sign a model on disk (--model) or a model in an OCI registry or the local store (REF).
+    /// Sign a model on disk (a path, or --model) or a model in an OCI registry or the local store (REF).
     #[command(after_help = EXIT_CODES)]
     Sign(SignArgs),
-    /// Verify a model on disk (--model) or in an OCI registry or the local store (REF).
+    /// Verify a model on disk (a path, or --model) or in an OCI registry or the local store (REF).
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
     /// Push a model folder or file to an OCI registry (or the local store) as a ModelPack artifact.
@@ -65,9 +65,14 @@ pub enum Command {
     /// Verify a model in a registry (or the local store), then download it; nothing lands unless it verifies.
     #[command(after_help = EXIT_CODES)]
     Pull(PullArgs),
-    /// Show what a signature claims (signer, subject, metadata, resources) without verifying it.
+    /// Show what a signature claims (signer, subject, metadata, resources) without verifying it;
+    /// for a REF, the model manifest and every signature attached to it.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// A model in a registry (or the local store) and the signatures attached to it, as a tree
+    /// (unverified; as `oras discover --format tree`).
+    #[command(after_help = EXIT_CODES)]
+    Tree(TreeArgs),
     /// Chain-of-custody report over many signatures, for incident response
     Audit(AuditArgs),
 }
@@ -98,25 +103,34 @@ pub struct KeygenArgs {
 /// How the model on disk is read (shared by sign and verify).
 #[derive(Clone, Debug, Args)]
 pub struct ModelArgs {
-    /// Model file or folder to sign or verify.
+    /// Model file or folder on disk (the same as giving its path as the first argument).
     #[arg(long, short = 'm', value_name = "PATH")]
     pub model: Option<PathBuf>,
-    /// Signature file (Sigstore bundle). Default: `<model>.sig` beside the model.
-    #[arg(long, visible_alias = "signature", value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
+    /// Signature file (Sigstore bundle). Default: `<model>.sig` beside the model. `--manifest`
+    /// is the same flag (the original toolkit guide's name).
+    #[arg(long = "signature", visible_alias = "manifest", value_name = "FILE")]
+    pub signature: Option<PathBuf>,
 }
 
 /// `sign`.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// OCI reference to sign in place (`host/repo:tag`, or `repo:tag` for the local store).
-    #[arg(value_name = "REF", conflicts_with = "model")]
+    /// A model file or folder on disk (an existing path, or one written `./m`, `/m`, `m/`), or
+    /// an OCI reference to sign in place (`host/repo:tag`, or `repo:tag` for the local store).
+    #[arg(value_name = "MODEL_OR_REF", conflicts_with = "model")]
     pub reference: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub model: ModelArgs,
-    /// Private key (PKCS#8 or SEC1 PEM, P-256).
-    #[arg(long, short = 'k', value_name = "FILE", conflicts_with = "keyless")]
+    /// Private key (PKCS#8 or SEC1 PEM; P-256, P-384 or P-521). `--key` is the same flag (cosign).
+    #[arg(
+        long,
+        short = 'k',
+        visible_alias = "key",
+        alias = "private_key",
+        value_name = "FILE",
+        conflicts_with = "keyless"
+    )]
     pub private_key: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -158,15 +172,22 @@ pub struct SignArgs {
 /// `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// OCI reference to verify (`host/repo:tag`, `host/repo@sha256:...`, or `repo:tag` locally).
-    #[arg(value_name = "REF", conflicts_with = "model")]
+    /// A model file or folder on disk (an existing path, or one written `./m`, `/m`, `m/`), or
+    /// an OCI reference (`host/repo:tag`, `host/repo@sha256:...`, or `repo:tag` locally).
+    #[arg(value_name = "MODEL_OR_REF", conflicts_with = "model")]
     pub reference: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub model: ModelArgs,
-    /// Trusted public key (repeatable: passes if any one verifies). With --policy: key material,
+    /// Trusted public key (repeatable: passes if any one verifies; `--key` is the same flag). With --policy: key material,
     /// trusted only where the policy rule lists no trusted_signers.
-    #[arg(long, short = 'p', value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "key",
+        alias = "public_key",
+        value_name = "FILE"
+    )]
     pub public_key: Vec<PathBuf>,
     /// Trust policy (YAML or JSON, docs/policy.md): the rule covering the model decides
     /// (trusted signers, min_signatures, required_metadata, revoked keys).
@@ -238,9 +259,30 @@ pub struct CertificateTrustArgs {
 /// `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Signature file to show.
-    #[arg(long, visible_alias = "signature", value_name = "FILE")]
-    pub manifest: PathBuf,
+    /// A signature file, a model on disk (its `<model>.sig` is shown), or an OCI reference (its
+    /// manifest and every signature attached to it).
+    #[arg(value_name = "SIGNATURE_OR_MODEL_OR_REF", conflicts_with = "signature")]
+    pub target: Option<String>,
+    /// Signature file to show. `--manifest` is the same flag (the original toolkit guide's name).
+    #[arg(long = "signature", visible_alias = "manifest", value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `tree`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The model: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` for the local store.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,
@@ -310,8 +352,15 @@ pub struct PushArgs {
     /// Sign in the same step (needs --private-key or --keyless).
     #[arg(long)]
     pub sign: bool,
-    /// Private key for --sign.
-    #[arg(long, short = 'k', value_name = "FILE", conflicts_with = "keyless")]
+    /// Private key for --sign (PKCS#8 or SEC1 PEM; P-256, P-384 or P-521). `--key` is the same flag.
+    #[arg(
+        long,
+        short = 'k',
+        visible_alias = "key",
+        alias = "private_key",
+        value_name = "FILE",
+        conflicts_with = "keyless"
+    )]
     pub private_key: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -349,9 +398,15 @@ pub struct PullArgs {
     /// Folder to create (must not exist, or be empty).
     #[arg(long = "output", short = 'o', value_name = "DIR")]
     pub dir: PathBuf,
-    /// Trusted public key (repeatable). With --policy: key material, trusted only where the
+    /// Trusted public key (repeatable; `--key` is the same flag). With --policy: key material, trusted only where the
     /// policy rule lists no trusted_signers.
-    #[arg(long, short = 'p', value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "key",
+        alias = "public_key",
+        value_name = "FILE"
+    )]
     pub public_key: Vec<PathBuf>,
     /// Trust policy (YAML or JSON, docs/policy.md); nothing is written unless it passes.
     #[arg(long, value_name = "FILE")]
@@ -409,8 +464,14 @@ pub struct AuditArgs {
     /// one. A path that exists on disk is read as a path.
     #[arg(value_name = "PATH_OR_REF", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Trusted public key (repeatable).
-    #[arg(long, short = 'p', value_name = "FILE")]
+    /// Trusted public key (repeatable; `--key` is the same flag).
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "key",
+        alias = "public_key",
+        value_name = "FILE"
+    )]
     pub public_key: Vec<PathBuf>,
     /// Trust policy file (YAML or JSON, see docs/policy.md).
     #[arg(long, value_name = "FILE")]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, VerifyArgs};
+use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, TreeArgs, VerifyArgs};
 use super::error::CliError;
 use super::progress;
 use super::render::{self, esc, parse_metadata, print_json, print_warnings};
@@ -20,17 +20,63 @@ pub(crate) fn default_signature_path(model: &Path) -> PathBuf {
     model::signature_path(model)
 }
 
-fn model_and_signature(m: &ModelArgs, verb: &str) -> Result<(PathBuf, PathBuf), CliError> {
-    let Some(model) = m.model.clone() else {
-        return Err(CliError::input(format!(
-            "nothing to {verb}: pass --model PATH for a model on disk, or a REF for a model in a registry"
-        )));
+/// What a command's positional argument names: a model on disk, or an OCI reference.
+pub(crate) enum Target {
+    /// A model file or folder, with its signature file.
+    Disk { model: PathBuf, signature: PathBuf },
+    /// A reference in a registry or the local store, as typed.
+    Reference(String),
+}
+
+/// Whether `s` is written as a path rather than a reference: `./m`, `../m`, `/m`, `~/m`, `m/`.
+/// Such a name never reaches a registry, even when nothing exists there.
+pub(crate) fn written_as_path(s: &str) -> bool {
+    s.starts_with("./")
+        || s.starts_with("../")
+        || s.starts_with('/')
+        || s.starts_with("~/")
+        || s.ends_with('/')
+        || s == "."
+        || s == ".."
+}
+
+/// Reads `--model`/`--signature` and the positional argument: a positional naming an existing
+/// file or folder is a model on disk (as model_signing and `audit` read it); one written as a
+/// path that does not exist is an input error; anything else is a reference.
+pub(crate) fn target(
+    m: &ModelArgs,
+    positional: Option<&str>,
+    verb: &str,
+) -> Result<Target, CliError> {
+    let model = match (positional, &m.model) {
+        (Some(p), _) if Path::new(p).exists() => PathBuf::from(p),
+        (Some(p), _) if written_as_path(p) => {
+            return Err(CliError::input(format!(
+                "model {} does not exist; check the path",
+                esc(p)
+            )));
+        }
+        (Some(r), _) => {
+            if m.signature.is_some() {
+                return Err(CliError::input(format!(
+                    "--signature is for a model on disk, and {} is not a file or folder here (it is read as a registry reference); check the path",
+                    esc(r)
+                )));
+            }
+            return Ok(Target::Reference(r.to_owned()));
+        }
+        (None, Some(model)) => model.clone(),
+        (None, None) => {
+            return Err(CliError::input(format!(
+                "nothing to {verb}: pass a model file or folder (or --model PATH), or a REF for a model in a registry"
+            )));
+        }
     };
-    let sig = m
-        .manifest
+    let signature = m
+        .signature
         .clone()
         .unwrap_or_else(|| default_signature_path(&model));
-    Ok((model, sig))
+    Ok(Target::Disk { model, signature })
 }
 
 /// `keygen`.
@@ -81,17 +127,19 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             "no signer given: pass --private-key KEY (from `provenance keygen`) or --keyless (Sigstore, with an OIDC identity token)",
         ));
     };
-    if let Some(reference) = &a.reference {
-        return super::oci::sign_reference(
-            reference,
-            &a.registry,
-            &signer,
-            metadata,
-            a.common.output(),
-            a.common.quiet,
-        );
-    }
-    let (model_path, sig_path) = model_and_signature(&a.model, "sign")?;
+    let (model_path, sig_path) = match target(&a.model, a.reference.as_deref(), "sign")? {
+        Target::Disk { model, signature } => (model, signature),
+        Target::Reference(reference) => {
+            return super::oci::sign_reference(
+                &reference,
+                &a.registry,
+                &signer,
+                metadata,
+                a.common.output(),
+                a.common.quiet,
+            );
+        }
+    };
     let request = sign::SignFiles {
         model: model_path.clone(),
         signature: Some(sig_path.clone()),
@@ -136,10 +184,17 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
         &super::trust::spec(&a.public_key, &a.certificates, a.policy.as_deref()),
         a.common.quiet,
     )?;
-    if let Some(reference) = &a.reference {
-        return super::oci::verify_reference(reference, &a.registry, &evaluator, a.common.output());
-    }
-    let (model_path, sig_path) = model_and_signature(&a.model, "verify")?;
+    let (model_path, sig_path) = match target(&a.model, a.reference.as_deref(), "verify")? {
+        Target::Disk { model, signature } => (model, signature),
+        Target::Reference(reference) => {
+            return super::oci::verify_reference(
+                &reference,
+                &a.registry,
+                &evaluator,
+                a.common.output(),
+            );
+        }
+    };
     let size = model::list(
         &model_path,
         &model::Options {
@@ -172,48 +227,79 @@ pub fn verify(a: VerifyArgs) -> Result<(), CliError> {
     }
 }
 
-/// `inspect`: shows the claims of a signature without verifying them.
+/// What `inspect`'s argument names: a signature file (by name: `*.sig`, `*.json`), a model on
+/// disk (its `<model>.sig`), or a reference.
+fn inspect_target(a: &InspectArgs) -> Result<Target, CliError> {
+    if let Some(sig) = &a.signature {
+        return Ok(Target::Disk {
+            model: PathBuf::new(),
+            signature: sig.clone(),
+        });
+    }
+    let Some(t) = a.target.as_deref() else {
+        return Err(CliError::input(
+            "nothing to inspect: pass a signature file, a model (its <model>.sig is shown), or a REF",
+        ));
+    };
+    let path = Path::new(t);
+    let is_signature_name = t.ends_with(".sig") || t.ends_with(".json");
+    if path.is_file() && is_signature_name {
+        return Ok(Target::Disk {
+            model: PathBuf::new(),
+            signature: path.to_owned(),
+        });
+    }
+    target(
+        &ModelArgs {
+            model: None,
+            signature: None,
+        },
+        Some(t),
+        "inspect",
+    )
+}
+
+/// `inspect`: shows the claims of a signature (or of a model in a store and every signature
+/// attached to it) without verifying them.
 pub fn inspect(a: InspectArgs) -> Result<(), CliError> {
-    use crate::verify::claims::{self, ClaimedSigner};
-    let bundle = Bundle::read(&a.manifest)?;
-    let i = claims::inspect(&bundle, a.manifest.clone()).map_err(|e| match e {
+    use crate::verify::claims;
+    let signature = match inspect_target(&a)? {
+        Target::Disk { signature, .. } => signature,
+        Target::Reference(r) => {
+            let (r, store) = super::oci::open(&r, &a.registry)?;
+            let i = claims::inspect_reference(store.as_ref(), &r)?;
+            match a.common.output() {
+                Output::Json => print_json(&json!(i)),
+                Output::Text => render::reference_inspection(&i),
+            }
+            return Ok(());
+        }
+    };
+    let bundle = Bundle::read(&signature)?;
+    let i = claims::inspect(&bundle, signature.clone()).map_err(|e| match e {
         claims::Error::Dsse(e) => CliError::from(e),
         claims::Error::Statement(e) => CliError::from(e),
     })?;
     match a.common.output() {
-        Output::Json => print_json(&serde_json::to_value(&i).unwrap_or_default()),
+        Output::Json => print_json(&json!(i)),
         Output::Text => {
             println!(
                 "NOT VERIFIED: inspect shows what the signature claims; run `provenance verify` to check it"
             );
-            println!("signature:      {}", esc(&a.manifest.display().to_string()));
-            match &i.signer {
-                ClaimedSigner::Key { key_id } => println!("signer key id:  {}", esc(key_id)),
-                ClaimedSigner::Keyless(c) | ClaimedSigner::Certificate(c) => println!(
-                    "signer:         certificate {} ({})",
-                    esc(&c.identities.join(", ")),
-                    esc(c.oidc_issuer.as_deref().unwrap_or(&c.subject))
-                ),
-                ClaimedSigner::None => println!("signer:         none named"),
-            }
-            println!(
-                "subject:        {} {}",
-                esc(&i.subject),
-                esc(&i.root_digest)
-            );
-            println!("predicate:      {}", esc(&i.predicate_type));
-            match i.serialization.shard_size {
-                Some(n) => println!("method:         shards (shard size {n})"),
-                None => println!("method:         {}", i.serialization.method),
-            }
-            println!("resources:      {}", i.resources);
-            if let Some(d) = &i.oci_manifest_digest {
-                println!("oci manifest:   {}", esc(d));
-            }
-            for (k, v) in &i.metadata {
-                println!("metadata:       {} = {}", esc(k), esc(v));
-            }
+            println!("signature:      {}", esc(&signature.display().to_string()));
+            render::claims(&i);
         }
+    }
+    Ok(())
+}
+
+/// `tree`: a reference and the signatures attached to it, as `oras discover --format tree`.
+pub fn tree(a: TreeArgs) -> Result<(), CliError> {
+    let (r, store) = super::oci::open(&a.reference, &a.registry)?;
+    let i = crate::verify::claims::inspect_reference(store.as_ref(), &r)?;
+    match a.common.output() {
+        Output::Json => print_json(&json!(i)),
+        Output::Text => render::tree(&i),
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(a) => ("sign", a.common.output() == args::Output::Json),
         Command::Verify(a) => ("verify", a.common.output() == args::Output::Json),
         Command::Inspect(a) => ("inspect", a.common.output() == args::Output::Json),
+        Command::Tree(a) => ("tree", a.common.output() == args::Output::Json),
         Command::Push(a) => ("push", a.common.output() == args::Output::Json),
         Command::Pull(a) => ("pull", a.common.format == args::Output::Json),
         Command::Audit(a) => (
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(a) => commands::sign(a),
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
+        Command::Tree(a) => commands::tree(a),
         Command::Push(a) => oci::push(a),
         Command::Pull(a) => oci::pull(a),
         Command::Audit(a) => audit::run(a),

@@ -19,7 +19,10 @@ use crate::sign::reference;
 use crate::verify::Verifier;
 
 /// Parses a reference and opens the store it points to.
-fn open(reference: &str, r: &RegistryArgs) -> Result<(Reference, Box<dyn Store>), CliError> {
+pub(crate) fn open(
+    reference: &str,
+    r: &RegistryArgs,
+) -> Result<(Reference, Box<dyn Store>), CliError> {
     let parsed = parse_reference(reference)?;
     let store = open_parsed(&parsed, r, credentials(r)?)?;
     Ok((parsed, store))
@@ -210,9 +213,8 @@ pub fn sign_reference(
         Output::Json => print_json(&json!(signed)),
         Output::Text => {
             println!(
-                "Signed {}@{} ({} layers) with {}",
-                signed.repository,
-                signed.digest,
+                "Signed {} ({} layers) with {}",
+                r.pinned(&signed.digest),
                 signed.resources,
                 signer.label()
             );
@@ -227,10 +229,9 @@ pub fn sign_reference(
     }
     if !quiet && r.digest().is_none() {
         eprintln!(
-            "note: tags are mutable; the signature binds digest {}, so `verify` fails if the tag moves. Pin it as {}@{}",
+            "note: tags are mutable; the signature binds digest {}, so `verify` fails if the tag moves. Pin it as {}",
             signed.digest,
-            r.repository(),
-            signed.digest
+            r.pinned(&signed.digest)
         );
     }
     Ok(())
@@ -287,11 +288,10 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
         Output::Json => print_json(&json!(pulled)),
         Output::Text => {
             println!(
-                "Provenance verified; pulled {} files ({} bytes) of {}@{} into {}",
+                "Provenance verified; pulled {} files ({} bytes) of {} into {}",
                 done.files,
                 total,
-                r.repository(),
-                done.digest,
+                r.with_digest(&done.digest),
                 a.dir.display()
             );
             match &written {

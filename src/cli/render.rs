@@ -157,7 +157,7 @@ pub fn verdict(v: &Verdict, output: Output) {
                 let by = s.signer_label().unwrap_or_else(|| "?".into());
                 println!(
                     "  signature {} by {}: {}{}",
-                    esc(s.source.get(..19).unwrap_or(&s.source)),
+                    esc(&short_source(&s.source)),
                     esc(&by),
                     status_word(s),
                     if s.status == SignatureStatus::Trusted && s.binding.as_deref() == Some("files")
@@ -200,9 +200,129 @@ pub fn not_trusted(v: &Verdict, what_not_to_do: &str) -> super::error::CliError 
     }
 }
 
+/// The claims of one signature, one per line (after its `signature:` line).
+pub fn claims(i: &crate::verify::claims::Inspection) {
+    use crate::verify::claims::ClaimedSigner;
+    match &i.signer {
+        ClaimedSigner::Key { key_id } => println!("signer key id:  {}", esc(key_id)),
+        ClaimedSigner::Keyless(c) | ClaimedSigner::Certificate(c) => println!(
+            "signer:         certificate {} ({})",
+            esc(&c.identities.join(", ")),
+            esc(c.oidc_issuer.as_deref().unwrap_or(&c.subject))
+        ),
+        ClaimedSigner::None => println!("signer:         none named"),
+    }
+    println!(
+        "subject:        {} {}",
+        esc(&i.subject),
+        esc(&i.root_digest)
+    );
+    println!("predicate:      {}", esc(&i.predicate_type));
+    match i.serialization.shard_size {
+        Some(n) => println!("method:         shards (shard size {n})"),
+        None => println!("method:         {}", i.serialization.method),
+    }
+    println!("resources:      {}", i.resources);
+    if let Some(d) = &i.oci_manifest_digest {
+        println!("oci manifest:   {}", esc(d));
+    }
+    for (k, v) in &i.metadata {
+        println!("metadata:       {} = {}", esc(k), esc(v));
+    }
+}
+
+/// A signer claim in a few words (`key <id>`, `keyless <identity> (<issuer>)`).
+fn signer_words(s: &crate::verify::claims::ClaimedSigner) -> String {
+    use crate::verify::claims::ClaimedSigner;
+    match s {
+        ClaimedSigner::Key { key_id } => format!("key {}", esc(key_id)),
+        ClaimedSigner::Keyless(c) => format!(
+            "keyless {} ({})",
+            esc(&c.identities.join(", ")),
+            esc(c.oidc_issuer.as_deref().unwrap_or("no issuer"))
+        ),
+        ClaimedSigner::Certificate(c) => format!(
+            "certificate {}",
+            esc(if c.identities.is_empty() {
+                &c.subject
+            } else {
+                c.identities.first().map_or("", String::as_str)
+            })
+        ),
+        ClaimedSigner::None => "no signer named".to_owned(),
+    }
+}
+
+/// `inspect REF` as text: the manifest, its files, then each signature's claims.
+pub fn reference_inspection(i: &crate::verify::claims::ReferenceInspection) {
+    println!(
+        "NOT VERIFIED: inspect shows what the model and its signatures claim; run `provenance verify` to check them"
+    );
+    println!("reference:      {}", esc(&i.reference));
+    println!("digest:         {}", esc(&i.digest));
+    if let Some(t) = &i.artifact_type {
+        println!("artifact type:  {}", esc(t));
+    }
+    println!("files:          {} ({} bytes)", i.layers.len(), i.size);
+    for l in &i.layers {
+        println!("  {}  {}  {} bytes", esc(&l.path), esc(&l.digest), l.size);
+    }
+    println!("signatures:     {}", i.referrers_listed);
+    for s in &i.signatures {
+        println!();
+        println!("signature:      {}", esc(&s.digest));
+        if let Some(c) = &s.created {
+            println!("created:        {}", esc(c));
+        }
+        match (&s.claims, &s.error) {
+            (Some(c), _) => claims(c),
+            (None, Some(e)) => println!("unreadable:     {}", esc(e)),
+            (None, None) => {}
+        }
+    }
+}
+
+/// `tree REF` as text: the model and its signatures as a tree (`oras discover --format tree`).
+pub fn tree(i: &crate::verify::claims::ReferenceInspection) {
+    println!("{}", esc(&i.reference_pinned()));
+    if i.signatures.is_empty() {
+        println!("(no signatures)");
+        return;
+    }
+    println!("└── {}", crate::formats::bundle::BUNDLE_MEDIA_TYPE);
+    let n = i.signatures.len();
+    for (k, s) in i.signatures.iter().enumerate() {
+        let branch = if k + 1 == n { "└──" } else { "├──" };
+        let what = match (&s.claims, &s.error) {
+            (Some(c), _) => signer_words(&c.signer),
+            (None, Some(e)) => format!("unreadable: {}", esc(e)),
+            (None, None) => String::new(),
+        };
+        println!("    {branch} {}  {what}", esc(&s.digest));
+    }
+}
+
+/// A signature's source for a one-line summary: a referrer digest is shortened to
+/// `sha256:` and 12 hex digits; a file path is never cut.
+fn short_source(source: &str) -> String {
+    match source.strip_prefix("sha256:") {
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("sha256:{}", hex.get(..12).unwrap_or(hex))
+        }
+        _ => source.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_is_shortened_and_a_path_is_never_cut() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(short_source(&d), "sha256:abababababab");
+        assert_eq!(short_source("sigs/shards.prov.sig"), "sigs/shards.prov.sig");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

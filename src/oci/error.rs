@@ -49,6 +49,18 @@ pub enum Error {
         /// What was looked for (`tag v1`, `manifest sha256:…`, `blob sha256:…`).
         what: String,
     },
+    /// The tag or digest a reference names is not in its repository, or the repository does not
+    /// exist: a typo or a model not pushed yet, not tampering (exit 2).
+    #[error("{what} not found in {repository}{}", known_names(.known))]
+    UnknownTarget {
+        /// The repository, with its registry host (`localhost:5000/models/bert`).
+        repository: String,
+        /// What was looked for (`tag v2`, `manifest sha256:…`).
+        what: String,
+        /// The repository's tags, nearest to the one asked for first (at most a few); empty when
+        /// the repository has none or does not exist.
+        known: Vec<String>,
+    },
     /// Content did not hash to the digest that named it: tampering or corruption.
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     DigestMismatch {
@@ -233,6 +245,7 @@ impl Error {
                 ErrorKind::Verification
             }
             Error::InvalidReference { .. }
+            | Error::UnknownTarget { .. }
             | Error::TooLarge { .. }
             | Error::TooManyTags { .. }
             | Error::Malformed { .. }
@@ -305,3 +318,12 @@ impl Error {
 
 /// Result alias of the `oci` module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The tail of an [`Error::UnknownTarget`] message: the nearest tags, or that there are none.
+fn known_names(known: &[String]) -> String {
+    if known.is_empty() {
+        "; the repository has no tags (or does not exist): check the name, or push the model first with `provenance push`".to_owned()
+    } else {
+        format!("; nearest tags there: {}; check the tag", known.join(", "))
+    }
+}

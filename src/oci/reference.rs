@@ -36,6 +36,14 @@ impl Reference {
         if s.is_empty() {
             return Err(bad("empty reference"));
         }
+        // helm writes `oci://host/repo:tag`; the scheme says nothing more, so it is dropped.
+        let s = s.strip_prefix("oci://").unwrap_or(s);
+        let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return Err(bad(
+                "a reference has no URL scheme: drop the http:// or https:// (and pass --plain-http for a registry without TLS)",
+            ));
+        }
         if s.len() > 4096 {
             return Err(bad("reference is too long"));
         }
@@ -112,6 +120,15 @@ impl Reference {
     /// The tag to write on push: the tag if given, else `latest`.
     pub fn tag_or_default(&self) -> &str {
         self.tag.as_deref().unwrap_or(DEFAULT_TAG)
+    }
+
+    /// `host/repo@digest` (no tag): the spelling to pin a deployment to, host kept.
+    pub fn pinned(&self, digest: &str) -> Self {
+        Self {
+            tag: None,
+            digest: Some(digest.to_owned()),
+            ..self.clone()
+        }
     }
 
     /// The same reference pinned to `digest` (the tag, if any, is kept for display): what
@@ -287,6 +304,12 @@ pub fn validate_repository(repo: &str) -> std::result::Result<(), String> {
     if repo.is_empty() {
         return Err("empty repository name".into());
     }
+    if repo.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "repository {repo:?} has upper-case letters, which OCI names do not allow; write it in lower case ({:?})",
+            repo.to_ascii_lowercase()
+        ));
+    }
     for comp in repo.split('/') {
         let bytes = comp.as_bytes();
         let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
@@ -339,6 +362,25 @@ pub fn validate_tag(t: &str) -> std::result::Result<(), String> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_as_helm_docker_and_browsers_write_them() {
+        let r = Reference::parse("oci://localhost:5000/models/bert:v1").unwrap();
+        assert_eq!(r.registry(), Some("localhost:5000"));
+        assert_eq!(r.to_string(), "localhost:5000/models/bert:v1");
+        for url in ["http://localhost:5000/m:v1", "HTTPS://reg.example/m"] {
+            let e = Reference::parse(url).unwrap_err().to_string();
+            assert!(e.contains("drop the http:// or https://"), "{e}");
+            assert!(e.contains("--plain-http"), "{e}");
+        }
+        let e = Reference::parse("localhost:5000/Models/Bert:v1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("upper-case") && e.contains("\"models/bert\""),
+            "{e}"
+        );
+    }
 
     #[test]
     fn local_reference_has_no_registry() {

@@ -170,3 +170,126 @@ pub fn inspect(bundle: &Bundle, signature: PathBuf) -> Result<Inspection, Error>
         tlog_entries: bundle.verification_material.tlog_entries.len(),
     })
 }
+
+/// One file a model manifest lists (unverified: the manifest's claim).
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerClaim {
+    /// The file's path in the model.
+    pub path: String,
+    /// `sha256:<hex>` of the file.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The ModelPack layer media type.
+    pub media_type: String,
+}
+
+/// One signature referrer of a model and what it claims.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReferrerClaim {
+    /// The referrer manifest's digest.
+    pub digest: String,
+    /// The referrer's `org.opencontainers.image.created` annotation, as the registry lists it.
+    pub created: Option<String>,
+    /// What the signature claims, when it could be read.
+    pub claims: Option<Inspection>,
+    /// Why it could not be read (too large, not a bundle, a digest mismatch).
+    pub error: Option<String>,
+}
+
+/// A model in a store and every signature attached to it, verifying nothing: `inspect REF`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReferenceInspection {
+    /// Always false: nothing was verified.
+    pub verified: bool,
+    /// Says how to verify.
+    pub note: &'static str,
+    /// The reference as given.
+    pub reference: String,
+    /// The manifest digest the reference resolved to (read and digest-checked).
+    pub digest: String,
+    /// The manifest's `artifactType`.
+    pub artifact_type: Option<String>,
+    /// The files the manifest lists.
+    pub layers: Vec<LayerClaim>,
+    /// Their total size in bytes.
+    pub size: u64,
+    /// The manifest's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The signature referrers, as listed.
+    pub signatures: Vec<ReferrerClaim>,
+    /// How many signature referrers the store listed (more than `signatures` when capped).
+    pub referrers_listed: usize,
+}
+
+/// Reads a model manifest and the claims of every signature attached to it (bounded, each
+/// byte digest-checked, no model blob downloaded), verifying no signature.
+pub fn inspect_reference(
+    store: &dyn crate::oci::Store,
+    reference: &crate::oci::Reference,
+) -> Result<ReferenceInspection, crate::oci::Error> {
+    use crate::verify::reference::{FetchError, fetch_bundle_bytes, resolve};
+    let resolved = resolve(store, reference)?;
+    let listed = store.referrer_list(
+        &resolved.repository,
+        &resolved.descriptor.digest,
+        Some(crate::formats::bundle::BUNDLE_MEDIA_TYPE),
+    )?;
+    let mut signatures = Vec::with_capacity(listed.descriptors.len());
+    for r in &listed.descriptors {
+        let read = match fetch_bundle_bytes(store, &resolved.repository, r) {
+            Ok(bytes) => Bundle::from_slice(&bytes, std::path::Path::new(&r.digest))
+                .map_err(|e| e.to_string())
+                .and_then(|b| inspect(&b, PathBuf::from(&r.digest)).map_err(|e| e.to_string())),
+            Err(FetchError::Unusable(u)) => Err(u.to_string()),
+            Err(FetchError::Store(e)) => return Err(e),
+        };
+        let (claims, error) = match read {
+            Ok(i) => (Some(i), None),
+            Err(e) => (None, Some(e)),
+        };
+        signatures.push(ReferrerClaim {
+            digest: r.digest.clone(),
+            created: r
+                .annotations
+                .get("org.opencontainers.image.created")
+                .cloned(),
+            claims,
+            error,
+        });
+    }
+    let layers: Vec<LayerClaim> = resolved
+        .manifest
+        .layers
+        .iter()
+        .map(|l| LayerClaim {
+            path: l.path.clone(),
+            digest: l.digest.clone(),
+            size: l.size,
+            media_type: l.media_type.clone(),
+        })
+        .collect();
+    Ok(ReferenceInspection {
+        verified: false,
+        note: "inspect does not verify; run `provenance verify`",
+        reference: reference.to_string(),
+        digest: resolved.descriptor.digest.clone(),
+        artifact_type: resolved.manifest.artifact_type.clone(),
+        size: layers.iter().map(|l| l.size).sum(),
+        layers,
+        annotations: resolved.manifest.annotations.clone(),
+        signatures,
+        referrers_listed: listed.total,
+    })
+}
+
+impl ReferenceInspection {
+    /// The reference pinned to the digest it resolved to (`host/repo:tag@sha256:...`).
+    pub fn reference_pinned(&self) -> String {
+        if self.reference.contains('@') {
+            self.reference.clone()
+        } else {
+            format!("{}@{}", self.reference, self.digest)
+        }
+    }
+}

@@ -17,11 +17,74 @@ pub struct Resolved {
     pub manifest: ModelManifest,
 }
 
+/// How many existing tags an unknown-tag error names.
+const NEAREST_TAGS: usize = 5;
+
+/// Turns "the tag (or digest) the user named is not there" into [`oci::Error::UnknownTarget`]
+/// (input, exit 2, with the nearest tags), so a typo is told apart from a tampered model (1).
+/// Any other error passes through.
+fn unknown_target(store: &dyn Store, r: &Reference, e: oci::Error) -> oci::Error {
+    let oci::Error::NotFound { what, .. } = e else {
+        return e;
+    };
+    let repository = match r.registry() {
+        Some(host) => format!("{host}/{}", r.repository()),
+        None => r.repository().to_owned(),
+    };
+    // Tags of the referrers tag schema (`sha256-<hex>`) are signatures, not models.
+    let tags: Vec<String> = store
+        .list_tags(r.repository())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.starts_with("sha256-"))
+        .collect();
+    oci::Error::UnknownTarget {
+        repository,
+        what,
+        known: nearest(r.target(), tags, NEAREST_TAGS),
+    }
+}
+
+/// The `n` names nearest to `wanted` by edit distance (ties by name).
+fn nearest(wanted: &str, names: Vec<String>, n: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, String)> = names
+        .into_iter()
+        .map(|name| (edit_distance(wanted, &name), name))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(n).map(|(_, name)| name).collect()
+}
+
+/// Levenshtein distance over chars (tags are at most 128 characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let cost = usize::from(ca != *cb);
+            let v = (prev + cost).min(above + 1).min(left + 1);
+            prev = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = v;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
 /// Resolves a reference to its manifest: tag -> digest, then the manifest bytes, size-bounded and
 /// digest-checked, parsed as ModelPack with every layer path validated.
 pub fn resolve(store: &dyn Store, r: &Reference) -> Result<Resolved, oci::Error> {
     let repo = r.repository().to_owned();
-    let descriptor = store.resolve(&repo, r.target())?;
+    let descriptor = store
+        .resolve(&repo, r.target())
+        .map_err(|e| unknown_target(store, r, e))?;
     if let Some(pinned) = r.digest()
         && pinned != descriptor.digest
     {
@@ -134,4 +197,20 @@ pub fn fetch_bundle_bytes(
     store
         .fetch_referrer_blob(repo, &referrer.digest, &layer.digest, layer.size)
         .map_err(refused)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_tags_come_first() {
+        assert_eq!(edit_distance("v1", "v1"), 0);
+        assert_eq!(edit_distance("v1", "v2"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let tags = ["latest", "v1.0", "v2", "v1"].map(String::from).to_vec();
+        assert_eq!(nearest("v1.1", tags, 2), ["v1.0", "v1"]);
+    }
 }
