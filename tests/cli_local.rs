@@ -645,3 +645,40 @@ fn closed_stdout_is_a_quiet_environment_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn completion_scripts_and_man_pages_come_from_the_same_flags() {
+    let w = Work::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = w.expect(0, &["completion", shell]);
+        for sub in ["verify", "push", "tree"] {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+        for flag in ["key", "signature", "plain-http"] {
+            // fish spells a long flag `-l signature`, the others `--signature`.
+            let spelled = if shell == "fish" {
+                format!("-l {flag}")
+            } else {
+                format!("--{flag}")
+            };
+            assert!(
+                script.contains(&spelled),
+                "{shell} completion lacks {spelled}"
+            );
+        }
+    }
+    w.expect(2, &["completion", "tcsh"]);
+    let out = w.expect(0, &["man", "--dir", "pages"]);
+    assert!(out.contains("Wrote"), "{out}");
+    let top = std::fs::read_to_string(w.path("pages/provenance.1")).unwrap();
+    assert!(
+        top.starts_with(".ie") || top.contains(".TH"),
+        "not roff: {top:.80}"
+    );
+    let verify = std::fs::read_to_string(w.path("pages/provenance-verify.1")).unwrap();
+    assert!(verify.contains("provenance\\-verify"), "{verify:.200}");
+    assert!(verify.contains("\\-\\-key"), "verify page lacks --key");
+    // A page per command, nothing else in the folder.
+    let pages = std::fs::read_dir(w.path("pages")).unwrap().count();
+    assert!(pages >= 11, "{pages} pages");
+}

@@ -75,6 +75,26 @@ pub enum Command {
     Tree(TreeArgs),
     /// Chain-of-custody report over many signatures, for incident response
     Audit(AuditArgs),
+    /// Print a shell completion script: `provenance completion bash > /etc/bash_completion.d/provenance`.
+    Completion(CompletionArgs),
+    /// Write man pages (provenance.1 and one per command) into a folder.
+    Man(ManArgs),
+}
+
+/// `completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write the pages into (created if missing), e.g. /usr/local/share/man/man1.
+    #[arg(long, value_name = "DIR", default_value = "man")]
+    pub dir: PathBuf,
 }
 
 /// `keygen`.

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod audit;
 mod commands;
+mod docs;
 pub(crate) mod error;
 pub(crate) mod oci;
 mod progress;
@@ -24,6 +25,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => ("verify", a.common.output() == args::Output::Json),
         Command::Inspect(a) => ("inspect", a.common.output() == args::Output::Json),
         Command::Tree(a) => ("tree", a.common.output() == args::Output::Json),
+        Command::Completion(_) => ("completion", false),
+        Command::Man(_) => ("man", false),
         Command::Push(a) => ("push", a.common.output() == args::Output::Json),
         Command::Pull(a) => ("pull", a.common.format == args::Output::Json),
         Command::Audit(a) => (
@@ -37,6 +40,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
         Command::Tree(a) => commands::tree(a),
+        Command::Completion(a) => docs::completion(a),
+        Command::Man(a) => docs::man(a),
         Command::Push(a) => oci::push(a),
         Command::Pull(a) => oci::pull(a),
         Command::Audit(a) => audit::run(a),
