@@ -248,9 +248,20 @@ fn signature_for_another_digest_is_refused() {
     let b = format!("{}/models/bert:b", reg.host());
     w.expect(0, &["push", "bert", &a, "--sign", "--private-key", "k.pem"]);
     w.expect(0, &["pull", &a, "--output", "a", "--public-key", "k.pub"]);
-    // Same files pushed under another config, so another manifest digest; attach A's bundle.
-    w.write("bert/README.md", b"another model");
-    w.expect(0, &["push", "bert", &b, "--signature", "a.sig"]);
+    // Same files pushed under another config (another name), so another manifest digest; A's
+    // bundle covers the files (push accepts it) but names A's manifest.
+    w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            &b,
+            "--signature",
+            "a.sig",
+            "--name",
+            "other",
+        ],
+    );
     let out = w.expect(1, &["verify", &b, "--public-key", "k.pub"]);
     assert!(out.contains("binding"), "{out}");
 }
@@ -263,6 +274,61 @@ fn bundle_signed_on_disk_before_push_binds_the_files() {
     w.expect(0, &["push", "bert", &r, "--signature", "bert.sig"]);
     let out = w.expect(0, &["verify", &r, "--public-key", "k.pub"]);
     assert!(out.contains("binds the files only"), "{out}");
+}
+
+#[test]
+fn push_refuses_a_signature_that_does_not_bind_the_files_and_sends_nothing() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    w.expect(0, &["sign", "bert", "--key", "k.pem"]);
+    // The model changed after it was signed: a file added, then one rewritten.
+    w.write("bert/README.md", b"added after signing");
+    let out = w.expect(2, &["push", "bert", &r, "--signature", "bert.sig"]);
+    assert!(
+        out.contains("does not bind")
+            && out.contains("README.md")
+            && out.contains("nothing was pushed"),
+        "{out}"
+    );
+    std::fs::remove_file(w.path("bert/README.md")).unwrap();
+    w.write("bert/config.json", b"{\"hidden_size\":1}");
+    let out = w.expect(2, &["push", "bert", &r, "--signature", "bert.sig"]);
+    assert!(out.contains("config.json"), "{out}");
+    // Nothing was sent: the tag does not exist (exit 2, a typo-class error, not 1).
+    w.expect(2, &["verify", &r, "--key", "k.pub"]);
+    // A file that is not a bundle at all is refused the same way, before any byte is sent.
+    w.write("junk.sig", b"{}");
+    w.expect(2, &["push", "bert", &r, "--signature", "junk.sig"]);
+}
+
+#[test]
+fn push_name_sets_the_modelpack_name() {
+    let (w, reg) = setup();
+    let r = format!("{}/models/bert:v1", reg.host());
+    let config = |w: &Work| -> serde_json::Value {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--raw", "--config"])
+            .arg(format!("docker://{r}"))
+            .current_dir(w.path("."))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    w.expect(0, &["push", "bert", &r]);
+    assert_eq!(
+        config(&w)["descriptor"]["name"],
+        "bert",
+        "default: the folder name"
+    );
+    w.expect(0, &["push", "bert", &r, "--name", "bert-base-uncased"]);
+    assert_eq!(config(&w)["descriptor"]["name"], "bert-base-uncased");
+    let out = w.expect(2, &["push", "bert", &r, "--name", "bad\nname"]);
+    assert!(out.contains("--name"), "{out}");
 }
 
 #[test]
@@ -530,10 +596,16 @@ c = oras.client.OrasClient(hostname=sys.argv[1].split('/')[0], insecure=True)
 m = c.get_manifest(sys.argv[1])
 assert m["artifactType"] == "application/vnd.cncf.model.manifest.v1+json", m
 paths = sorted(l["annotations"]["org.cncf.model.filepath"] for l in m["layers"])
+for l in m["layers"]:
+    a = l["annotations"]
+    assert a["org.opencontainers.image.title"] == a["org.cncf.model.filepath"], a
+# oras-py names each pulled file by its title annotation (sha256:... without it).
+c.pull(target=sys.argv[1], outdir=sys.argv[2])
 print(",".join(paths))
 "#;
+    let out_dir = w.path("oras-pulled");
     let out = Command::new(venv_bin("python"))
-        .args(["-c", py, &r])
+        .args(["-c", py, &r, out_dir.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(
@@ -541,10 +613,15 @@ print(",".join(paths))
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "config.json,extra/notes.txt,model-00001-of-00002.safetensors,model-00002-of-00002.safetensors,tokenizer.json"
-    );
+    let paths = "config.json,extra/notes.txt,model-00001-of-00002.safetensors,model-00002-of-00002.safetensors,tokenizer.json";
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), paths);
+    for p in paths.split(',') {
+        assert_eq!(
+            std::fs::read(out_dir.join(p)).unwrap(),
+            std::fs::read(w.path("bert").join(p)).unwrap(),
+            "oras-py wrote {p} under its own name with the pushed bytes"
+        );
+    }
 }
 
 #[test]

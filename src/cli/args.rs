@@ -395,9 +395,13 @@ pub struct PushArgs {
     /// contents are pushed.
     #[arg(long)]
     pub allow_symlinks: bool,
-    /// Attach a signature made on disk before (`provenance sign --model`); it binds the files.
+    /// Attach a signature made on disk before (`provenance sign MODEL`); push refuses one that
+    /// does not bind exactly the files being pushed.
     #[arg(long, value_name = "FILE", conflicts_with = "sign")]
     pub signature: Option<PathBuf>,
+    /// The model's name in the ModelPack config (default: the folder or file name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Blobs uploaded at once.
     #[arg(long, default_value_t = crate::oci::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,

@@ -160,6 +160,7 @@ pub fn push(a: PushArgs) -> Result<(), CliError> {
     let request = reference::PushRequest {
         model: &a.model,
         allow_symlinks: a.allow_symlinks,
+        name: a.name.clone(),
         metadata,
         signer: signer.as_ref().map(|s| s.as_signer()),
         attach: disk_bundle.as_ref(),

@@ -1,6 +1,7 @@
 //! CNCF ModelPack manifests (github.com/modelpack/model-spec): one uncompressed layer per model
 //! file, named by the `org.cncf.model.filepath` annotation, so a raw layer's digest is the file's
-//! SHA-256 and the OMS resources and the manifest name the same digests.
+//! SHA-256 and the OMS resources and the manifest name the same digests. Each layer also carries
+//! `org.opencontainers.image.title` (the same path), so oras and podman name the files.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +26,9 @@ pub const MEDIA_TYPE_CODE: &str = "application/vnd.cncf.model.code.v1.raw";
 pub const MEDIA_TYPE_DATASET: &str = "application/vnd.cncf.model.dataset.v1.raw";
 /// Layer annotation holding the file's relative POSIX path.
 pub const ANNOTATION_FILEPATH: &str = "org.cncf.model.filepath";
+/// The OCI annotation oras, oras-py and podman name a pulled layer's file by. Each layer carries
+/// it too (the same path); provenance reads only `org.cncf.model.filepath`.
+pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
 
 /// One file of a model to describe: relative POSIX path, SHA-256 (hex) and size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,7 +274,10 @@ pub fn build_model_manifest(files: &[ModelFile], config: &ModelConfig) -> Result
                 digest: l.digest.clone(),
                 size: l.size,
                 artifact_type: None,
-                annotations: BTreeMap::from([(ANNOTATION_FILEPATH.to_string(), l.path.clone())]),
+                annotations: BTreeMap::from([
+                    (ANNOTATION_FILEPATH.to_string(), l.path.clone()),
+                    (ANNOTATION_TITLE.to_string(), l.path.clone()),
+                ]),
             })
             .collect(),
         subject: None,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::formats::bundle::{self, Bundle};
-use crate::formats::statement::{self, Serialization, SerializationMethod, Statement};
+use crate::formats::statement::{self, Resource, Serialization, SerializationMethod, Statement};
 use crate::model::{self, GIT_PATHS};
 use crate::oci::{self, Descriptor, Reference, Store};
 use crate::sign::{self, Signer};
@@ -169,6 +169,9 @@ pub struct PushRequest<'a> {
     pub model: &'a std::path::Path,
     /// Symlink policy (ignore rules are not applied: a pushed model carries every file).
     pub allow_symlinks: bool,
+    /// The model's name in the ModelPack config (`descriptor.name`); `None`: the folder's (or
+    /// file's) name.
+    pub name: Option<String>,
     /// Signed metadata; needs `signer` (metadata is only ever signed). `version` also goes into
     /// the ModelPack config.
     pub metadata: BTreeMap<String, String>,
@@ -212,6 +215,18 @@ pub enum PushInputError {
     /// A digest reference.
     #[error("push needs a tag, not a digest: the digest is computed from the model")]
     DigestReference,
+    /// `--name` is empty, longer than 256 bytes or holds control characters.
+    #[error("--name must be 1 to 256 printable characters, e.g. --name bert-base-uncased")]
+    BadName,
+    /// The `--signature` bundle does not cover the files being pushed (verify would fail at
+    /// `layers`): nothing was sent.
+    #[error(
+        "the signature does not bind this model ({0}); nothing was pushed. Sign the model as it is now (provenance sign MODEL --key KEY), or push with --sign"
+    )]
+    SignatureDoesNotBind(String),
+    /// The `--signature` bundle's payload is not an OMS statement.
+    #[error("the signature holds no readable OMS statement ({0}); nothing was pushed")]
+    UnreadableSignature(String),
 }
 
 /// Pushes a model as a ModelPack artifact: list and hash it (one raw layer per file, a file
@@ -232,6 +247,11 @@ pub fn push(
     }
     if reference.digest().is_some() {
         return Err(PushError::Input(PushInputError::DigestReference));
+    }
+    if let Some(n) = &request.name {
+        if n.trim().is_empty() || n.len() > 256 || n.chars().any(char::is_control) {
+            return Err(PushError::Input(PushInputError::BadName));
+        }
     }
     let listing = model::list(
         request.model,
@@ -257,8 +277,11 @@ pub fn push(
             size: f.size,
         })
         .collect();
+    if let Some(b) = request.attach {
+        check_binding(b, &files)?;
+    }
     let config = oci::ModelConfig {
-        name: Some(listing.name.clone()),
+        name: Some(request.name.clone().unwrap_or_else(|| listing.name.clone())),
         version: request.metadata.get("version").cloned(),
         created: None,
         format: None,
@@ -296,6 +319,29 @@ pub fn push(
         signature_referrer,
         warnings: listing.warnings,
     })
+}
+
+/// Whether a bundle about to be attached covers exactly the files of the push, as `verify`'s
+/// `layers` check will compare them (the signature itself is not verified here: `verify` does).
+fn check_binding(bundle: &Bundle, files: &[oci::PushFile]) -> Result<(), PushError> {
+    let payload = bundle
+        .dsse_envelope
+        .payload_bytes()
+        .map_err(|e| PushError::Input(PushInputError::UnreadableSignature(e.to_string())))?;
+    let st = Statement::parse(&payload)
+        .map_err(|e| PushError::Input(PushInputError::UnreadableSignature(e.to_string())))?;
+    let mut layers: Vec<Resource> = files
+        .iter()
+        .map(|f| Resource {
+            name: f.rel_path.clone(),
+            algorithm: "sha256".into(),
+            digest: f.sha256_hex.clone(),
+        })
+        .collect();
+    layers.sort_by_cached_key(|r| statement::resource_sort_key(&r.name));
+    crate::verify::artifact::resources_match_layers(&st, &layers)
+        .map(|_| ())
+        .map_err(|e| PushError::Input(PushInputError::SignatureDoesNotBind(e.to_string())))
 }
 
 /// Errors of [`push`].

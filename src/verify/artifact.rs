@@ -208,10 +208,21 @@ pub enum LayersMismatch {
 
 /// The comparison behind [`check_layers`]: `Ok` carries the passing detail, `Err` what differs.
 pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, LayersMismatch> {
+    resources_match_layers(
+        st,
+        &crate::verify::reference::resources_from_layers(manifest),
+    )
+}
+
+/// [`layers_match`] against layers given as resources (one per layer: its path and digest), so
+/// `push --signature` can check the binding before anything is sent.
+pub fn resources_match_layers(
+    st: &Statement,
+    layers: &[Resource],
+) -> Result<String, LayersMismatch> {
     if st.serialization.method != SerializationMethod::Files {
         return Err(LayersMismatch::Shards);
     }
-    let layers = crate::verify::reference::resources_from_layers(manifest);
     let cmp = match st.resources.as_slice() {
         // A single-file model signed on disk names its one resource `.`.
         [only] if only.name == "." && layers.len() == 1 => model::compare(
@@ -219,9 +230,9 @@ pub fn layers_match(st: &Statement, manifest: &ModelManifest) -> Result<String, 
                 name: layers.first().map(|l| l.name.clone()).unwrap_or_default(),
                 ..only.clone()
             }],
-            &layers,
+            layers,
         ),
-        _ => model::compare(&st.resources, &layers),
+        _ => model::compare(&st.resources, layers),
     };
     if cmp.matches(false) {
         Ok(format!(
