@@ -146,6 +146,10 @@ fn every_command_and_failure_class_matches_the_schema() {
     let t = doc(&w, &mut n, 0, &["tree", "models/bert:1"]);
     assert_eq!(t["digest"], i["digest"]);
     doc(&w, &mut n, 2, &["inspect", "models/bert:nope"]);
+    // The local store's housekeeping.
+    let ls = doc(&w, &mut n, 0, &["ls"]);
+    assert_eq!(ls["models"][0]["referrers"], 1);
+    doc(&w, &mut n, 0, &["prune", "--dry-run"]);
     let pl = doc(
         &w,
         &mut n,
@@ -177,6 +181,11 @@ fn every_command_and_failure_class_matches_the_schema() {
     );
     assert_eq!(pl["verified"], false);
     assert!(!w.path("out2").exists());
+    let rm = doc(&w, &mut n, 0, &["rm", "models/bert:1"]);
+    assert_eq!(rm["removed"][0]["referrers_removed"], 1);
+    doc(&w, &mut n, 2, &["rm", "models/bert:1"]);
+    let pr = doc(&w, &mut n, 0, &["prune", "--now"]);
+    assert!(pr["blobs"].as_u64().unwrap() > 0);
     // An unreachable registry is the environment class.
     let v = doc(
         &w,

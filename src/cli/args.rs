@@ -75,10 +75,52 @@ pub enum Command {
     Tree(TreeArgs),
     /// Chain-of-custody report over many signatures, for incident response
     Audit(AuditArgs),
+    /// The local store's models: repository, tags, digest, signatures attached, size.
+    Ls(LsArgs),
+    /// Remove a model (repo:tag or repo@sha256:...) and its signatures from the local store;
+    /// `provenance prune` then frees the space.
+    Rm(RmArgs),
+    /// Delete blobs of the local store that nothing refers to any more (--dry-run to count).
+    Prune(PruneArgs),
     /// Print a shell completion script: `provenance completion bash > /etc/bash_completion.d/provenance`.
     Completion(CompletionArgs),
     /// Write man pages (provenance.1 and one per command) into a folder.
     Man(ManArgs),
+}
+
+/// `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// What to remove from the local store: `repo:tag` (the tag; the model too once no tag
+    /// names it) or `repo@sha256:...` (the model and all its tags).
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Count what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete unreferenced blobs written in the last hour (kept by default: a push running
+    /// beside the prune may be about to refer to them).
+    #[arg(long)]
+    pub now: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
 }
 
 /// `completion`.

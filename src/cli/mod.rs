@@ -10,6 +10,7 @@ pub(crate) mod oci;
 mod progress;
 pub mod render;
 mod signer;
+mod store;
 mod trust;
 
 pub use args::Cli;
@@ -25,6 +26,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => ("verify", a.common.output() == args::Output::Json),
         Command::Inspect(a) => ("inspect", a.common.output() == args::Output::Json),
         Command::Tree(a) => ("tree", a.common.output() == args::Output::Json),
+        Command::Ls(a) => ("ls", a.common.output() == args::Output::Json),
+        Command::Rm(a) => ("rm", a.common.output() == args::Output::Json),
+        Command::Prune(a) => ("prune", a.common.output() == args::Output::Json),
         Command::Completion(_) => ("completion", false),
         Command::Man(_) => ("man", false),
         Command::Push(a) => ("push", a.common.output() == args::Output::Json),
@@ -40,6 +44,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
         Command::Tree(a) => commands::tree(a),
+        Command::Ls(a) => store::ls(a),
+        Command::Rm(a) => store::rm(a),
+        Command::Prune(a) => store::prune(a),
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
         Command::Push(a) => oci::push(a),

@@ -77,7 +77,7 @@ pub struct LayoutStore {
     root: PathBuf,
 }
 
-struct IndexLock {
+pub(super) struct IndexLock {
     path: PathBuf,
 }
 
@@ -133,7 +133,7 @@ impl LayoutStore {
         &self.root
     }
 
-    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+    pub(super) fn blob_path(&self, digest: &str) -> Result<PathBuf> {
         Ok(self
             .root
             .join("blobs")
@@ -151,7 +151,7 @@ impl LayoutStore {
         Ok(())
     }
 
-    fn lock(&self) -> Result<IndexLock> {
+    pub(super) fn lock(&self) -> Result<IndexLock> {
         let path = self.root.join("index.json.lock");
         let start = Instant::now();
         loop {
@@ -203,7 +203,7 @@ impl LayoutStore {
     }
 
     /// Read-modify-write `index.json` under the lock.
-    fn update_index(&self, f: impl FnOnce(&mut Vec<Value>)) -> Result<()> {
+    pub(super) fn update_index(&self, f: impl FnOnce(&mut Vec<Value>)) -> Result<()> {
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
         let entries = index
@@ -217,6 +217,14 @@ impl LayoutStore {
         };
         f(entries);
         self.write_index(&index)
+    }
+
+    /// Every entry of `index.json` (`manifests`), as JSON.
+    pub(super) fn index_entries(&self) -> Result<Vec<Value>> {
+        match self.read_index()?.remove("manifests") {
+            Some(Value::Array(a)) => Ok(a),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Index entries of `repo`: (entry descriptor, tag if it is a tag entry).
@@ -335,7 +343,7 @@ fn sweep_temp_files(blobs: &Path) -> Result<bool> {
     Ok(has_blobs)
 }
 
-fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+pub(super) fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::new();
     f.take(limit + 1)

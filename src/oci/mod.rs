@@ -6,6 +6,7 @@
 
 pub mod credentials;
 mod error;
+pub mod housekeeping;
 pub mod layout;
 pub mod modelpack;
 mod ops;
@@ -15,6 +16,7 @@ pub mod registry;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
+pub use housekeeping::{Pruned, Removed, StoreInventory, StoredModel};
 pub use layout::{LayoutStore, default_store_dir};
 pub use modelpack::{
     BuiltManifest, ModelConfig, ModelFile, ModelLayer, ModelManifest, build_model_manifest,
