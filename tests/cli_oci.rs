@@ -674,6 +674,9 @@ fn run_env(w: &Work, args: &[&str], stdin: &str, envs: &[(&str, String)]) -> (Op
         .current_dir(w.dir.path())
         .env("PROVENANCE_HOME", w.path(".provenance-home"))
         .env("DOCKER_CONFIG", w.path("nodocker"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("XDG_CONFIG_HOME", w.path(".xdg-config"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -907,9 +910,11 @@ fi"#,
     };
     let r = format!("{host}/models/bert:v1");
 
-    // credsStore: the helper is asked for this host and its answer logs in.
+    // credsStore: asked for a host the file lists under auths (as Docker Desktop writes it),
+    // and its answer logs in.
+    let listed = format!(r#""auths":{{"{host}":{{}}}}"#);
     let (code, out) = with_config(
-        r#"{"credsStore":"fake"}"#.into(),
+        format!(r#"{{"credsStore":"fake",{listed}}}"#),
         &["push", "bert", &r, "--sign", "--private-key", "k.pem"],
     );
     assert_eq!(code, Some(0), "{out}");
@@ -922,7 +927,7 @@ fi"#,
     assert_eq!(code, Some(0), "{out}");
     // A failing helper: exit 3, named, its output (with the secret) not shown.
     let (code, out) = with_config(
-        r#"{"credsStore":"broken"}"#.into(),
+        format!(r#"{{"credsStore":"broken",{listed}}}"#),
         &["verify", &r, "--public-key", "k.pub"],
     );
     assert_eq!(code, Some(3), "{out}");
@@ -943,7 +948,7 @@ fi"#,
     );
     // Wrong credentials from a helper: the registry refuses, exit 3, no password shown.
     let (code, out) = with_config(
-        r#"{"credsStore":"wrong"}"#.into(),
+        format!(r#"{{"credsStore":"wrong",{listed}}}"#),
         &["verify", &r, "--public-key", "k.pub"],
     );
     assert_eq!(code, Some(3), "{out}");
@@ -960,4 +965,190 @@ fi"#,
         &["verify", &r, "--public-key", "k.pub"],
     );
     assert_eq!(code, Some(0), "{out}");
+    // A global credsStore is never asked about a host the file does not list: the helper that
+    // logs each call sees nothing, and a broken or absent one does not break the command.
+    std::fs::remove_file(&calls).ok();
+    let anon = Registry::start(&w.path("anon-regdata"), None);
+    let anon_ref = format!("{}/models/bert:v1", anon.host());
+    w.expect(0, &["push", "bert", &anon_ref, "--sign", "--key", "k.pem"]);
+    for store in ["fake", "broken", "absent"] {
+        let (code, out) = with_config(
+            format!(r#"{{"credsStore":"{store}",{listed}}}"#),
+            &["verify", &anon_ref, "--public-key", "k.pub"],
+        );
+        assert_eq!(
+            code,
+            Some(0),
+            "credsStore {store} for an unlisted host: {out}"
+        );
+    }
+    assert!(
+        !calls.exists(),
+        "a helper was asked about a host it is not configured for"
+    );
+    // containers' auth.json ($REGISTRY_AUTH_FILE, as skopeo and podman write it) logs in too.
+    w.write(
+        "containers-auth.json",
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#).as_bytes(),
+    );
+    let (code, out) = run_env(
+        &w,
+        &["verify", &r, "--public-key", "k.pub"],
+        "",
+        &[
+            (
+                "DOCKER_CONFIG",
+                w.path("empty-docker").display().to_string(),
+            ),
+            (
+                "REGISTRY_AUTH_FILE",
+                w.path("containers-auth.json").display().to_string(),
+            ),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn login_checks_the_credentials_then_shares_them_with_docker_oras_and_skopeo() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret-pass")));
+    let host = reg.host();
+    let r = format!("{host}/models/bert:v1");
+    let docker = w.path("docker");
+    fn env_with<'a>(
+        docker: &std::path::Path,
+        extra: &[(&'a str, String)],
+    ) -> Vec<(&'a str, String)> {
+        let mut e = vec![("DOCKER_CONFIG", docker.display().to_string())];
+        e.extend(extra.iter().cloned());
+        e
+    }
+    let env = |extra: &[(&'static str, String)]| env_with(&docker, extra);
+    // Another tool's settings in the file are kept.
+    w.write(
+        "docker/config.json",
+        br#"{"proxies":{"default":{"noProxy":"127.0.0.1"}},"credHelpers":{"other.example":"ecr-login"}}"#,
+    );
+    // Wrong password: refused by the registry (exit 3), nothing written, nothing echoed.
+    let (code, out) = run_env(
+        &w,
+        &["login", &host, "--username", "alice", "--password-stdin"],
+        "wrong-pass-789\n",
+        &env(&[]),
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(!out.contains("wrong-pass-789"), "{out}");
+    assert!(
+        !std::fs::read_to_string(docker.join("config.json"))
+            .unwrap()
+            .contains("auths")
+    );
+    // No password given: exit 2 with the command to type.
+    let (code, out) = run_env(&w, &["login", &host], "", &env(&[]));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("--password-stdin"), "{out}");
+    // Right password: checked, then saved (mode 0600), the other keys kept.
+    let (code, out) = run_env(
+        &w,
+        &["login", &host, "--username", "alice", "--password-stdin"],
+        "s3cret-pass\n",
+        &env(&[]),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("s3cret-pass"), "{out}");
+    let cfg_path = docker.join("config.json");
+    assert_eq!(
+        std::fs::metadata(&cfg_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    assert_eq!(cfg["proxies"]["default"]["noProxy"], "127.0.0.1");
+    assert_eq!(cfg["credHelpers"]["other.example"], "ecr-login");
+    assert!(cfg["auths"][host.as_str()]["auth"].is_string(), "{cfg}");
+    // provenance reads it back with no flags.
+    let (code, out) = run_env(
+        &w,
+        &["push", "bert", &r, "--sign", "--key", "k.pem"],
+        "",
+        &env(&[]),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // skopeo (containers/image) reads the same login from $DOCKER_CONFIG.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{r}"))
+        .env("DOCKER_CONFIG", &docker)
+        .env("REGISTRY_AUTH_FILE", w.path("no-containers-auth.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo did not accept the login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // logout: the entry goes, the registry refuses us again (exit 3), the rest of the file stays.
+    let (code, out) = run_env(&w, &["logout", &host], "", &env(&[]));
+    assert_eq!(code, Some(0), "{out}");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    assert!(cfg["auths"].get(host.as_str()).is_none(), "{cfg}");
+    assert_eq!(cfg["credHelpers"]["other.example"], "ecr-login");
+    let (code, out) = run_env(&w, &["verify", &r, "--key", "k.pub"], "", &env(&[]));
+    assert_eq!(code, Some(3), "{out}");
+    let (code, out) = run_env(&w, &["logout", &host], "", &env(&[]));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Not logged in"), "{out}");
+
+    // With a credsStore, the helper stores the secret and the file only lists the host.
+    let store = w.path("helper-store");
+    w.write(
+        "bin/docker-credential-keep",
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n store) cat > {s} ;;\n get) read -r h; printf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret-pass\"}}' \"$h\" ;;\n erase) rm -f {s} ;;\nesac\n",
+            s = store.display()
+        )
+        .as_bytes(),
+    );
+    std::fs::set_permissions(
+        w.path("bin/docker-credential-keep"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        w.path("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    w.write("docker/config.json", br#"{"credsStore":"keep"}"#);
+    let (code, out) = run_env(
+        &w,
+        &["login", &host, "--username", "alice", "--password-stdin"],
+        "s3cret-pass\n",
+        &env(&[("PATH", path.clone())]),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let raw = std::fs::read_to_string(&cfg_path).unwrap();
+    assert!(
+        !raw.contains("auth\""),
+        "the secret went into the file: {raw}"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).unwrap()).unwrap();
+    assert_eq!(stored["Secret"], "s3cret-pass");
+    assert_eq!(stored["ServerURL"], host.as_str());
+    let (code, out) = run_env(
+        &w,
+        &["verify", &r, "--key", "k.pub"],
+        "",
+        &env(&[("PATH", path.clone())]),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run_env(&w, &["logout", &host], "", &env(&[("PATH", path)]));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!store.exists(), "logout did not erase the helper's copy");
 }

@@ -607,6 +607,78 @@ fn token_service_gets_credentials_only_over_https_or_loopback() {
     assert!(e.to_string().contains("not HTTPS"), "{e}");
 }
 
+/// An identity token (docker config `identitytoken`, a helper's `<token>` answer) is a refresh
+/// token: POSTed to the token service as `grant_type=refresh_token`, never sent as a password
+/// (no basic auth anywhere), and the access token it buys reaches the registry.
+#[test]
+fn an_identity_token_is_exchanged_at_the_token_service_not_sent_as_a_password() {
+    let (_w, reg, front, digest) = setup();
+    let tokens = FaultProxy::start(reg.port);
+    tokens.add(Rule::always(
+        "POST",
+        "/token",
+        Fault::Reply {
+            content_type: "application/json".into(),
+            body: br#"{"access_token":"tok-from-refresh"}"#.to_vec(),
+        },
+    ));
+    front.add(Rule::always(
+        "GET",
+        "=/v2/",
+        Fault::Answer {
+            status_line: "HTTP/1.1 401 Unauthorized".into(),
+            headers: vec![(
+                "WWW-Authenticate".into(),
+                format!(
+                    r#"Bearer realm="http://{}/token",service="test-registry""#,
+                    tokens.host()
+                ),
+            )],
+            body: Vec::new(),
+        },
+    ));
+    let s = RegistryStore::new(
+        &front.host(),
+        RegistryOptions {
+            use_docker_config: false,
+            credentials: Some(oci::Credentials {
+                username: "<token>".into(),
+                password: "refresh-abc".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.resolve(REPO, "v1").unwrap().digest, digest);
+    let asked = tokens.log();
+    let exchange = asked.iter().find(|l| l.method == "POST");
+    assert!(exchange.is_some(), "no POST to the token service: {asked:#?}");
+    let exchange = exchange.unwrap();
+    let form = String::from_utf8_lossy(&exchange.body);
+    assert!(
+        form.contains("grant_type=refresh_token")
+            && form.contains("refresh_token=refresh-abc")
+            && form.contains("service=test-registry")
+            && form.contains("scope=repository%3Amodels%2Ffaults%3Apull"),
+        "{form}"
+    );
+    assert!(
+        asked.iter().chain(front.log().iter()).all(|l| !l
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic"))),
+        "the refresh token went out as a password"
+    );
+    assert!(
+        front
+            .log()
+            .iter()
+            .any(|l| l.authorization.as_deref() == Some("Bearer tok-from-refresh")),
+        "{:#?}",
+        front.log()
+    );
+}
+
 /// Nothing listening: a network error (the CLI's "is the registry running" hint applies), after
 /// a bounded number of retries.
 #[test]

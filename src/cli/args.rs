@@ -82,10 +82,40 @@ pub enum Command {
     Rm(RmArgs),
     /// Delete blobs of the local store that nothing refers to any more (--dry-run to count).
     Prune(PruneArgs),
+    /// Log in to a registry: the credentials are checked, then kept in the docker config (or
+    /// its credential helper) that docker, oras, cosign and provenance all read.
+    Login(LoginArgs),
+    /// Remove a registry login from the docker config (and its credential helper).
+    Logout(LogoutArgs),
     /// Print a shell completion script: `provenance completion bash > /etc/bash_completion.d/provenance`.
     Completion(CompletionArgs),
     /// Write man pages (provenance.1 and one per command) into a folder.
     Man(ManArgs),
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Registry host, `host[:port]` (e.g. ghcr.io, localhost:5000).
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// How to reach the registry, and `--username USER --password-stdin` (required).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Registry host, `host[:port]`.
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
 }
 
 /// `ls`.

@@ -6,6 +6,7 @@ pub mod audit;
 mod commands;
 mod docs;
 pub(crate) mod error;
+mod login;
 pub(crate) mod oci;
 mod progress;
 pub mod render;
@@ -26,6 +27,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => ("verify", a.common.output() == args::Output::Json),
         Command::Inspect(a) => ("inspect", a.common.output() == args::Output::Json),
         Command::Tree(a) => ("tree", a.common.output() == args::Output::Json),
+        Command::Login(a) => ("login", a.common.output() == args::Output::Json),
+        Command::Logout(a) => ("logout", a.common.output() == args::Output::Json),
         Command::Ls(a) => ("ls", a.common.output() == args::Output::Json),
         Command::Rm(a) => ("rm", a.common.output() == args::Output::Json),
         Command::Prune(a) => ("prune", a.common.output() == args::Output::Json),
@@ -44,6 +47,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(a) => commands::verify(a),
         Command::Inspect(a) => commands::inspect(a),
         Command::Tree(a) => commands::tree(a),
+        Command::Login(a) => login::login(a),
+        Command::Logout(a) => login::logout(a),
         Command::Ls(a) => store::ls(a),
         Command::Rm(a) => store::rm(a),
         Command::Prune(a) => store::prune(a),

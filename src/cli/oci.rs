@@ -76,9 +76,17 @@ pub(crate) fn open_parsed(
             super::render::esc(parsed.registry().unwrap_or_default())
         );
     }
+    Ok(oci::open_store(parsed, registry_options(r, credentials))?)
+}
+
+/// The registry options the flags ask for.
+pub(crate) fn registry_options(
+    r: &RegistryArgs,
+    credentials: Option<oci::Credentials>,
+) -> oci::RegistryOptions {
     let defaults = oci::RegistryOptions::default();
     let secs = std::time::Duration::from_secs;
-    let opts = oci::RegistryOptions {
+    oci::RegistryOptions {
         plain_http: r.plain_http,
         credentials,
         timeout: r.timeout.map_or(defaults.timeout, secs),
@@ -90,8 +98,7 @@ pub(crate) fn open_parsed(
         speed_limit: r.speed_limit.unwrap_or(defaults.speed_limit),
         speed_time: r.speed_time.map_or(defaults.speed_time, secs),
         ..defaults
-    };
-    Ok(oci::open_store(parsed, opts)?)
+    }
 }
 
 fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {

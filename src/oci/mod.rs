@@ -8,6 +8,7 @@ pub mod credentials;
 mod error;
 pub mod housekeeping;
 pub mod layout;
+pub mod login;
 pub mod modelpack;
 mod ops;
 pub mod reference;

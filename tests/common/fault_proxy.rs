@@ -101,6 +101,8 @@ pub struct Logged {
     pub authorization: Option<String>,
     /// The status answered, or the fault's name.
     pub outcome: String,
+    /// The request body (test payloads only).
+    pub body: Vec<u8>,
 }
 
 struct State {
@@ -283,6 +285,7 @@ fn serve(st: &State, conn: TcpStream) {
                 authorized: header(&req.headers, "authorization").is_some(),
                 authorization: header(&req.headers, "authorization").map(str::to_string),
                 outcome,
+                body: req.body.clone(),
             });
         };
         match fault {

@@ -47,6 +47,10 @@ impl Work {
             .env_remove("SIGSTORE_ID_TOKEN")
             .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
             .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            // No credential file of the machine running the tests.
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("XDG_CONFIG_HOME", self.dir.path().join(".xdg-config"))
             .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"));
         for (k, v) in env {
             cmd.env(k, v);
@@ -70,6 +74,9 @@ impl Work {
         cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("SIGSTORE_ID_TOKEN")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("XDG_CONFIG_HOME", self.path(".xdg-config"))
             .env("PROVENANCE_HOME", self.dir.path().join(".provenance-home"))
             .env("DOCKER_CONFIG", self.path("nodocker"))
             .stdin(std::process::Stdio::piped())

@@ -2,6 +2,7 @@
 //! password goes only to the registry itself or to a token service over HTTPS (or loopback).
 
 use super::*;
+use crate::oci::credentials::IDENTITY_TOKEN_USER;
 
 /// The `realm` and `service` of a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
 pub(super) fn parse_bearer_challenge(header: &str) -> Option<(String, Option<String>)> {
@@ -112,6 +113,51 @@ pub fn is_loopback_host(registry: &str) -> bool {
 }
 
 impl RegistryStore {
+    /// Whether the registry accepts our credentials (`provenance login`): `GET /v2/`; an open
+    /// registry accepts anything; a `Bearer` challenge is answered by a token for no scope, as
+    /// `docker login` asks; a `Basic` one by `GET /v2/` with the credentials.
+    pub fn check_login(&self) -> Result<()> {
+        self.rt.block_on(async {
+            let url = format!("{}://{}/v2/", self.scheme, self.registry);
+            let get = |basic: bool| {
+                let mut req = self.http.get(&url).timeout(self.deadline);
+                if let (true, RegistryAuth::Basic(u, p)) = (basic, &self.auth) {
+                    req = req.basic_auth(u, Some(p));
+                }
+                req.send()
+            };
+            let started = Instant::now();
+            let res = get(false)
+                .await
+                .map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
+            if res.status().is_success() {
+                return Ok(());
+            }
+            if res.status() != StatusCode::UNAUTHORIZED {
+                return Err(self.status_error(res, "", "GET /v2/").await);
+            }
+            if let Some((realm, service)) =
+                header_str(res.headers(), "www-authenticate").and_then(parse_bearer_challenge)
+            {
+                drop(res);
+                return self.exchange(&realm, service, None).await.map(|_| ());
+            }
+            drop(res);
+            let started = Instant::now();
+            let res = get(true)
+                .await
+                .map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
+            if res.status().is_success() {
+                Ok(())
+            } else {
+                Err(Error::Auth {
+                    registry: self.registry.clone(),
+                    reason: format!("the registry refused the credentials ({})", res.status()),
+                })
+            }
+        })
+    }
+
     pub(super) async fn token(
         &self,
         repo: &str,
@@ -140,10 +186,6 @@ impl RegistryStore {
     /// plain HTTP to a loopback host, or (with `plain_http`) to the registry itself: never in
     /// clear to another host. The token answer is read up to [`MAX_TOKEN_SIZE`].
     pub(super) async fn fetch_token(&self, repo: &str, push: bool) -> Result<Option<String>> {
-        let auth_err = |reason: String| Error::Auth {
-            registry: self.registry.clone(),
-            reason,
-        };
         let url = format!("{}://{}/v2/", self.scheme, self.registry);
         let started = Instant::now();
         let res = self
@@ -162,7 +204,27 @@ impl RegistryStore {
             return Ok(None);
         };
         drop(res);
-        let realm_url = reqwest::Url::parse(&realm)
+        let scope = if push {
+            format!("repository:{repo}:pull,push")
+        } else {
+            format!("repository:{repo}:pull")
+        };
+        self.exchange(&realm, service, Some(scope)).await
+    }
+
+    /// Ask the token service `realm` for a token (for `scope`, or none: a login check), with
+    /// our credentials under the rules of [`RegistryStore::fetch_token`].
+    async fn exchange(
+        &self,
+        realm: &str,
+        service: Option<String>,
+        scope: Option<String>,
+    ) -> Result<Option<String>> {
+        let auth_err = |reason: String| Error::Auth {
+            registry: self.registry.clone(),
+            reason,
+        };
+        let realm_url = reqwest::Url::parse(realm)
             .map_err(|_| auth_err(format!("unusable token service address {realm:?}")))?;
         let creds = match &self.auth {
             RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
@@ -172,33 +234,39 @@ impl RegistryStore {
             realm_may_get_credentials(&realm_url, &self.registry, self.plain_http).map_err(
                 |reason| Error::TokenRealmRefused {
                     registry: self.registry.clone(),
-                    realm: realm.clone(),
+                    realm: realm.to_string(),
                     reason: reason.to_string(),
                 },
             )?;
         }
-        let scope = if push {
-            format!("repository:{repo}:pull,push")
-        } else {
-            format!("repository:{repo}:pull")
-        };
-        let mut query = vec![("scope", scope)];
+        let mut query: Vec<(&str, String)> = scope.into_iter().map(|s| ("scope", s)).collect();
         if let Some(s) = service {
             query.push(("service", s));
         }
-        let mut req = self
-            .http
-            .get(realm_url)
-            .query(&query)
-            .timeout(self.deadline);
-        if let Some((u, p)) = &creds {
-            req = req.basic_auth(u, Some(p));
+        let req = match &creds {
+            // An identity token (docker config `identitytoken`, or a credential helper's
+            // `<token>` answer) is an OAuth2 refresh token: exchanged by POST, never sent as a
+            // password (docker's token-authentication `grant_type=refresh_token`).
+            Some((u, p)) if u == IDENTITY_TOKEN_USER => {
+                let mut form = query.clone();
+                form.push(("grant_type", "refresh_token".into()));
+                form.push(("refresh_token", p.clone()));
+                form.push(("client_id", "provenance".into()));
+                self.http.post(realm_url).form(&form)
+            }
+            Some((u, p)) => self
+                .http
+                .get(realm_url)
+                .query(&query)
+                .basic_auth(u, Some(p)),
+            None => self.http.get(realm_url).query(&query),
         }
+        .timeout(self.deadline);
         let started = Instant::now();
         let res = req
             .send()
             .await
-            .map_err(|e| self.map_reqwest(e, "GET token", started))?;
+            .map_err(|e| self.map_reqwest(e, "token request", started))?;
         if res.status() != StatusCode::OK {
             let status = res.status();
             let body = read_limited_text(res).await;

@@ -384,7 +384,11 @@ impl RegistryStore {
             let req = match (&token, &self.auth) {
                 _ if !ours => builder,
                 (Some(t), _) => builder.bearer_auth(t),
-                (None, RegistryAuth::Basic(u, p)) => builder.basic_auth(u, Some(p)),
+                (None, RegistryAuth::Basic(u, p))
+                    if u != crate::oci::credentials::IDENTITY_TOKEN_USER =>
+                {
+                    builder.basic_auth(u, Some(p))
+                }
                 _ => builder,
             };
             let started = std::time::Instant::now();
