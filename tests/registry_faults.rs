@@ -652,7 +652,10 @@ fn an_identity_token_is_exchanged_at_the_token_service_not_sent_as_a_password() 
     assert_eq!(s.resolve(REPO, "v1").unwrap().digest, digest);
     let asked = tokens.log();
     let exchange = asked.iter().find(|l| l.method == "POST");
-    assert!(exchange.is_some(), "no POST to the token service: {asked:#?}");
+    assert!(
+        exchange.is_some(),
+        "no POST to the token service: {asked:#?}"
+    );
     let exchange = exchange.unwrap();
     let form = String::from_utf8_lossy(&exchange.body);
     assert!(
