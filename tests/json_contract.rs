@@ -181,7 +181,26 @@ fn every_command_and_failure_class_matches_the_schema() {
     );
     assert_eq!(pl["verified"], false);
     assert!(!w.path("out2").exists());
-    let rm = doc(&w, &mut n, 0, &["rm", "models/bert:1"]);
+    let cp = doc(
+        &w,
+        &mut n,
+        0,
+        &["copy", "models/bert:1", "mirror/bert:1", "--key", "k.pub"],
+    );
+    assert_eq!(cp["copied"]["referrers"], 1);
+    doc(
+        &w,
+        &mut n,
+        1,
+        &[
+            "copy",
+            "models/bert:1",
+            "mirror/bert:2",
+            "--key",
+            "other.pub",
+        ],
+    );
+    let rm = doc(&w, &mut n, 0, &["rm", "models/bert:1", "mirror/bert:1"]);
     assert_eq!(rm["removed"][0]["referrers_removed"], 1);
     doc(&w, &mut n, 2, &["rm", "models/bert:1"]);
     let pr = doc(&w, &mut n, 0, &["prune", "--now"]);

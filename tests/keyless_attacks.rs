@@ -286,12 +286,27 @@ fn a_referrer_whose_bundle_binds_another_manifest_fails_at_binding() {
         );
         let bundle = w.path("pa.sig");
         assert!(bundle.is_file());
+        // push itself refuses a bundle that does not cover the files (exit 2, nothing sent);
+        // the same files under another name (another config, so another manifest digest)
+        // pass that check and reach the registry, where `binding` must catch them.
         w.expect(
-            0,
+            2,
             &[
                 "push",
                 "b",
                 &format!("{repo}:b"),
+                "--signature",
+                bundle.to_str().unwrap(),
+            ],
+        );
+        w.expect(
+            0,
+            &[
+                "push",
+                "a",
+                &format!("{repo}:b"),
+                "--name",
+                "another-model",
                 "--signature",
                 bundle.to_str().unwrap(),
             ],

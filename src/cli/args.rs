@@ -82,6 +82,10 @@ pub enum Command {
     Rm(RmArgs),
     /// Delete blobs of the local store that nothing refers to any more (--dry-run to count).
     Prune(PruneArgs),
+    /// Copy a model with its signatures between registries and the local store (digests kept,
+    /// tag last); with --key/--policy/--certificate-identity, only if the source verifies.
+    #[command(after_help = EXIT_CODES)]
+    Copy(CopyArgs),
     /// Log in to a registry: the credentials are checked, then kept in the docker config (or
     /// its credential helper) that docker, oras, cosign and provenance all read.
     Login(LoginArgs),
@@ -91,6 +95,44 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Write man pages (provenance.1 and one per command) into a folder.
     Man(ManArgs),
+}
+
+/// `copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The model to copy: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` in the local store.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// Where to: `host[:port]/repo[:tag]`, or `repo[:tag]` in the local store (tag: the
+    /// source's when none is given).
+    #[arg(value_name = "DST")]
+    pub destination: String,
+    /// Promotion gate: trusted public key (repeatable; `--key` is the same flag). Nothing is
+    /// written unless the source verifies.
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "key",
+        alias = "public_key",
+        value_name = "FILE"
+    )]
+    pub public_key: Vec<PathBuf>,
+    /// Promotion gate: trust policy (docs/policy.md); nothing is written unless it passes.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub certificates: CertificateTrustArgs,
+    /// Blobs copied at once.
+    #[arg(long, default_value_t = crate::oci::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// How to reach the registries (credentials: from `provenance login` / the docker config
+    /// of each host; --username applies only when both sides are one registry).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
 }
 
 /// `login`.

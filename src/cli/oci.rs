@@ -7,7 +7,7 @@ use std::sync::Arc;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::args::{Output, PullArgs, PushArgs, RegistryArgs};
+use super::args::{CopyArgs, Output, PullArgs, PushArgs, RegistryArgs};
 use super::error::CliError;
 use super::render;
 use super::render::{parse_metadata, print_json};
@@ -305,6 +305,86 @@ pub fn pull(a: PullArgs) -> Result<(), CliError> {
             match &written {
                 Some(p) => println!("Signature saved to {}", p.display()),
                 None => println!("No signature saved: no counted signature carried a bundle"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `copy SRC DST`.
+pub fn copy(a: CopyArgs) -> Result<(), CliError> {
+    let c = &a.certificates;
+    let gated = !a.public_key.is_empty()
+        || a.policy.is_some()
+        || c.certificate_identity.is_some()
+        || c.certificate_identity_regexp.is_some()
+        || !c.certificate_chain.is_empty()
+        || c.insecure_skip_identity_check;
+    let gate = match gated {
+        true => Some(super::trust::verifier(
+            &super::trust::spec(&a.public_key, c, a.policy.as_deref()),
+            a.common.quiet,
+        )?),
+        false => None,
+    };
+    let src_ref = parse_reference(&a.source)?;
+    let dst_ref = parse_reference(&a.destination)?;
+    let creds = credentials(&a.registry)?;
+    if creds.is_some() && src_ref.registry() != dst_ref.registry() {
+        return Err(CliError::input(
+            "--username applies to one registry, and SRC and DST name two; log in to each (provenance login HOST) and drop --username",
+        ));
+    }
+    let src = open_parsed(&src_ref, &a.registry, creds.clone())?;
+    let dst = open_parsed(&dst_ref, &a.registry, creds)?;
+    let done = crate::verify::copy(
+        gate.as_ref(),
+        src.as_ref(),
+        &src_ref,
+        dst.as_ref(),
+        &dst_ref,
+        &oci::CopyOptions {
+            concurrency: a.concurrency,
+        },
+    )?;
+    let Some(stats) = &done.copied else {
+        let verdict = done.verification.as_ref();
+        if a.common.output() == Output::Json {
+            print_json(&json!(done));
+        } else if let Some(v) = verdict {
+            render::verdict(v, Output::Text);
+        }
+        return Err(match verdict {
+            Some(v) => render::not_trusted(v, "nothing was copied"),
+            None => CliError::input("nothing was copied"),
+        });
+    };
+    match a.common.output() {
+        Output::Json => print_json(&json!(done)),
+        Output::Text => {
+            println!(
+                "Copied {} to {} ({} blobs copied, {} already there, {} bytes; {} signature{})",
+                render::esc(&done.source),
+                render::esc(&done.destination),
+                stats.blobs_copied,
+                stats.blobs_present,
+                stats.bytes_copied,
+                stats.referrers,
+                if stats.referrers == 1 { "" } else { "s" }
+            );
+            if stats.referrers_left_out > 0 {
+                println!(
+                    "warning: {} more referrers were listed past the cap of {} and not copied",
+                    stats.referrers_left_out,
+                    oci::MAX_REFERRERS
+                );
+            }
+            if done.verified {
+                println!("The source verified before anything was written.");
+            } else if !a.common.quiet {
+                eprintln!(
+                    "note: copied as it is, unverified; add --key KEY (or --policy) to copy only what verifies"
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 //!
 //! Errors are one [`Error`] enum whose [`Error::exit_code`] gives the CLI's exit code.
 
+mod copy;
 pub mod credentials;
 mod error;
 pub mod housekeeping;
@@ -16,6 +17,7 @@ pub mod referrers;
 pub mod registry;
 pub mod store;
 
+pub use copy::{CopyOptions, CopyStats, copy_model};
 pub use error::{Error, ErrorKind, Result};
 pub use housekeeping::{Pruned, Removed, StoreInventory, StoredModel};
 pub use layout::{LayoutStore, default_store_dir};

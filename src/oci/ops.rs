@@ -109,7 +109,11 @@ impl TransferOptions {
 }
 
 /// Run `f` on every item with up to `n` threads; the first error stops handing out work.
-fn run_parallel<T: Sync>(n: usize, items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
+pub(super) fn run_parallel<T: Sync>(
+    n: usize,
+    items: &[T],
+    f: impl Fn(&T) -> Result<()> + Sync,
+) -> Result<()> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let workers = n.max(1).min(items.len().max(1));

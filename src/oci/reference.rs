@@ -131,6 +131,15 @@ impl Reference {
         }
     }
 
+    /// The same repository under `tag` (no digest).
+    pub fn with_tag(&self, tag: &str) -> Self {
+        Self {
+            tag: Some(tag.to_owned()),
+            digest: None,
+            ..self.clone()
+        }
+    }
+
     /// The same reference pinned to `digest` (the tag, if any, is kept for display): what
     /// was just pushed or resolved, named so a moved tag cannot change it.
     pub fn with_digest(&self, digest: &str) -> Self {

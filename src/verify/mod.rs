@@ -6,6 +6,7 @@
 pub mod artifact;
 pub mod check;
 pub mod claims;
+pub mod copy;
 pub mod crypto;
 pub mod pull;
 pub mod reference;
@@ -13,6 +14,7 @@ pub mod tlog;
 pub mod verifier;
 pub mod x509;
 
+pub use copy::{Copied, CopyInputError, copy};
 pub use pull::{PullRequest, Pulled, pull};
 pub use verifier::{BuildError, SignatureStatus, SignatureVerdict, Target, Verdict, Verifier};
 
@@ -41,6 +43,9 @@ pub enum Error {
     /// The model path does not exist.
     #[error("model {0} does not exist; check the --model path")]
     NoModel(PathBuf),
+    /// A copy request breaks a rule.
+    #[error(transparent)]
+    Copy(#[from] CopyInputError),
 }
 
 impl Error {
@@ -54,7 +59,7 @@ impl Error {
                 oci::ErrorKind::Input => crate::Class::Input,
                 _ => crate::Class::Environment,
             },
-            Error::NoModel(_) => crate::Class::Input,
+            Error::NoModel(_) | Error::Copy(_) => crate::Class::Input,
         }
     }
 }

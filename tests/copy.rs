@@ -1,0 +1,182 @@
+//! `provenance copy`: a model carried with its signatures between two real docker-registry
+//! instances, a referrers-API registry (the proxy) and the local store, digests unchanged, tag
+//! last; the promotion gate writes nothing unless the source verifies; a lying source writes no
+//! tag; other tools' referrers at the destination are kept.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+use common::Work;
+use common::referrers_proxy::Proxy;
+use common::registry::Registry;
+
+fn digest_of(w: &Work, r: &str) -> String {
+    let v = w.run_json(0, &["inspect", r, "--format", "json"]);
+    v["digest"].as_str().unwrap().to_owned()
+}
+
+fn signed_source() -> (Work, Registry, Registry) {
+    let w = Work::new();
+    w.keygen("k");
+    w.keygen("other");
+    w.hf_model("bert");
+    let a = Registry::start(&w.path("reg-a"), None);
+    let b = Registry::start(&w.path("reg-b"), None);
+    let src = format!("{}/models/bert:v1", a.host());
+    w.expect(0, &["push", "bert", &src, "--sign", "--key", "k.pem", "-q"]);
+    (w, a, b)
+}
+
+#[test]
+fn a_copy_between_registries_keeps_digest_and_signature_and_reruns_cheaply() {
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dst = format!("{}/prod/bert", b.host());
+    let out = w.run_json(0, &["copy", &src, &dst, "--format", "json"]);
+    assert_eq!(out["verified"], false, "{out}");
+    assert_eq!(out["copied"]["referrers"], 1, "{out}");
+    assert!(
+        out["copied"]["blobs_copied"].as_u64().unwrap() >= 6,
+        "{out}"
+    );
+    // The source's tag was used; the digest is the same bytes; the signature verifies there.
+    let dst_tagged = format!("{dst}:v1");
+    assert_eq!(digest_of(&w, &dst_tagged), digest_of(&w, &src));
+    w.expect(0, &["verify", &dst_tagged, "--key", "k.pub"]);
+    w.expect(0, &["pull", &dst_tagged, "--key", "k.pub", "-o", "pulled"]);
+    // Unverified copies say so.
+    let text = w.expect(0, &["copy", &src, &dst]);
+    assert!(text.contains("unverified"), "{text}");
+    // Re-running moves no model blob and does not duplicate the signature.
+    let again = w.run_json(0, &["copy", &src, &dst, "--format", "json"]);
+    assert_eq!(again["copied"]["blobs_copied"], 0, "{again}");
+    let tree = w.run_json(0, &["tree", &dst_tagged, "--format", "json"]);
+    assert_eq!(tree["signatures"].as_array().unwrap().len(), 1, "{tree}");
+}
+
+#[test]
+fn the_promotion_gate_writes_nothing_unless_the_source_verifies() {
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dst = format!("{}/prod/bert:v1", b.host());
+    let out = w.expect(1, &["copy", &src, &dst, "--key", "other.pub"]);
+    assert!(out.contains("nothing was copied"), "{out}");
+    // Nothing there: an unknown repository (exit 2), not a half-copied model.
+    w.expect(2, &["verify", &dst, "--key", "k.pub"]);
+    let ok = w.run_json(
+        0,
+        &["copy", &src, &dst, "--key", "k.pub", "--format", "json"],
+    );
+    assert_eq!(ok["verified"], true, "{ok}");
+    assert_eq!(ok["verification"]["verified"], true, "{ok}");
+    w.expect(0, &["verify", &dst, "--key", "k.pub"]);
+}
+
+#[test]
+fn a_tampered_source_blob_fails_the_copy_and_no_tag_appears() {
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dst = format!("{}/prod/bert:v1", b.host());
+    // The registry's storage rewritten under a layer: it now serves other bytes for that digest.
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(w.path("bert/config.json")).unwrap(),
+        ))
+    };
+    std::fs::write(
+        a.blob_path(&format!("sha256:{digest}")),
+        b"{\"hidden_size\":1}",
+    )
+    .unwrap();
+    // With the gate the layers are not read (verification needs no blob), so the copy reads
+    // them: the digest check refuses the lie, exit 1, and no tag is written at the destination.
+    let out = w.expect(1, &["copy", &src, &dst, "--key", "k.pub"]);
+    assert!(out.contains("digest") || out.contains("size"), "{out}");
+    w.expect(2, &["verify", &dst, "--key", "k.pub"]);
+    let out = w.expect(1, &["copy", &src, &dst]);
+    assert!(out.contains("digest") || out.contains("size"), "{out}");
+    w.expect(2, &["verify", &dst, "--key", "k.pub"]);
+}
+
+#[test]
+fn a_copy_keeps_the_referrers_other_tools_left_at_the_destination() {
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dst = format!("{}/prod/bert:v1", b.host());
+    // The same model pushed to B first and signed there by another signer.
+    w.expect(0, &["push", "bert", &dst, "-q"]);
+    assert_eq!(digest_of(&w, &dst), digest_of(&w, &src));
+    w.expect(0, &["sign", &dst, "--key", "other.pem", "-q"]);
+    w.expect(0, &["copy", &src, &dst]);
+    let tree = w.run_json(0, &["tree", &dst, "--format", "json"]);
+    assert_eq!(tree["signatures"].as_array().unwrap().len(), 2, "{tree}");
+    w.expect(0, &["verify", &dst, "--key", "k.pub"]);
+    w.expect(0, &["verify", &dst, "--key", "other.pub"]);
+}
+
+#[test]
+fn local_store_to_a_referrers_api_registry_and_back() {
+    which();
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    w.expect(
+        0,
+        &[
+            "push",
+            "bert",
+            "models/bert:v1",
+            "--sign",
+            "--key",
+            "k.pem",
+            "-q",
+        ],
+    );
+    let reg = Registry::start(&w.path("reg"), None);
+    let api = Proxy::start(reg.port, true);
+    let remote = format!("{}/models/bert:v1", api.host());
+    w.expect(0, &["copy", "models/bert:v1", &remote, "--key", "k.pub"]);
+    let tree = w.run_json(0, &["tree", &remote, "--format", "json"]);
+    assert_eq!(tree["signatures"].as_array().unwrap().len(), 1, "{tree}");
+    // The signature went through the referrers API: no tag-schema tag was written.
+    assert!(
+        api.log().iter().any(|l| l.path.contains("/referrers/")),
+        "the referrers API was not used"
+    );
+    assert!(
+        !api.log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.path.contains("/manifests/sha256-")),
+        "a tag-schema index was written beside the API"
+    );
+    w.expect(0, &["rm", "models/bert:v1", "-q"]);
+    w.expect(0, &["copy", &remote, "mirror/bert", "--key", "k.pub"]);
+    w.expect(0, &["verify", "mirror/bert:v1", "--key", "k.pub"]);
+    // skopeo reads the copy in the local store as an OCI layout.
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!(
+            "oci:{}:mirror/bert:v1",
+            w.path(".provenance-home/store").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn which() {
+    common::registry::which_or_fail("skopeo");
+}
+
+#[test]
+fn a_destination_digest_must_be_the_source_digest() {
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let wrong = format!("{}/prod/bert@sha256:{}", b.host(), "0".repeat(64));
+    let out = w.expect(2, &["copy", &src, &wrong]);
+    assert!(out.contains("keeps the digest"), "{out}");
+}
