@@ -586,7 +586,7 @@ pub enum AuditOutput {
     Text,
     /// `{"entries": [...], "summary": {...}}` on stdout.
     Json,
-    /// One self-contained HTML page (table and custody graph) on stdout.
+    /// One self-contained HTML page (a section per model, custody graph) on stdout.
     Html,
 }
 

@@ -1,6 +1,6 @@
 //! `provenance audit`: arguments, resolution into an [`AuditConfig`], and rendering of the report
-//! as a text table, JSON, or one self-contained HTML page (inline CSS and SVG, no external
-//! resources, every string escaped).
+//! as a text table, JSON, or one self-contained HTML page (`audit_html.rs`: inline CSS
+//! and SVG, no external resources, every string escaped).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -10,8 +10,14 @@ use super::args::{AuditArgs, AuditOutput};
 use super::error::CliError;
 use super::render::esc;
 use crate::Class;
-use crate::audit::graph::{self, EdgeKind, NodeKind};
-use crate::audit::{self, AuditConfig, AuditReport, AuditSource, Revocation, Status, TrustedKey};
+use crate::audit::{self, AuditConfig, AuditReport, AuditSource, Revocation, TrustedKey};
+use crate::trust::signer::Principal;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+pub use super::audit_html::{
+    AuditContext, RevokedRow, SHORT_ID, TrustedSignerRow, escape_html, render_html,
+};
 
 fn parse_matches(pairs: &[String]) -> Result<Vec<(String, String)>, CliError> {
     pairs
@@ -104,6 +110,60 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
     Ok((sources, cfg))
 }
 
+fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// What the audit ran over and trusted, for the HTML report's header: the inputs as given, the
+/// policy's trusted signers and revocations as loaded, and the time the audit measured key age at
+/// (`cfg.now`) as the generation time.
+pub fn context(a: &AuditArgs, cfg: &AuditConfig) -> AuditContext {
+    let policy = &cfg.evaluator.policy;
+    let trusted = policy
+        .rules
+        .iter()
+        .flat_map(|r| {
+            r.trusted_signers.iter().map(|t| TrustedSignerRow {
+                rule: r.name.clone(),
+                scopes: r.scopes.iter().map(|p| p.as_str().to_owned()).collect(),
+                signer: t.describe(),
+            })
+        })
+        .collect();
+    let mut revoked: Vec<RevokedRow> = cfg
+        .revoked
+        .iter()
+        .map(|r| RevokedRow {
+            principal: format!("key {}", r.key_id),
+            revoked_at: r.revoked_at.map(rfc3339),
+            source: r.source.clone(),
+        })
+        .collect();
+    for p in &policy.revoked {
+        let named = matches!(p, Principal::Key(id) if cfg.revoked.iter().any(|r| &r.key_id == id));
+        if !named {
+            revoked.push(RevokedRow {
+                principal: p.to_string(),
+                revoked_at: None,
+                source: format!("policy {}", policy.origin),
+            });
+        }
+    }
+    AuditContext {
+        generated_at: rfc3339(OffsetDateTime::from(cfg.now)),
+        inputs: a.paths.iter().map(|p| p.display().to_string()).collect(),
+        policy: policy.origin.clone(),
+        trusted,
+        trust_root: a.trust_root.as_ref().map(|p| p.display().to_string()),
+        revoked,
+        matches: a.matches.clone(),
+    }
+}
+
 /// Runs `audit`: exit 0 when every entry verifies, 1 otherwise, 2 on bad input.
 pub fn run(a: AuditArgs) -> Result<(), CliError> {
     let (sources, cfg) = resolve(&a)?;
@@ -124,7 +184,7 @@ pub fn run(a: AuditArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::environment(format!("cannot encode the report: {e}")))?,
         ),
         AuditOutput::Text => print!("{}", render_text(&report)),
-        AuditOutput::Html => print!("{}", render_html(&report)),
+        AuditOutput::Html => print!("{}", render_html(&report, &context(&a, &cfg))),
     }
     if !a.quiet && a.public_key.is_empty() && a.policy.is_none() {
         eprintln!("note: no --public-key or --policy given, so no signer is trusted");
@@ -219,184 +279,9 @@ pub fn render_text(report: &AuditReport) -> String {
     out
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!(
-            "{}…",
-            s.chars().take(n.saturating_sub(1)).collect::<String>()
-        )
-    }
-}
-
-fn status_color(s: Option<Status>) -> &'static str {
-    match s {
-        Some(Status::Verified) => "#2e7d32",
-        Some(Status::Failed) => "#c62828",
-        Some(Status::Revoked) => "#6a1b9a",
-        Some(Status::UnknownSigner) => "#ef6c00",
-        Some(Status::Unsigned) => "#757575",
-        None => "#455a64",
-    }
-}
-
-const CSS: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;width:100%;margin-bottom:2em}\
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
-th{background:#f0f0f0}td.st{font-weight:bold;color:#fff}\
-.mono{font-family:ui-monospace,monospace;font-size:12px}ul{margin:0;padding-left:1.2em}\
-.legend span{display:inline-block;margin-right:1.5em}svg text{font-size:11px}";
-
-/// One self-contained HTML page: summary, table, and an inline SVG custody graph.
-pub fn render_html(report: &AuditReport) -> String {
-    let s = &report.summary;
-    let mut h = String::new();
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    h.push_str("<title>provenance audit</title><style>");
-    h.push_str(CSS);
-    h.push_str("</style></head><body>\n<h1>Chain-of-custody audit</h1>\n");
-    let _ = writeln!(
-        h,
-        "<p>{} entries: {} verified, {} failed, {} unknown-signer, {} revoked, {} unsigned; {} signer key(s).</p>",
-        s.total, s.verified, s.failed, s.unknown_signer, s.revoked, s.unsigned, s.signers
-    );
-    h.push_str("<table><thead><tr><th>Status</th><th>Subject</th><th>Signer</th><th>Signed at</th><th>Manifest</th><th>Metadata</th><th>Findings</th></tr></thead><tbody>\n");
-    for e in &report.entries {
-        let _ = write!(
-            h,
-            "<tr><td class=\"st\" style=\"background:{}\">{}</td><td style=\"padding-left:{}em\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td><ul>",
-            status_color(Some(e.status)),
-            escape_html(e.status.as_str()),
-            0.5 + 1.5 * e.depth as f64,
-            escape_html(e.subject.as_deref().unwrap_or("?")),
-            escape_html(e.signer_label().as_deref().unwrap_or("-")),
-            escape_html(e.signed_at.as_deref().unwrap_or("-")),
-            escape_html(&e.origin.display()),
-        );
-        for (k, v) in &e.metadata {
-            let _ = write!(h, "<li>{} = {}</li>", escape_html(k), escape_html(v));
-        }
-        h.push_str("</ul></td><td><ul>");
-        for f in &e.findings {
-            let _ = write!(h, "<li>{}</li>", escape_html(&f.detail));
-        }
-        h.push_str("</ul></td></tr>\n");
-    }
-    h.push_str("</tbody></table>\n<h2>Custody graph</h2>\n");
-    h.push_str("<p class=\"legend\"><span style=\"color:#1565c0\">&#9644; signed by</span><span style=\"color:#2e7d32\">&#9644; trained on</span><span style=\"color:#ad1457\">&#9476; derived from</span></p>\n");
-    h.push_str(&render_svg(&graph::build(report)));
-    h.push_str("\n</body></html>\n");
-    h
-}
-
-/// Three columns: signer keys, models, datasets; derived-from links as arcs between models.
-fn render_svg(g: &graph::Graph) -> String {
-    const ROW: f64 = 26.0;
-    const TOP: f64 = 30.0;
-    let column = |k: NodeKind| match k {
-        NodeKind::Signer => 130.0,
-        NodeKind::Model => 520.0,
-        NodeKind::Dataset => 900.0,
-    };
-    let mut counters = [0usize; 3];
-    let mut pos: Vec<(f64, f64)> = Vec::with_capacity(g.nodes.len());
-    for n in &g.nodes {
-        let slot = match n.kind {
-            NodeKind::Signer => 0,
-            NodeKind::Model => 1,
-            NodeKind::Dataset => 2,
-        };
-        let row = counters.get(slot).copied().unwrap_or(0);
-        if let Some(c) = counters.get_mut(slot) {
-            *c += 1;
-        }
-        pos.push((column(n.kind), TOP + ROW * row as f64));
-    }
-    let rows = counters.iter().copied().max().unwrap_or(0).max(1);
-    let height = TOP * 2.0 + ROW * rows as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg width=\"1100\" height=\"{height}\" viewBox=\"0 0 1100 {height}\" role=\"img\" aria-label=\"custody graph\">"
-    );
-    let _ = write!(
-        s,
-        "<text x=\"130\" y=\"14\" text-anchor=\"middle\" font-weight=\"bold\">signer keys</text><text x=\"520\" y=\"14\" text-anchor=\"middle\" font-weight=\"bold\">models</text><text x=\"900\" y=\"14\" text-anchor=\"middle\" font-weight=\"bold\">datasets</text>"
-    );
-    for e in &g.edges {
-        let (Some(&(x1, y1)), Some(&(x2, y2))) = (pos.get(e.from), pos.get(e.to)) else {
-            continue;
-        };
-        match e.kind {
-            EdgeKind::SignedBy => {
-                let _ = write!(
-                    s,
-                    "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#1565c0\" stroke-opacity=\"0.5\"/>"
-                );
-            }
-            EdgeKind::TrainedOn => {
-                let _ = write!(
-                    s,
-                    "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#2e7d32\" stroke-opacity=\"0.5\"/>"
-                );
-            }
-            EdgeKind::DerivedFrom => {
-                let bulge = x1 + 60.0 + (y1 - y2).abs().min(300.0) / 3.0;
-                let _ = write!(
-                    s,
-                    "<path d=\"M{x1} {y1} C{bulge} {y1} {bulge} {y2} {x2} {y2}\" fill=\"none\" stroke=\"#ad1457\" stroke-dasharray=\"4 3\"/>"
-                );
-            }
-        }
-    }
-    for (n, (x, y)) in g.nodes.iter().zip(pos.iter()) {
-        let color = status_color(n.status);
-        let anchor = match n.kind {
-            NodeKind::Signer => ("end", -10.0),
-            NodeKind::Model | NodeKind::Dataset => ("start", 10.0),
-        };
-        let _ = write!(
-            s,
-            "<g><title>{}</title><circle cx=\"{x}\" cy=\"{y}\" r=\"6\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{}\">{}</text></g>",
-            escape_html(&n.detail),
-            x + anchor.1,
-            y + 4.0,
-            anchor.0,
-            escape_html(&truncate(&n.label, 40)),
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape_html("<a href=\"x\">&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn match_needs_key_and_equals() {

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod audit;
+mod audit_html;
 mod commands;
 mod docs;
 pub(crate) mod error;
