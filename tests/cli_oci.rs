@@ -1152,3 +1152,66 @@ fn login_checks_the_credentials_then_shares_them_with_docker_oras_and_skopeo() {
     assert_eq!(code, Some(0), "{out}");
     assert!(!store.exists(), "logout did not erase the helper's copy");
 }
+
+#[test]
+fn verbose_logs_each_registry_request_and_never_a_credential() {
+    let w = Work::new();
+    w.keygen("k");
+    w.hf_model("bert");
+    let reg = Registry::start(&w.path("regdata"), Some(("alice", "s3cret-pass")));
+    let r = format!("{}/models/bert:v1", reg.host());
+    let (code, out) = run_env(
+        &w,
+        &[
+            "push",
+            "bert",
+            &r,
+            "--sign",
+            "--key",
+            "k.pem",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--verbose",
+        ],
+        "s3cret-pass\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let host = reg.host();
+    for line in [
+        format!("> GET http://{host}/v2/ 401"),
+        format!("> HEAD http://{host}/v2/models/bert/blobs/sha256:"),
+        format!("> PUT http://{host}/v2/models/bert/manifests/v1 201"),
+    ] {
+        assert!(out.contains(&line), "no `{line}` in:\n{out}");
+    }
+    // Upload sessions carry state in their query: cut, never printed.
+    assert!(out.contains("?…"), "{out}");
+    assert!(!out.contains("_state="), "{out}");
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pass")
+    };
+    assert!(
+        !out.contains("s3cret-pass") && !out.contains(&b64) && !out.contains("Basic"),
+        "{out}"
+    );
+    // Without --verbose, nothing of the sort.
+    let (code, out) = run_env(
+        &w,
+        &[
+            "verify",
+            &r,
+            "--key",
+            "k.pub",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        "s3cret-pass\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("> GET"), "{out}");
+}

@@ -449,6 +449,10 @@ pub struct KeylessArgs {
 /// How to reach a registry (ignored for the local store).
 #[derive(Clone, Debug, Default, Args)]
 pub struct RegistryArgs {
+    /// Log each registry request on stderr: method, URL (without its query), status and time;
+    /// never a header or credential.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Use plain HTTP for a non-loopback registry (loopback registries always use HTTP).
     #[arg(long)]
     pub plain_http: bool,

@@ -97,6 +97,24 @@ pub(crate) fn registry_options(
         }),
         speed_limit: r.speed_limit.unwrap_or(defaults.speed_limit),
         speed_time: r.speed_time.map_or(defaults.speed_time, secs),
+        request_log: r.verbose.then(|| {
+            oci::RequestLog(std::sync::Arc::new(|rec: &oci::RequestRecord| {
+                let status = rec
+                    .status
+                    .map_or_else(|| "no answer".to_string(), |s| s.to_string());
+                let retry = match rec.attempt {
+                    0 => String::new(),
+                    n => format!(" (retry {n})"),
+                };
+                eprintln!(
+                    "> {} {} {} {} ms{retry}",
+                    rec.method,
+                    super::render::esc(&rec.url),
+                    status,
+                    rec.elapsed.as_millis()
+                );
+            }))
+        }),
         ..defaults
     }
 }

@@ -31,7 +31,7 @@ pub use ops::{
     list_referrers, pull_model, pull_model_with_sidecar, push_model,
 };
 pub use reference::Reference;
-pub use registry::{Credentials, RegistryOptions, RegistryStore};
+pub use registry::{Credentials, RegistryOptions, RegistryStore, RequestLog, RequestRecord};
 pub use store::{
     Descriptor, FetchedManifest, MAX_MANIFEST_SIZE, MAX_REFERRER_BLOB_SIZE,
     MAX_REFERRER_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,

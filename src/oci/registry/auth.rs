@@ -188,13 +188,12 @@ impl RegistryStore {
     pub(super) async fn fetch_token(&self, repo: &str, push: bool) -> Result<Option<String>> {
         let url = format!("{}://{}/v2/", self.scheme, self.registry);
         let started = Instant::now();
-        let res = self
-            .http
-            .get(&url)
-            .timeout(self.deadline)
-            .send()
-            .await
-            .map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
+        let sent = self.http.get(&url).timeout(self.deadline).send().await;
+        if let Ok(u) = reqwest::Url::parse(&url) {
+            let status = sent.as_ref().ok().map(reqwest::Response::status);
+            self.log_request(&reqwest::Method::GET, &u, status, started, 0);
+        }
+        let res = sent.map_err(|e| self.map_reqwest(e, "GET /v2/", started))?;
         if res.status() != StatusCode::UNAUTHORIZED {
             return Ok(None);
         }
@@ -263,10 +262,13 @@ impl RegistryStore {
         }
         .timeout(self.deadline);
         let started = Instant::now();
-        let res = req
-            .send()
-            .await
-            .map_err(|e| self.map_reqwest(e, "token request", started))?;
+        let (client, built) = req.build_split();
+        let built = built.map_err(|e| self.map_reqwest(e, "token request", started))?;
+        let (method, logged_url) = (built.method().clone(), built.url().clone());
+        let sent = client.execute(built).await;
+        let status = sent.as_ref().ok().map(reqwest::Response::status);
+        self.log_request(&method, &logged_url, status, started, 0);
+        let res = sent.map_err(|e| self.map_reqwest(e, "token request", started))?;
         if res.status() != StatusCode::OK {
             let status = res.status();
             let body = read_limited_text(res).await;

@@ -114,6 +114,47 @@ pub use super::credentials::{
     Credentials, credentials_from_docker_config, docker_config_credentials,
 };
 
+/// One request as [`RequestLog`] reports it: never a credential (no header is reported, and the
+/// URL's query, which may carry an upload session's state, is cut to `?…`).
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    /// `GET`, `HEAD`, `PUT`, `POST`, `PATCH`.
+    pub method: String,
+    /// The URL without its query.
+    pub url: String,
+    /// The HTTP status, or `None` when no answer came (a broken connection, a timeout).
+    pub status: Option<u16>,
+    /// Until the answer's headers (or the failure).
+    pub elapsed: Duration,
+    /// 0 for the first try, then the retry number.
+    pub attempt: u32,
+}
+
+/// Called with each registry request (`--verbose`).
+#[derive(Clone)]
+pub struct RequestLog(pub std::sync::Arc<dyn Fn(&RequestRecord) + Send + Sync>);
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestLog(..)")
+    }
+}
+
+/// `url` without its query (`?…` marks one was there).
+pub(crate) fn loggable_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let had_query = u.query().is_some();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    let mut s = u.to_string();
+    if had_query {
+        s.push_str("?…");
+    }
+    s
+}
+
 /// How to talk to a registry.
 #[derive(Clone, Debug)]
 pub struct RegistryOptions {
@@ -155,6 +196,8 @@ pub struct RegistryOptions {
     /// `PROVENANCE_UNSAFE_TAG_SCHEMA_SETTLE_MS` overrides the default (scripts/bench-oci uses
     /// it to measure what the re-check costs).
     pub tag_schema_settle: Duration,
+    /// Told about every request (method, URL without query, status, time), for `--verbose`.
+    pub request_log: Option<RequestLog>,
 }
 
 impl Default for RegistryOptions {
@@ -174,6 +217,7 @@ impl Default for RegistryOptions {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .map_or(TAG_SCHEMA_SETTLE, Duration::from_millis),
+            request_log: None,
         }
     }
 }
@@ -209,6 +253,7 @@ pub struct RegistryStore {
     referrer_phases: Mutex<HashMap<(String, String), (String, Instant)>>,
     settle: Duration,
     clear_credentials: bool,
+    request_log: Option<RequestLog>,
 }
 
 impl std::fmt::Debug for RegistryStore {
@@ -310,6 +355,7 @@ impl RegistryStore {
             referrer_phases: Mutex::new(HashMap::new()),
             settle: opts.tag_schema_settle,
             clear_credentials,
+            request_log: opts.request_log.clone(),
         })
     }
 
@@ -354,6 +400,26 @@ impl RegistryStore {
         }
     }
 
+    /// Report one request to the [`RequestLog`], if any.
+    pub(super) fn log_request(
+        &self,
+        method: &reqwest::Method,
+        url: &reqwest::Url,
+        status: Option<StatusCode>,
+        started: Instant,
+        attempt: u32,
+    ) {
+        if let Some(log) = &self.request_log {
+            (log.0)(&RequestRecord {
+                method: method.to_string(),
+                url: loggable_url(url),
+                status: status.map(|s| s.as_u16()),
+                elapsed: started.elapsed(),
+                attempt,
+            });
+        }
+    }
+
     /// Send a request with our credentials (bearer token, else basic), re-authenticating once on
     /// 401. `what` names the request in errors (`GET manifest sha256:…`). A [`Call::Idempotent`]
     /// request is sent again, to the same URL, after 429/500/502/503/504 or a broken connection,
@@ -379,6 +445,7 @@ impl RegistryStore {
             // host (a storage backend), which must never see them.
             let (client, req) = req.build_split();
             let req = req.map_err(|e| self.map_reqwest(e, what, Instant::now()))?;
+            let (method, url) = (req.method().clone(), req.url().clone());
             let ours = same_authority(req.url(), &self.registry);
             let builder = reqwest::RequestBuilder::from_parts(client, req);
             let req = match (&token, &self.auth) {
@@ -399,6 +466,7 @@ impl RegistryStore {
                 match tokio::time::timeout(self.deadline, req.send()).await {
                     Ok(sent) => sent,
                     Err(_) => {
+                        self.log_request(&method, &url, None, started, attempt);
                         return Err(Error::Timeout {
                             registry: self.registry.clone(),
                             operation: what.to_string(),
@@ -409,6 +477,13 @@ impl RegistryStore {
             } else {
                 req.send().await
             };
+            self.log_request(
+                &method,
+                &url,
+                sent.as_ref().ok().map(reqwest::Response::status),
+                started,
+                attempt,
+            );
             let res = match sent {
                 Ok(res) => res,
                 Err(e) if retry && !e.is_timeout() => {
