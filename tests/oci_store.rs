@@ -118,6 +118,34 @@ fn counting() -> (PushOptions, Arc<Mutex<Vec<ProgressEvent>>>) {
     (opts, events)
 }
 
+/// Every file's bytes were reported as they moved: the reports add up to its size, and the one
+/// large file (9 MiB) moved in several steps, so a bar never freezes on a big file.
+fn assert_bytes_reported(events: &[ProgressEvent], files: &[PushFile]) {
+    for f in files {
+        let steps: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                ProgressEvent::BlobBytes { path, bytes } if *path == f.rel_path => Some(*bytes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            steps.iter().sum::<u64>(),
+            f.size,
+            "{}: {steps:?}",
+            f.rel_path
+        );
+        if f.size > 8 * 1024 * 1024 {
+            assert!(
+                steps.len() >= 4,
+                "{} moved in {} step(s)",
+                f.rel_path,
+                steps.len()
+            );
+        }
+    }
+}
+
 fn assert_same_tree(a: &Path, b: &Path, files: &[PushFile]) {
     for f in files {
         let x = std::fs::read(a.join(&f.rel_path)).unwrap();
@@ -162,6 +190,7 @@ fn roundtrip(store: &dyn Store, tmp: &Path, foreign_in_tag_schema: bool) {
             .iter()
             .any(|e| matches!(e, ProgressEvent::BlobDone { .. }))
     );
+    assert_bytes_reported(&events.lock().unwrap(), &model.files);
 
     let resolved = store.resolve(repo, "v1").unwrap();
     assert_eq!(resolved.digest, desc.digest);
@@ -305,7 +334,9 @@ fn roundtrip(store: &dyn Store, tmp: &Path, foreign_in_tag_schema: bool) {
 
     // Pull into a fresh folder and into an existing empty one.
     let out = tmp.join("out");
-    oci::pull_model(store, repo, &manifest, &out, &Default::default()).unwrap();
+    let (pull_opts, pevents) = counting();
+    oci::pull_model(store, repo, &manifest, &out, &pull_opts).unwrap();
+    assert_bytes_reported(&pevents.lock().unwrap(), &model.files);
     assert_same_tree(&model.dir, &out, &model.files);
     let out2 = tmp.join("out2");
     std::fs::create_dir(&out2).unwrap();

@@ -126,25 +126,47 @@ fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let bar = multi.add(ProgressBar::new(total));
     if let Ok(style) = ProgressStyle::with_template(
-        "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+        "[{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {wide_msg}",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message("transfer");
+    // The files in flight, named (escaped: a pulled model's paths come from the registry).
+    let active = std::sync::Mutex::new(Vec::<String>::new());
+    let show = move |bar: &ProgressBar, active: &[String]| {
+        let msg = match active {
+            [] => String::new(),
+            [one] => render::esc(one).into_owned(),
+            [first, rest @ ..] => format!("{} (+{} more)", render::esc(first), rest.len()),
+        };
+        bar.set_message(msg);
+    };
     // With no total known up front (a verified pull learns it from the manifest), the bar
     // grows as blobs start.
     let grow = total == 0;
     Some(Arc::new(move |e: &oci::ProgressEvent| match e {
-        oci::ProgressEvent::BlobStarted { size, .. } if grow => bar.inc_length(*size),
+        oci::ProgressEvent::BlobStarted { path, size } => {
+            if grow {
+                bar.inc_length(*size);
+            }
+            if let Ok(mut a) = active.lock() {
+                a.push(path.clone());
+                show(&bar, &a);
+            }
+        }
         oci::ProgressEvent::BlobSkipped { size, .. } => {
             if grow {
                 bar.inc_length(*size);
             }
             bar.inc(*size)
         }
-        oci::ProgressEvent::BlobDone { size, .. } => bar.inc(*size),
+        oci::ProgressEvent::BlobBytes { bytes, .. } => bar.inc(*bytes),
+        oci::ProgressEvent::BlobDone { path, .. } => {
+            if let Ok(mut a) = active.lock() {
+                a.retain(|p| p != path);
+                show(&bar, &a);
+            }
+        }
         oci::ProgressEvent::ManifestDone { .. } => bar.finish_and_clear(),
-        _ => {}
     }))
 }
 

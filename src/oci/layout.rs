@@ -259,6 +259,7 @@ impl LayoutStore {
         src_path: &Path,
         digest: &str,
         size: u64,
+        progress: Option<&super::store::ByteProgress>,
     ) -> Result<()> {
         let target = self.blob_path(digest)?;
         if target.exists() {
@@ -281,6 +282,9 @@ impl LayoutStore {
                     chunk,
                     &target,
                 )?;
+                if let Some(p) = progress {
+                    p(n as u64);
+                }
             }
             w.finish(
                 &format!("blob {digest} from {}", src_path.display()),
@@ -459,9 +463,20 @@ impl Store for LayoutStore {
         Ok(self.blob_path(digest)?.is_file())
     }
 
-    fn push_blob_file(&self, _repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
+    fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
+        self.push_blob_file_progress(repo, path, digest, size, None)
+    }
+
+    fn push_blob_file_progress(
+        &self,
+        _repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+        progress: Option<super::store::ByteProgress>,
+    ) -> Result<()> {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
-        self.write_blob_from(f, path, digest, size)
+        self.write_blob_from(f, path, digest, size, progress.as_ref())
     }
 
     fn push_blob_bytes(&self, _repo: &str, bytes: &[u8]) -> Result<Descriptor> {

@@ -58,6 +58,13 @@ pub enum ProgressEvent {
         /// Its size.
         size: u64,
     },
+    /// More bytes of a blob moved (and, on a pull, were hashed on the way).
+    BlobBytes {
+        /// Its file path in the model.
+        path: String,
+        /// Bytes moved since the last report.
+        bytes: u64,
+    },
     /// The manifest is stored by digest (push) or every file verified (pull).
     ManifestDone {
         /// The manifest digest.
@@ -105,6 +112,39 @@ impl TransferOptions {
         if let Some(p) = &self.progress {
             p(&e);
         }
+    }
+}
+
+/// A writer that tells `report` the bytes written, in steps of at least [`REPORT_STEP`].
+struct Counting<W, F: Fn(u64)> {
+    inner: W,
+    pending: u64,
+    report: F,
+}
+
+/// Bytes between two progress reports of one blob.
+const REPORT_STEP: u64 = 1 << 20;
+
+impl<W, F: Fn(u64)> Counting<W, F> {
+    fn flush_report(&mut self) {
+        if self.pending > 0 {
+            (self.report)(self.pending);
+            self.pending = 0;
+        }
+    }
+}
+
+impl<W: std::io::Write, F: Fn(u64)> std::io::Write for Counting<W, F> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.pending += n as u64;
+        if self.pending >= REPORT_STEP {
+            self.flush_report();
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -194,7 +234,17 @@ pub fn push_model(
             path: f.rel_path.clone(),
             size: f.size,
         });
-        store.push_blob_file(repo, &f.abs_path, &digest, f.size)?;
+        let bytes = opts.progress.clone().map(|p| {
+            let path = f.rel_path.clone();
+            let report: super::store::ByteProgress = Arc::new(move |n| {
+                p(&ProgressEvent::BlobBytes {
+                    path: path.clone(),
+                    bytes: n,
+                })
+            });
+            report
+        });
+        store.push_blob_file_progress(repo, &f.abs_path, &digest, f.size, bytes)?;
         opts.report(ProgressEvent::BlobDone {
             path: f.rel_path.clone(),
             size: f.size,
@@ -344,9 +394,20 @@ fn pull_inner(
             .create_new(true)
             .open(&dest)
             .map_err(|e| Error::io(&dest, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut w = Counting {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            pending: 0,
+            report: |n| {
+                opts.report(ProgressEvent::BlobBytes {
+                    path: l.path.clone(),
+                    bytes: n,
+                })
+            },
+        };
         store.fetch_blob(repo, &l.digest, l.size, &mut w)?;
+        w.flush_report();
         let file = w
+            .inner
             .into_inner()
             .map_err(|e| Error::io(&dest, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&dest, e))?;

@@ -72,6 +72,9 @@ pub struct FetchedManifest {
     pub media_type: String,
 }
 
+/// Told the bytes of one blob as they move (a transfer thread calls it).
+pub type ByteProgress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
 /// One storage backend for OCI content, addressed by repository. Implemented by
 /// [`super::RegistryStore`] (a remote registry) and [`super::LayoutStore`] (an OCI image layout
 /// folder). Both pass the same test suite. Every method is blocking; stores are shared between
@@ -101,6 +104,23 @@ pub trait Store: Send + Sync {
     /// Upload a blob from a file, streamed (memory stays flat at any size). The caller vouches
     /// for `digest` and `size`; stores verify them where the protocol allows.
     fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()>;
+
+    /// [`Store::push_blob_file`], telling `progress` the bytes sent as they go (a store that
+    /// cannot tell reports the whole size at the end).
+    fn push_blob_file_progress(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+        progress: Option<ByteProgress>,
+    ) -> Result<()> {
+        self.push_blob_file(repo, path, digest, size)?;
+        if let Some(p) = progress {
+            p(size);
+        }
+        Ok(())
+    }
 
     /// Upload a small in-memory blob; returns its descriptor (media type left empty).
     fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor>;

@@ -2,6 +2,7 @@
 //! from disk for big ones, so memory stays at one piece).
 
 use super::*;
+use crate::oci::store::ByteProgress;
 
 /// A stream of `len` bytes of the file at `path` from `offset`, in [`STREAM_PIECE`] reads:
 /// memory stays at one piece.
@@ -9,6 +10,7 @@ fn file_range_stream(
     path: PathBuf,
     offset: u64,
     len: u64,
+    progress: Option<ByteProgress>,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     struct St {
         path: PathBuf,
@@ -20,38 +22,44 @@ fn file_range_stream(
         file: None,
         left: len,
     };
-    futures_util::stream::try_unfold(st, move |mut st| async move {
-        if st.left == 0 {
-            return Ok(None);
-        }
-        let mut f = match st.file.take() {
-            Some(f) => f,
-            None => {
-                let mut f = tokio::fs::File::open(&st.path).await?;
-                tokio::io::AsyncSeekExt::seek(&mut f, std::io::SeekFrom::Start(offset)).await?;
-                f
+    futures_util::stream::try_unfold(st, move |mut st| {
+        let progress = progress.clone();
+        async move {
+            if st.left == 0 {
+                return Ok(None);
             }
-        };
-        let want = usize::try_from(st.left.min(STREAM_PIECE as u64)).unwrap_or(STREAM_PIECE);
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        while let Some(rest) = buf.get_mut(filled..) {
-            if rest.is_empty() {
-                break;
-            }
-            match f.read(rest).await? {
-                0 => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!("{} is shorter than when it was hashed", st.path.display()),
-                    ));
+            let mut f = match st.file.take() {
+                Some(f) => f,
+                None => {
+                    let mut f = tokio::fs::File::open(&st.path).await?;
+                    tokio::io::AsyncSeekExt::seek(&mut f, std::io::SeekFrom::Start(offset)).await?;
+                    f
                 }
-                n => filled += n,
+            };
+            let want = usize::try_from(st.left.min(STREAM_PIECE as u64)).unwrap_or(STREAM_PIECE);
+            let mut buf = vec![0u8; want];
+            let mut filled = 0;
+            while let Some(rest) = buf.get_mut(filled..) {
+                if rest.is_empty() {
+                    break;
+                }
+                match f.read(rest).await? {
+                    0 => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("{} is shorter than when it was hashed", st.path.display()),
+                        ));
+                    }
+                    n => filled += n,
+                }
             }
+            st.left -= filled as u64;
+            st.file = Some(f);
+            if let Some(p) = &progress {
+                p(filled as u64);
+            }
+            Ok(Some((Bytes::from(buf), st)))
         }
-        st.left -= filled as u64;
-        st.file = Some(f);
-        Ok(Some((Bytes::from(buf), st)))
     })
 }
 
@@ -148,6 +156,7 @@ impl RegistryStore {
         path: &Path,
         digest: &str,
         size: u64,
+        progress: Option<ByteProgress>,
     ) -> Result<()> {
         if size <= MONOLITHIC_MAX {
             let bytes = tokio::fs::read(path)
@@ -161,13 +170,21 @@ impl RegistryStore {
                 });
             }
             crate::oci::store::check_digest(&format!("file {}", path.display()), digest, &bytes)?;
-            return self.push_blob_mono(repo, Bytes::from(bytes), digest).await;
+            self.push_blob_mono(repo, Bytes::from(bytes), digest)
+                .await?;
+            if let Some(p) = &progress {
+                p(size);
+            }
+            return Ok(());
         }
         // The blob is digest-addressed: after a transient failure the whole upload runs again
         // in a new session, at most CHUNKED_RETRIES times (each may re-send the whole blob).
         let mut attempt = 0u32;
         let first = loop {
-            match self.push_blob_chunked(repo, path, digest, size).await {
+            match self
+                .push_blob_chunked(repo, path, digest, size, progress.clone())
+                .await
+            {
                 Err(e) if transient(&e) && attempt < CHUNKED_RETRIES => {
                     tokio::time::sleep(backoff(attempt, None)).await;
                     attempt += 1;
@@ -177,7 +194,10 @@ impl RegistryStore {
         };
         match first {
             // A registry that refuses chunked uploads: one streamed PUT instead.
-            Err(Error::Registry { .. }) => self.push_blob_streamed(repo, path, digest, size).await,
+            Err(Error::Registry { .. }) => {
+                self.push_blob_streamed(repo, path, digest, size, progress)
+                    .await
+            }
             other => other,
         }
     }
@@ -205,6 +225,7 @@ impl RegistryStore {
         path: &Path,
         digest: &str,
         size: u64,
+        progress: Option<ByteProgress>,
     ) -> Result<()> {
         let what = format!("upload blob {digest}");
         let mut location = self.start_upload(repo, &what).await?;
@@ -223,6 +244,7 @@ impl RegistryStore {
                             file.clone(),
                             offset,
                             len,
+                            progress.clone(),
                         )))
                 })
                 .await?;
@@ -306,6 +328,7 @@ impl RegistryStore {
         path: &Path,
         digest: &str,
         size: u64,
+        progress: Option<ByteProgress>,
     ) -> Result<()> {
         let what = format!("upload blob {digest}");
         let location = self.start_upload(repo, &what).await?;
@@ -321,6 +344,7 @@ impl RegistryStore {
                         file.clone(),
                         0,
                         size,
+                        progress.clone(),
                     )))
             })
             .await?;

@@ -598,9 +598,20 @@ impl Store for RegistryStore {
     }
 
     fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
+        self.push_blob_file_progress(repo, path, digest, size, None)
+    }
+
+    fn push_blob_file_progress(
+        &self,
+        repo: &str,
+        path: &Path,
+        digest: &str,
+        size: u64,
+        progress: Option<crate::oci::store::ByteProgress>,
+    ) -> Result<()> {
         digest_hex(digest)?;
         self.rt
-            .block_on(self.push_blob_file_async(repo, path, digest, size))
+            .block_on(self.push_blob_file_async(repo, path, digest, size, progress))
     }
 
     fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
