@@ -10,9 +10,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print and exit 0; usage errors exit 2.
-            let code = if e.use_stderr() { 2 } else { 0 };
+            if e.use_stderr() {
+                eprint!("{}", cli::error::usage(&e));
+                return ExitCode::from(2);
+            }
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     quiet_broken_pipe();

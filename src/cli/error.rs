@@ -110,3 +110,28 @@ impl From<crate::audit::Error> for CliError {
         }
     }
 }
+
+/// A usage error as clap renders it, with its suggestion kept inside the trust mode the user
+/// asked for: a mistyped key flag (`--keyfile`) is pointed at `--key`, never at `--keyless`
+/// (which would start a public Sigstore signing), and hidden model_signing spellings
+/// (`--private_key`) are suggested in their documented form.
+pub fn usage(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    let typed = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let mut out = text
+        .replace("'--private_key'", "'--private-key'")
+        .replace("'--public_key'", "'--public-key'");
+    if !typed.starts_with("--keyl") && out.contains("a similar argument exists: '--keyless'") {
+        out = out
+            .replace(
+                "a similar argument exists: '--keyless'",
+                "a similar argument exists: '--key'",
+            )
+            .replace(" --keyless <", " --key <FILE> <");
+    }
+    out
+}

@@ -6,7 +6,7 @@ pub mod audit;
 mod audit_html;
 mod commands;
 mod docs;
-pub(crate) mod error;
+pub mod error;
 mod login;
 pub(crate) mod oci;
 mod progress;
