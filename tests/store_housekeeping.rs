@@ -170,3 +170,32 @@ fn rm_refuses_registry_references_and_unknown_tags() {
     w.expect(2, &["rm", "models/a:v1", "ghcr.io/x/y:1"]);
     w.expect(0, &["verify", "models/a:v1", "--key", "k.pub"]);
 }
+
+#[test]
+fn nothing_but_results_when_stderr_is_not_a_terminal() {
+    // Progress bars are for terminals: a CI log (stderr piped) gets no bar, no escape codes.
+    // 257 MiB: above the size from which hashing shows a bar on a terminal.
+    let w = Work::new();
+    w.keygen("k");
+    w.write("big/weights.bin", &common::bytes(257 * 1024 * 1024, 3));
+    for args in [
+        vec!["sign", "big", "--key", "k.pem"],
+        vec!["push", "big", "models/big:v1"],
+        vec!["pull", "models/big:v1", "--key", "k.pub", "-o", "pulled"],
+    ] {
+        let out = w.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if args[0] == "pull" {
+            // Unsigned in the store: refused, and the refusal is the only thing on stderr.
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(err.starts_with("error: "), "{err}");
+        } else {
+            assert!(out.status.success(), "{err}");
+            assert!(
+                err.is_empty(),
+                "{args:?} wrote to a non-terminal stderr: {err:?}"
+            );
+        }
+        assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
+    }
+}
