@@ -180,3 +180,108 @@ fn a_destination_digest_must_be_the_source_digest() {
     let out = w.expect(2, &["copy", &src, &wrong]);
     assert!(out.contains("keeps the digest"), "{out}");
 }
+
+/// `oci:DIR[:TAG]`: an image layout folder as skopeo and oras name one. A copy into it holds what
+/// `verify` needs, so it verifies with the registry gone; skopeo reads it; a tampered layer or
+/// bundle in it fails with exit 1 and nothing lands; a layout skopeo wrote is read too.
+#[test]
+fn an_oci_layout_folder_carries_the_model_and_its_signature_offline() {
+    which();
+    let (w, mut a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let layout = w.path("carry");
+    let lref = format!("oci:{}:v1", layout.display());
+    w.expect(0, &["copy", &src, &lref, "--key", "k.pub"]);
+    let digest = digest_of(&w, &src);
+    // skopeo reads the folder: the model manifest under the tag.
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci:{}:v1", layout.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        m["artifactType"],
+        "application/vnd.cncf.model.manifest.v1+json"
+    );
+    // The registry is gone: verify and pull work from the folder alone.
+    a.kill();
+    w.expect(0, &["verify", &lref, "--key", "k.pub"]);
+    w.expect(0, &["pull", &lref, "--key", "k.pub", "-o", "offline"]);
+    assert_eq!(
+        std::fs::read(w.path("offline/config.json")).unwrap(),
+        std::fs::read(w.path("bert/config.json")).unwrap()
+    );
+    // And on to another registry, signature included.
+    let back = format!("{}/prod/bert:v1", b.host());
+    w.expect(0, &["copy", &lref, &back, "--key", "k.pub"]);
+    w.expect(0, &["verify", &back, "--key", "k.pub"]);
+    assert_eq!(digest_of(&w, &back), digest);
+
+    // A layer rewritten in the folder: verify reads no layer, pull refuses and writes nothing.
+    let layer = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(w.path("bert/tokenizer.json")).unwrap(),
+        ))
+    };
+    let blob = layout.join("blobs/sha256").join(&layer);
+    let good = std::fs::read(&blob).unwrap();
+    std::fs::write(&blob, b"{\"vocab\":{\"evil\":0}}").unwrap();
+    w.expect(1, &["pull", &lref, "--key", "k.pub", "-o", "tampered"]);
+    assert!(!w.path("tampered").exists());
+    std::fs::write(&blob, &good).unwrap();
+    // The signature bundle rewritten: verify fails (exit 1).
+    let tree = w.run_json(0, &["tree", &lref, "--format", "json"]);
+    let referrer = tree["signatures"][0]["digest"].as_str().unwrap().to_owned();
+    let rm: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            layout
+                .join("blobs/sha256")
+                .join(referrer.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let bundle = rm["layers"][0]["digest"].as_str().unwrap();
+    let path = layout
+        .join("blobs/sha256")
+        .join(bundle.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    w.expect(1, &["verify", &lref, "--key", "k.pub"]);
+}
+
+#[test]
+fn a_layout_skopeo_wrote_is_read_and_unsigned_is_exit_1() {
+    which();
+    let (w, a, _b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dir = w.path("by-skopeo");
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--preserve-digests"])
+        .arg(format!("docker://{src}"))
+        .arg(format!("oci:{}:v1", dir.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lref = format!("oci:{}:v1", dir.display());
+    assert_eq!(digest_of(&w, &lref), digest_of(&w, &src));
+    // skopeo carried no signature: not trusted, and said so.
+    let out = w.expect(1, &["verify", &lref, "--key", "k.pub"]);
+    assert!(out.contains("referrers"), "{out}");
+    // provenance copy adds it from the registry into the same folder.
+    w.expect(0, &["copy", &src, &lref, "--key", "k.pub"]);
+    w.expect(0, &["verify", &lref, "--key", "k.pub"]);
+}

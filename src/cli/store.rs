@@ -92,6 +92,12 @@ pub fn rm(a: RmArgs) -> Result<(), CliError> {
     let mut parsed = Vec::new();
     for r in &a.references {
         let p = super::oci::parse_reference(r)?;
+        if p.layout().is_some() {
+            return Err(CliError::input(format!(
+                "rm edits the local store only, and {} is an image layout folder; remove the folder itself",
+                esc(r)
+            )));
+        }
         if let Some(host) = p.registry() {
             return Err(CliError::input(format!(
                 "rm edits the local store only, and {} names registry {}; delete from a registry with its own tools (oras manifest delete, skopeo delete)",

@@ -75,6 +75,9 @@ pub fn default_store_dir() -> Result<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct LayoutStore {
     root: PathBuf,
+    /// A plain image layout (`oci:DIR[:TAG]`, as skopeo and oras write one): one unnamed
+    /// repository, a tag is `ref.name` as it is, and the `repo` argument is ignored.
+    plain: bool,
 }
 
 pub(super) struct IndexLock {
@@ -96,7 +99,7 @@ impl LayoutStore {
         let root = root.into();
         let blobs = root.join("blobs").join("sha256");
         fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
-        let store = LayoutStore { root };
+        let store = LayoutStore { root, plain: false };
         let has_blobs = sweep_temp_files(&blobs)?;
         let layout = store.root.join("oci-layout");
         if !layout.exists() {
@@ -120,6 +123,15 @@ impl LayoutStore {
                 store.write_atomic(&index, &body)?;
             }
         }
+        Ok(store)
+    }
+
+    /// Open (or create) a plain image layout folder: `oci:DIR[:TAG]` as skopeo and oras read
+    /// and write it. Its tags are `ref.name` values without a repository; every method's `repo`
+    /// argument is ignored.
+    pub fn open_plain(root: impl Into<PathBuf>) -> Result<Self> {
+        let mut store = Self::open(root)?;
+        store.plain = true;
         Ok(store)
     }
 
@@ -238,6 +250,11 @@ impl LayoutStore {
             let Ok(d) = serde_json::from_value::<Descriptor>(e.clone()) else {
                 continue;
             };
+            if self.plain {
+                let tag = d.annotations.get(ANNOTATION_REF_NAME).cloned();
+                out.push((d, tag));
+                continue;
+            }
             if let Some(name) = d.annotations.get(ANNOTATION_REF_NAME) {
                 if let Some((r, t)) = name.rsplit_once(':') {
                     if r == repo {
@@ -304,8 +321,10 @@ impl LayoutStore {
         let head = ManifestHead::parse("manifest", bytes)?;
         let mut d = Descriptor::of_bytes(media_type, bytes);
         d.artifact_type = head.artifact_type;
-        d.annotations
-            .insert(ANNOTATION_REPOSITORY.to_string(), repo.to_string());
+        if !self.plain {
+            d.annotations
+                .insert(ANNOTATION_REPOSITORY.to_string(), repo.to_string());
+        }
         Ok(d)
     }
 }
@@ -426,14 +445,22 @@ impl Store for LayoutStore {
         media_type: &str,
     ) -> Result<Descriptor> {
         let is_digest = check_manifest_put(tag_or_digest, bytes)?;
-        super::reference::validate_repository(repo).map_err(|reason| Error::InvalidReference {
-            reference: repo.to_string(),
-            reason,
-        })?;
+        if !self.plain {
+            super::reference::validate_repository(repo).map_err(|reason| {
+                Error::InvalidReference {
+                    reference: repo.to_string(),
+                    reason,
+                }
+            })?;
+        }
         let mut entry = self.manifest_entry(repo, bytes, media_type)?;
         let digest = entry.digest.clone();
         self.write_atomic(&self.blob_path(&digest)?, bytes)?;
-        let ref_name = format!("{repo}:{tag_or_digest}");
+        let ref_name = match self.plain {
+            true => tag_or_digest.to_string(),
+            false => format!("{repo}:{tag_or_digest}"),
+        };
+        let plain = self.plain;
         if !is_digest {
             entry.annotations.clear();
             entry
@@ -445,7 +472,7 @@ impl Store for LayoutStore {
             if is_digest {
                 let present = entries.iter().any(|e| {
                     entry_digest(e) == Some(digest.as_str())
-                        && entry_annotation(e, ANNOTATION_REPOSITORY) == Some(repo)
+                        && (plain || entry_annotation(e, ANNOTATION_REPOSITORY) == Some(repo))
                 });
                 if !present {
                     entries.push(value);

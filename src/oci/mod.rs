@@ -37,9 +37,12 @@ pub use store::{
     MAX_REFERRER_MANIFEST_SIZE, MAX_REFERRERS, ReferrerList, Store,
 };
 
-/// Open the store a reference points to: its registry, or the local store at
-/// [`default_store_dir`] when it names no host.
+/// Open the store a reference points to: its registry, an `oci:DIR` image layout folder, or the
+/// local store at [`default_store_dir`] when it names no host.
 pub fn open_store(reference: &Reference, opts: RegistryOptions) -> Result<Box<dyn Store>> {
+    if let Some(dir) = reference.layout() {
+        return Ok(Box::new(LayoutStore::open_plain(dir)?));
+    }
     match reference.registry() {
         Some(host) => Ok(Box::new(RegistryStore::new(host, opts)?)),
         None => Ok(Box::new(LayoutStore::open_default()?)),

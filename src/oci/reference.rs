@@ -24,7 +24,13 @@ pub struct Reference {
     repository: String,
     tag: Option<String>,
     digest: Option<String>,
+    /// `oci:DIR[:TAG|@digest]`: a plain OCI image layout folder, as skopeo and oras name one.
+    layout: Option<String>,
 }
+
+/// The repository name a plain layout's references carry (a plain layout has none; its store
+/// ignores it).
+pub const LAYOUT_REPOSITORY: &str = "layout";
 
 impl Reference {
     /// Parse a reference string; errors are [`Error::InvalidReference`] (exit 2).
@@ -38,6 +44,9 @@ impl Reference {
         }
         // helm writes `oci://host/repo:tag`; the scheme says nothing more, so it is dropped.
         let s = s.strip_prefix("oci://").unwrap_or(s);
+        if let Some(rest) = s.strip_prefix("oci:") {
+            return Self::parse_layout(s, rest);
+        }
         let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             return Err(bad(
@@ -80,7 +89,48 @@ impl Reference {
             repository: repository.to_string(),
             tag,
             digest,
+            layout: None,
         })
+    }
+
+    /// `oci:DIR[:TAG|@sha256:...]` (skopeo's and oras's spelling of an image layout folder).
+    fn parse_layout(written: &str, rest: &str) -> Result<Self> {
+        let bad = |reason: &str| Error::InvalidReference {
+            reference: written.to_string(),
+            reason: reason.to_string(),
+        };
+        let (rest, digest) = match rest.rsplit_once('@') {
+            Some((n, d)) if d.starts_with("sha256:") => {
+                validate_digest(d).map_err(|_| bad("digest must be sha256:<64 lowercase hex>"))?;
+                (n, Some(d.to_string()))
+            }
+            _ => (rest, None),
+        };
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((d, t)) if !t.contains('/') => {
+                if d.is_empty() {
+                    return Err(bad("name the layout folder: oci:DIR[:TAG]"));
+                }
+                validate_tag(t).map_err(|r| bad(&r))?;
+                (d, Some(t.to_string()))
+            }
+            _ => (rest, None),
+        };
+        if dir.is_empty() {
+            return Err(bad("name the layout folder: oci:DIR[:TAG]"));
+        }
+        Ok(Reference {
+            registry: None,
+            repository: LAYOUT_REPOSITORY.to_string(),
+            tag,
+            digest,
+            layout: Some(dir.to_string()),
+        })
+    }
+
+    /// The layout folder of an `oci:DIR[:TAG]` reference.
+    pub fn layout(&self) -> Option<&str> {
+        self.layout.as_deref()
     }
 
     /// The registry in canonical form (`host[:port]`, see [`Authority`]), or `None` for the
@@ -159,10 +209,11 @@ impl std::str::FromStr for Reference {
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(r) = &self.registry {
-            write!(f, "{r}/")?;
+        match (&self.layout, &self.registry) {
+            (Some(dir), _) => write!(f, "oci:{dir}")?,
+            (None, Some(r)) => write!(f, "{r}/{}", self.repository)?,
+            (None, None) => f.write_str(&self.repository)?,
         }
-        f.write_str(&self.repository)?;
         if let Some(t) = &self.tag {
             write!(f, ":{t}")?;
         }
@@ -371,6 +422,31 @@ pub fn validate_tag(t: &str) -> std::result::Result<(), String> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oci_layout_references_name_a_folder_and_a_tag_or_digest() {
+        let r = Reference::parse("oci:./carry:v1").unwrap();
+        assert_eq!(r.layout(), Some("./carry"));
+        assert_eq!(r.tag(), Some("v1"));
+        assert_eq!(r.registry(), None);
+        assert_eq!(r.to_string(), "oci:./carry:v1");
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = Reference::parse(&format!("oci:/srv/models/bert@{d}")).unwrap();
+        assert_eq!(r.layout(), Some("/srv/models/bert"));
+        assert_eq!(r.digest(), Some(d.as_str()));
+        assert_eq!(r.to_string(), format!("oci:/srv/models/bert@{d}"));
+        let r = Reference::parse("oci:carry").unwrap();
+        assert_eq!((r.layout(), r.tag()), (Some("carry"), None));
+        // A folder path with a colon-free tail after a slash is all folder.
+        let r = Reference::parse("oci:a:b/c").unwrap();
+        assert_eq!((r.layout(), r.tag()), (Some("a:b/c"), None));
+        assert!(Reference::parse("oci:").is_err());
+        assert!(Reference::parse("oci::v1").is_err());
+        assert!(Reference::parse("oci:dir:bad tag").is_err());
+        // helm's oci:// is still a registry reference.
+        let r = Reference::parse("oci://ghcr.io/o/m:v1").unwrap();
+        assert_eq!((r.layout(), r.registry()), (None, Some("ghcr.io")));
+    }
 
     #[test]
     fn references_as_helm_docker_and_browsers_write_them() {

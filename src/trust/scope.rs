@@ -43,6 +43,9 @@ impl Scope {
     /// The scope of an OCI reference, from the same parsed authority its registry client
     /// connects to.
     pub fn of_reference(reference: &crate::oci::Reference) -> Self {
+        if let Some(dir) = reference.layout() {
+            return Scope(format!("oci:{dir}"));
+        }
         match reference.authority() {
             Some(a) => Scope(with_host(&scope_host(a), reference.repository())),
             None => Self::local_store(reference.repository()),
