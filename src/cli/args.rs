@@ -73,6 +73,10 @@ pub enum Command {
     /// (unverified; as `oras discover --format tree`).
     #[command(after_help = EXIT_CODES)]
     Tree(TreeArgs),
+    /// Print the OMS root digest (`sha256:<hex>`) of a file or folder: what `sign` records as
+    /// the subject digest, with the same ignore rules; e.g. a dataset's `training_data_hash`.
+    #[command(after_help = EXIT_CODES)]
+    Digest(DigestArgs),
     /// Chain-of-custody report over many signatures, for incident response
     Audit(AuditArgs),
     /// The local store's models: repository, tags, digest, signatures attached, size.
@@ -298,6 +302,29 @@ pub struct SignArgs {
     /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
     pub shard_size: Option<u64>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `digest`.
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// A file or folder (a model, a dataset).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
+    pub shard_size: Option<u64>,
+    /// Path inside the folder to leave out (repeatable; relative to the folder), as `sign`.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Hash .git, .gitattributes, .github and .gitignore too.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links, as `sign --allow-symlinks`.
+    #[arg(long)]
+    pub allow_symlinks: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,

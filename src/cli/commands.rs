@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, TreeArgs, VerifyArgs};
+use super::args::{
+    DigestArgs, InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, TreeArgs, VerifyArgs,
+};
 use super::error::CliError;
 use super::progress;
 use super::render::{self, esc, parse_metadata, print_json, print_warnings};
@@ -174,6 +176,33 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             }
             println!("Signature written to {}", sig_path.display());
         }
+    }
+    Ok(())
+}
+
+/// `digest`: the root digest of a file or folder, as `sign` would record it.
+pub fn digest(a: DigestArgs) -> Result<(), CliError> {
+    let options = model::Options {
+        ignore_paths: a.ignore_paths.clone(),
+        ignore_git: !a.no_ignore_git_paths,
+        allow_symlinks: a.allow_symlinks,
+        signature_path: None,
+    };
+    let method = match a.shard_size {
+        None => SerializationMethod::Files,
+        Some(n) => SerializationMethod::Shards { shard_size: n },
+    };
+    let total = model::list(&a.path, &options)
+        .map(|l| l.total_bytes())
+        .unwrap_or(0);
+    let bar = progress::bytes_bar(total, a.common.quiet, "hashing");
+    let d = model::digest(&a.path, &options, &method, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let d = d?;
+    print_warnings(&d.warnings, a.common.quiet);
+    match a.common.output() {
+        Output::Json => print_json(&json!(d)),
+        Output::Text => println!("{}", d.digest),
     }
     Ok(())
 }
