@@ -116,7 +116,7 @@ fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
 /// `sign`.
 pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
-    let metadata = parse_metadata(&a.metadata)?;
+    let metadata = parse_metadata(&a.metadata, &a.registry)?;
     let Some(signer) = super::signer::choose(
         a.private_key.as_deref(),
         a.password_env.as_deref(),
@@ -352,11 +352,12 @@ mod tests {
 
     #[test]
     fn metadata_rejects_missing_equals_empty_and_duplicate_keys() {
-        assert!(parse_metadata(&["a".into()]).is_err());
-        assert!(parse_metadata(&["=v".into()]).is_err());
-        assert!(parse_metadata(&["a=1".into(), "a=2".into()]).is_err());
-        assert!(parse_metadata(&["dev.provenance.x=1".into()]).is_err());
-        let m = parse_metadata(&["author=Your Name".into(), "h=sha256:ab=c".into()]).unwrap();
+        let r = super::super::args::RegistryArgs::default();
+        assert!(parse_metadata(&["a".into()], &r).is_err());
+        assert!(parse_metadata(&["=v".into()], &r).is_err());
+        assert!(parse_metadata(&["a=1".into(), "a=2".into()], &r).is_err());
+        assert!(parse_metadata(&["dev.provenance.x=1".into()], &r).is_err());
+        let m = parse_metadata(&["author=Your Name".into(), "h=sha256:ab=c".into()], &r).unwrap();
         assert_eq!(m["h"], "sha256:ab=c");
     }
 }
