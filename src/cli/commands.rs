@@ -198,7 +198,17 @@ pub fn digest(a: DigestArgs) -> Result<(), CliError> {
     let bar = progress::bytes_bar(total, a.common.quiet, "hashing");
     let d = model::digest(&a.path, &options, &method, &|n| bar.inc(n));
     bar.finish_and_clear();
-    let d = d?;
+    // The library's message names `--model`; `digest` takes a PATH.
+    let d = d.map_err(|e| match e {
+        model::Error::Unreadable { path, source } => {
+            let message = format!("cannot read {}: {source}; check the PATH", path.display());
+            match (model::Error::Unreadable { path, source }).class() {
+                crate::Class::Environment => CliError::environment(message),
+                _ => CliError::input(message),
+            }
+        }
+        other => other.into(),
+    })?;
     print_warnings(&d.warnings, a.common.quiet);
     match a.common.output() {
         Output::Json => print_json(&json!(d)),
