@@ -203,7 +203,7 @@ fn scene() -> Scene {
     let d1 = [
         "author=train-team",
         "training_data=corpus",
-        "training_data_hash=sha256:d1",
+        "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
     ];
     for (dir, tag) in [
         ("bert1", "models/bert:v1"),
@@ -222,7 +222,10 @@ fn scene() -> Scene {
         &s.w,
         &s.r("models/bert:v1"),
         "review",
-        &["author=security-review", "training_data_hash=sha256:d1"],
+        &[
+            "author=security-review",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     sign(
         &s.w,
@@ -231,7 +234,7 @@ fn scene() -> Scene {
         &[
             "author=train-team",
             "training_data=corpus",
-            "training_data_hash=sha256:d2",
+            "training_data_hash=sha256:d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2",
         ],
     );
     sign(&s.w, &s.r("models/gpt:v1"), "leaked", &["author=bob"]);
@@ -362,7 +365,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
             "--public-key",
             "review.pub",
             "--match",
-            "training_data_hash=sha256:d1",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
             "-o",
             "json",
         ],
@@ -470,7 +473,7 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
             "--private-key",
             "train.pem",
             "--metadata",
-            "training_data_hash=sha256:d1",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
         ],
     );
     // Local store: one model signed by the training team, one by the key that leaks; then the
@@ -485,26 +488,39 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
         &w,
         "models/local:v1",
         "train",
-        &["training_data_hash=sha256:d1"],
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     sign(
         &w,
         "models/local:v2",
         "leaked",
-        &["training_data_hash=sha256:d1"],
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     let tampered = sign(
         &w,
         "models/local:v3",
         "train",
-        &["training_data_hash=sha256:d7"],
+        &[
+            "training_data_hash=sha256:d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7",
+        ],
     );
     let layer = bundle_layer(&local_blob(&w, &tampered));
     flip_byte(&local_blob(&w, &layer), 30);
     // Registry: one model trained on d1.
     let r = format!("{}/models/remote:v1", reg.host());
     let rd = push(&w, "a", &r);
-    sign(&w, &r, "train", &["training_data_hash=sha256:d1"]);
+    sign(
+        &w,
+        &r,
+        "train",
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
+    );
 
     let report = w.run_json(
         1,

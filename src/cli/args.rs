@@ -651,6 +651,11 @@ pub struct AuditArgs {
     /// the models derived from them (metadata `base_model`).
     #[arg(long = "match", value_name = "KEY=VALUE")]
     pub matches: Vec<String>,
+    /// Keep only models trained on this dataset: signed metadata `training_data_hash` (or any
+    /// key ending in it) equal to DIGEST (`sha256:<hex>`, from `provenance digest DATASET`),
+    /// plus the models derived from them (repeatable: any).
+    #[arg(long, value_name = "DIGEST")]
+    pub data: Vec<String>,
     /// Flag signing keys older than DAYS (by the public key file's modification time).
     #[arg(long, value_name = "DAYS")]
     pub max_key_age: Option<u64>,
