@@ -701,8 +701,14 @@ fn metadata_digest_values_are_computed_on_every_signing_command() {
     let v = w.run_json(
         0,
         &[
-            "sign", "m.pt", "--key", "k.pem", "--metadata", "training_data_hash=@digest:data",
-            "--format", "json",
+            "sign",
+            "m.pt",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "training_data_hash=@digest:data",
+            "--format",
+            "json",
         ],
     );
     assert_eq!(
@@ -715,7 +721,13 @@ fn metadata_digest_values_are_computed_on_every_signing_command() {
     w.expect(
         0,
         &[
-            "push", "ft", "models/ft:v1", "--sign", "--key", "k.pem", "--metadata",
+            "push",
+            "ft",
+            "models/ft:v1",
+            "--sign",
+            "--key",
+            "k.pem",
+            "--metadata",
             "base_model=@digest:models/base:v1",
         ],
     );
@@ -723,7 +735,11 @@ fn metadata_digest_values_are_computed_on_every_signing_command() {
     w.expect(
         0,
         &[
-            "sign", "models/ft:v1", "--key", "k.pem", "--metadata",
+            "sign",
+            "models/ft:v1",
+            "--key",
+            "k.pem",
+            "--metadata",
             "training_data_hash=@digest:./data",
         ],
     );
@@ -762,7 +778,13 @@ fn metadata_digest_values_are_computed_on_every_signing_command() {
     let out = w.expect(
         2,
         &[
-            "sign", "m.pt", "--key", "k.pem", "--metadata", "h=@digest:data", "--metadata",
+            "sign",
+            "m.pt",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "h=@digest:data",
+            "--metadata",
             "h.method=mine",
         ],
     );
@@ -770,7 +792,13 @@ fn metadata_digest_values_are_computed_on_every_signing_command() {
     let out = w.expect(
         2,
         &[
-            "push", "ft", "models/ft:v2", "--sign", "--key", "k.pem", "--metadata",
+            "push",
+            "ft",
+            "models/ft:v2",
+            "--sign",
+            "--key",
+            "k.pem",
+            "--metadata",
             "h=@digest:models/none:v9",
         ],
     );

@@ -68,7 +68,9 @@ pub enum Error {
 /// The next step after a reference that could not be resolved.
 fn reference_hint(e: &oci::Error) -> &'static str {
     match e.next_step() {
-        "" => "; check the reference (host/repo:tag, or repo:tag in the local store), or give the path of a file or folder to hash",
+        "" => {
+            "; check the reference (host/repo:tag, or repo:tag in the local store), or give the path of a file or folder to hash"
+        }
         step => step,
     }
 }
