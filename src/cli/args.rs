@@ -279,7 +279,9 @@ pub struct SignArgs {
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// Signed metadata `key=value` (repeatable), e.g. author, training_data_hash, framework.
+    /// Signed metadata `key=value` (repeatable), e.g. author, training_data_hash, framework;
+    /// `key=@digest:PATH` (or `@digest:REF`) signs the digest of a dataset folder (or a model
+    /// in a registry) and `key.method` beside it.
     #[arg(long, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
     /// Path inside the model not to sign (repeatable; relative to the model folder).
@@ -529,7 +531,7 @@ pub struct PushArgs {
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// Signed metadata `key=value` for --sign (repeatable).
+    /// Signed metadata `key=value` for --sign (repeatable; `key=@digest:PATH|REF` as in `sign`).
     #[arg(long, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
     /// Follow symbolic links in the model folder (a Hugging Face cache snapshot): their
