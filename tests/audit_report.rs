@@ -60,6 +60,11 @@ fn audit(dir: &Path, args: &[&str]) -> (Value, Output) {
     (v, out)
 }
 
+/// A dataset digest as `provenance digest` prints it: `sha256:` and 64 hex digits.
+fn data(tag: &str) -> String {
+    format!("sha256:{}", tag.repeat(32))
+}
+
 fn hex_sha256(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
@@ -90,7 +95,11 @@ fn zoo() -> Zoo {
         "models/m1.pt",
         1,
         "a",
-        &["author=alice", corpus, "training_data_hash=sha256:d1"],
+        &[
+            "author=alice",
+            corpus,
+            &format!("training_data_hash={}", data("d1")),
+        ],
     );
     let m2 = model(p, "models/m2.pt", 2, "a", &["author=alice"]);
     model(
@@ -98,7 +107,11 @@ fn zoo() -> Zoo {
         "models/m3.pt",
         3,
         "b",
-        &["author=bob", corpus, "training_data_hash=sha256:d2"],
+        &[
+            "author=bob",
+            corpus,
+            &format!("training_data_hash={}", data("d2")),
+        ],
     );
     model(p, "models/m4.pt", 4, "d", &["author=mallory"]);
     std::fs::write(p.join("models/m5.pt"), b"never signed").unwrap();
@@ -110,7 +123,7 @@ fn zoo() -> Zoo {
         &[
             "author=carol",
             "base_model=m1.pt",
-            "training_data_hash=sha256:d9",
+            &format!("training_data_hash={}", data("d9")),
         ],
     );
     model(p, "models/g1.pt", 7, "c", &["author=carol"]);
@@ -181,18 +194,21 @@ fn report_names_every_signer_status_and_finding() {
     );
     let conflict = finding(
         "dataset-conflict",
-        "dataset `corpus` appears with 2 different training_data_hash values: sha256:d1, sha256:d2"
-            .into(),
+        format!(
+            "dataset `corpus` appears with 2 different training_data_hash values: {}, {}",
+            data("d1"),
+            data("d2")
+        ),
     );
     let expected = json!({
         "entries": [
             entry("models/g1.pt.sig", "g1.pt", &z.c, json!({"author": "carol"}), "verified", json!([reuse])),
             entry("models/g2.pt.sig", "g2.pt", &z.c, json!({"author": "carol"}), "verified", json!([reuse])),
             entry("models/m1.pt.sig", "m1.pt", &z.a,
-                  json!({"author": "alice", "training_data": "corpus", "training_data_hash": "sha256:d1"}),
+                  json!({"author": "alice", "training_data": "corpus", "training_data_hash": data("d1")}),
                   "verified", json!([conflict])),
             entry("models/ft.pt.sig", "ft.pt", &z.c,
-                  json!({"author": "carol", "base_model": "m1.pt", "training_data_hash": "sha256:d9"}),
+                  json!({"author": "carol", "base_model": "m1.pt", "training_data_hash": data("d9")}),
                   "verified", json!([reuse])),
             entry("models/m2.pt.sig", "m2.pt", &z.a, json!({"author": "alice"}), "failed", json!([
                 finding("model-mismatch", format!(
@@ -200,7 +216,7 @@ fn report_names_every_signer_status_and_finding() {
                     z.m2_signed, z.m2_found)),
             ])),
             entry("models/m3.pt.sig", "m3.pt", &z.b,
-                  json!({"author": "bob", "training_data": "corpus", "training_data_hash": "sha256:d2"}),
+                  json!({"author": "bob", "training_data": "corpus", "training_data_hash": data("d2")}),
                   "revoked", json!([
                 finding("revoked-key", format!(
                     "signed by key {} revoked (--revoked b.pub); the signature verifies with it", z.b)),
@@ -304,7 +320,7 @@ fn match_keeps_models_trained_on_the_data_and_their_descendants() {
             "--public-key",
             "c.pub",
             "--match",
-            "training_data_hash=sha256:d1",
+            &format!("training_data_hash={}", data("d1")),
         ],
     );
     assert_eq!(
@@ -414,4 +430,185 @@ fn folder_scan_skips_json_that_is_not_a_bundle_but_fails_a_broken_sig() {
     assert_eq!(entries[0]["findings"][0]["kind"], "not-a-bundle");
     assert_eq!(entries[1]["status"], "verified");
     assert_eq!(report["summary"]["skipped"][0]["path"], "pile/config.json");
+}
+
+/// One model signed twice (two keys, two signature files) with different training data: each
+/// signature gets a `metadata-conflict` finding naming the key and both values; a hash that is
+/// not `sha256:<64 hex>` gets a `data-hash-format` finding; the dataset conflict stays.
+#[test]
+fn conflicting_metadata_on_one_model_and_malformed_data_hashes_are_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir(p.join("sigs")).unwrap();
+    keygen(p, "a");
+    keygen(p, "c");
+    std::fs::write(p.join("m.pt"), b"weights").unwrap();
+    for (key, sig, hash) in [
+        ("a", "sigs/m-a.sig", data("d1")),
+        ("c", "sigs/m-c.sig", data("d2")),
+    ] {
+        bin()
+            .current_dir(p)
+            .args([
+                "sign",
+                "--model",
+                "m.pt",
+                "--private-key",
+                &format!("{key}.pem"),
+            ])
+            .args(["--signature", sig, "--metadata", "author=alice"])
+            .args(["--metadata", &format!("training_data_hash={hash}")])
+            .assert()
+            .success();
+    }
+    model(
+        p,
+        "x.pt",
+        3,
+        "a",
+        &[
+            "eval_training_data_hash=sha256:abc",
+            "training_data_hash=d1",
+        ],
+    );
+    std::fs::rename(p.join("x.pt.sig"), p.join("sigs/x.pt.sig")).unwrap();
+    let (report, out) = audit(p, &["sigs", "--public-key", "a.pub", "-p", "c.pub"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let entries = report["entries"].as_array().unwrap();
+    let findings = |origin: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .find(|e| e["manifest"] == origin)
+            .expect("an entry for the signature")["findings"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let conflict = finding(
+        "metadata-conflict",
+        format!(
+            "model `m.pt` is signed with 2 different values for `training_data_hash`: {:?} (sigs/m-a.sig), {:?} (sigs/m-c.sig)",
+            data("d1"),
+            data("d2")
+        ),
+    );
+    assert_eq!(findings("sigs/m-a.sig"), vec![conflict.clone()]);
+    assert_eq!(findings("sigs/m-c.sig"), vec![conflict]);
+    let x = findings("sigs/x.pt.sig");
+    assert_eq!(x.len(), 2, "{x:?}");
+    for (k, v) in [
+        ("eval_training_data_hash", "sha256:abc"),
+        ("training_data_hash", "d1"),
+    ] {
+        assert!(
+            x.contains(&finding(
+                "data-hash-format",
+                format!(
+                    "`{k}` is {v:?}, not sha256:<64 hex digits>; record a dataset's digest with --metadata {k}=@digest:PATH (or `provenance digest PATH`)"
+                )
+            )),
+            "{k}: {x:?}"
+        );
+    }
+    // The existing dataset-conflict finding is kept beside the new ones (zoo: m1 and m3).
+    let z = zoo();
+    let (report, _) = audit(z.dir.path(), &["models", "-p", "a.pub", "-p", "c.pub"]);
+    assert!(
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "dataset-conflict"))
+            .count()
+            == 2,
+        "{report}"
+    );
+}
+
+/// `audit --data DIGEST` keeps the models whose signed `training_data_hash` (or any key ending
+/// in it) is DIGEST, computed with `provenance digest DATASET`, plus the models derived from
+/// them; bare hex compares equal to `sha256:<hex>`.
+#[test]
+fn data_lists_models_trained_on_a_dataset_and_their_descendants() {
+    let z = zoo();
+    let p = z.dir.path();
+    std::fs::create_dir_all(p.join("suspect-dataset")).unwrap();
+    std::fs::write(p.join("suspect-dataset/train.csv"), b"x,y\n1,2\n").unwrap();
+    let out = bin()
+        .current_dir(p)
+        .args(["digest", "./suspect-dataset"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let suspect = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    // Signed with the computed digest: the value is the dataset's digest, with its method.
+    model(
+        p,
+        "models/s1.pt",
+        11,
+        "a",
+        &[
+            "author=alice",
+            "training_data_hash=@digest:./suspect-dataset",
+        ],
+    );
+    model(
+        p,
+        "models/s2.pt",
+        12,
+        "c",
+        &[
+            "author=carol",
+            &format!("stage2.training_data_hash={suspect}"),
+        ],
+    );
+    model(
+        p,
+        "models/s3.pt",
+        13,
+        "c",
+        &["author=carol", "base_model=s1.pt"],
+    );
+    let trusted = ["--public-key", "a.pub", "--public-key", "c.pub"];
+    let subjects = |args: &[&str]| -> (Vec<String>, Value) {
+        let mut all = vec!["models"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&trusted);
+        let (report, out) = audit(p, &all);
+        // Only the kept entries decide: all of them verify.
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        let s = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["subject"].as_str().unwrap().to_owned())
+            .collect();
+        (s, report)
+    };
+    let (s, report) = subjects(&["--data", &suspect]);
+    assert_eq!(s, ["s1.pt", "s3.pt", "s2.pt"], "{report}");
+    let s1 = &report["entries"][0]["metadata"];
+    assert_eq!(s1["training_data_hash"], suspect.as_str());
+    assert_eq!(s1["training_data_hash.method"], "oms-files-v1");
+    assert!(
+        report["entries"][1]["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&finding(
+                "derived-from",
+                "derived from s1.pt (models/s1.pt.sig)".into()
+            )),
+        "{report}"
+    );
+    // Bare hex, upper case: the same models.
+    let bare = suspect.trim_start_matches("sha256:").to_ascii_uppercase();
+    assert_eq!(subjects(&["--data", &bare]).0, s);
+    // The zoo's own dataset: m1 and its fine-tune.
+    assert_eq!(subjects(&["--data", &data("d1")]).0, ["m1.pt", "ft.pt"]);
+    // A digest nothing was trained on: an empty report.
+    assert!(subjects(&["--data", &data("ee")]).0.is_empty());
 }

@@ -682,3 +682,125 @@ fn completion_scripts_and_man_pages_come_from_the_same_flags() {
     let pages = std::fs::read_dir(w.path("pages")).unwrap().count();
     assert!(pages >= 11, "{pages} pages");
 }
+
+/// `--metadata KEY=@digest:PATH|REF` on every signing command: the value is computed (the root
+/// digest `provenance digest` prints, or a model's manifest digest in the local store) and
+/// `KEY.method` says how; a missing path is exit 2 naming it, and nothing is signed.
+#[test]
+fn metadata_digest_values_are_computed_on_every_signing_command() {
+    let w = Work::new();
+    w.keygen("k");
+    w.write("data/train.csv", b"a,b\n1,2\n");
+    w.write("data/.git/HEAD", b"ref: refs/heads/main\n");
+    w.write("m.pt", &bytes(10_000, 3));
+    w.write("base/w.bin", &bytes(10_000, 4));
+    w.write("ft/w.bin", &bytes(10_000, 5));
+    let data = w.expect(0, &["digest", "data", "-q"]).trim().to_owned();
+    let metadata = |v: &serde_json::Value| v["metadata"].clone();
+    // sign on disk
+    let v = w.run_json(
+        0,
+        &[
+            "sign",
+            "m.pt",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "training_data_hash=@digest:data",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        metadata(&v),
+        serde_json::json!({"training_data_hash": data, "training_data_hash.method": "oms-files-v1"})
+    );
+    // push --sign, with a REF's manifest digest from the local store
+    let base = w.run_json(0, &["push", "base", "models/base:v1", "--format", "json"]);
+    let base_digest = base["digest"].as_str().unwrap().to_owned();
+    w.expect(
+        0,
+        &[
+            "push",
+            "ft",
+            "models/ft:v1",
+            "--sign",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "base_model=@digest:models/base:v1",
+        ],
+    );
+    // sign REF, with a path
+    w.expect(
+        0,
+        &[
+            "sign",
+            "models/ft:v1",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "training_data_hash=@digest:./data",
+        ],
+    );
+    let i = w.run_json(0, &["inspect", "models/ft:v1", "--format", "json"]);
+    let claims: Vec<serde_json::Value> = i["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["claims"]["metadata"].clone())
+        .collect();
+    assert!(
+        claims.contains(&serde_json::json!({
+            "base_model": base_digest, "base_model.method": "oci-manifest"
+        })),
+        "{i}"
+    );
+    assert!(
+        claims.contains(&serde_json::json!({
+            "training_data_hash": data, "training_data_hash.method": "oms-files-v1"
+        })),
+        "{i}"
+    );
+    // Refused: a missing path (written as a path, or a bare name nothing holds), a sibling key
+    // given by hand, a reserved key. No signature is written.
+    std::fs::remove_file(w.path("m.pt.sig")).unwrap();
+    for (pair, named) in [
+        ("h=@digest:./no-such-data", "./no-such-data"),
+        ("h=@digest:no-such-data", "no-such-data does not exist"),
+        ("h=@digest:", "names nothing"),
+        ("dev.provenance.h=@digest:data", "reserved prefix"),
+    ] {
+        let out = w.expect(2, &["sign", "m.pt", "--key", "k.pem", "--metadata", pair]);
+        assert!(out.contains(named), "{pair}: {out}");
+        assert!(!w.path("m.pt.sig").exists(), "{pair}");
+    }
+    let out = w.expect(
+        2,
+        &[
+            "sign",
+            "m.pt",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "h=@digest:data",
+            "--metadata",
+            "h.method=mine",
+        ],
+    );
+    assert!(out.contains("h.method") && out.contains("twice"), "{out}");
+    let out = w.expect(
+        2,
+        &[
+            "push",
+            "ft",
+            "models/ft:v2",
+            "--sign",
+            "--key",
+            "k.pem",
+            "--metadata",
+            "h=@digest:models/none:v9",
+        ],
+    );
+    assert!(out.contains("models/none:v9"), "{out}");
+}

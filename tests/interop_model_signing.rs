@@ -298,3 +298,85 @@ fn both_tools_refuse_edited_metadata() {
     );
     assert!(!ms_verify(&w, "bert", "edited.sig", "k.pub").0);
 }
+
+/// `provenance digest` prints the subject digest model_signing records when it signs the same
+/// folder or file (files method, and shards through its Python API), so a dataset hashed with
+/// `digest` matches what either tool would sign.
+#[test]
+fn digest_equals_the_subject_digest_model_signing_signs() {
+    let w = setup();
+    // A git file model_signing ignores by default: ignored by digest too.
+    w.write("bert/.gitignore", b"*.tmp\n");
+    let subject = |f: &str| -> String {
+        use base64::Engine;
+        let b: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(w.path(f)).unwrap()).unwrap();
+        let p = base64::engine::general_purpose::STANDARD
+            .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+            .unwrap();
+        let st: serde_json::Value = serde_json::from_slice(&p).unwrap();
+        format!(
+            "sha256:{}",
+            st["subject"][0]["digest"]["sha256"].as_str().unwrap()
+        )
+    };
+    let ours = |args: &[&str]| -> String {
+        let mut all = vec!["digest"];
+        all.extend_from_slice(args);
+        w.expect(0, &all).trim().to_owned()
+    };
+    for model in ["bert", "model.pt"] {
+        let sig = format!("ms-{model}.sig");
+        let (ok, out) = ms(
+            &w,
+            &[
+                "sign",
+                "key",
+                model,
+                "--private_key",
+                "k.pem",
+                "--signature",
+                &sig,
+            ],
+        );
+        assert!(ok, "{out}");
+        let digest = ours(&[model]);
+        assert_eq!(digest, subject(&sig), "{model}: files method");
+        assert!(
+            digest.starts_with("sha256:") && digest.len() == 71,
+            "{digest}"
+        );
+        // JSON: the same digest, the method, and every file's digest.
+        let v = w.run_json(0, &["digest", model, "--format", "json"]);
+        assert_eq!(v["digest"], digest.as_str(), "{v}");
+        assert_eq!(v["method"], "oms-files-v1");
+        let files = v["files"].as_array().unwrap();
+        assert!(!files.is_empty());
+        assert!(files.iter().all(|f| {
+            f["name"].is_string() && f["digest"].as_str().unwrap().starts_with("sha256:")
+        }));
+    }
+    let py = r#"
+import model_signing, sys
+cfg = model_signing.signing.Config().use_elliptic_key_signer(private_key="k.pem")
+cfg.set_hashing_config(model_signing.hashing.Config().use_shard_serialization(shard_size=100000))
+cfg.sign(sys.argv[1], sys.argv[2])
+"#;
+    for model in ["bert", "model.pt"] {
+        let sig = format!("ms-{model}-shards.sig");
+        let st = Command::new(venv_bin("python"))
+            .args(["-c", py, model, &sig])
+            .current_dir(w.dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let digest = ours(&[model, "--shard-size", "100000"]);
+        assert_eq!(digest, subject(&sig), "{model}: shards method");
+        // Stable: the same digest twice, and different from the files digest.
+        assert_eq!(ours(&[model, "--shard-size", "100000"]), digest);
+        assert_ne!(ours(&[model]), digest);
+    }
+    // A missing path is an input error naming it.
+    let out = w.expect(2, &["digest", "no-such-dataset"]);
+    assert!(out.contains("no-such-dataset"), "{out}");
+}

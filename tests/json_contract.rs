@@ -84,6 +84,17 @@ fn every_command_and_failure_class_matches_the_schema() {
         &["sign", "--model", "bert", "--private-key", "k.pem"],
     );
     assert_eq!(s["signer"]["kind"], "key");
+    // digest: the root digest sign recorded, every file's digest; shards carry shard_size.
+    let d = doc(&w, &mut n, 0, &["digest", "bert"]);
+    assert_eq!(d["digest"], s["root_digest"], "{d}");
+    assert_eq!(d["method"], "oms-files-v1");
+    assert!(d.get("shard_size").is_none(), "{d}");
+    assert_eq!(d["files"].as_array().unwrap().len(), 5, "{d}");
+    let d = doc(&w, &mut n, 0, &["digest", "bert", "--shard-size", "100000"]);
+    assert_eq!(d["method"], "oms-shards-v1");
+    assert_eq!(d["shard_size"], 100000);
+    let d = doc(&w, &mut n, 2, &["digest", "no-such-data"]);
+    assert_eq!(d["error"]["class"], "input");
     let v = doc(
         &w,
         &mut n,

@@ -203,7 +203,7 @@ fn scene() -> Scene {
     let d1 = [
         "author=train-team",
         "training_data=corpus",
-        "training_data_hash=sha256:d1",
+        "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
     ];
     for (dir, tag) in [
         ("bert1", "models/bert:v1"),
@@ -222,7 +222,10 @@ fn scene() -> Scene {
         &s.w,
         &s.r("models/bert:v1"),
         "review",
-        &["author=security-review", "training_data_hash=sha256:d1"],
+        &[
+            "author=security-review",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     sign(
         &s.w,
@@ -231,7 +234,7 @@ fn scene() -> Scene {
         &[
             "author=train-team",
             "training_data=corpus",
-            "training_data_hash=sha256:d2",
+            "training_data_hash=sha256:d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2",
         ],
     );
     sign(&s.w, &s.r("models/gpt:v1"), "leaked", &["author=bob"]);
@@ -362,7 +365,7 @@ fn audit_of_registry_repositories_reports_every_tag_exactly() {
             "--public-key",
             "review.pub",
             "--match",
-            "training_data_hash=sha256:d1",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
             "-o",
             "json",
         ],
@@ -470,7 +473,7 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
             "--private-key",
             "train.pem",
             "--metadata",
-            "training_data_hash=sha256:d1",
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
         ],
     );
     // Local store: one model signed by the training team, one by the key that leaks; then the
@@ -485,26 +488,39 @@ fn audit_spans_disk_local_store_and_registry_in_one_report() {
         &w,
         "models/local:v1",
         "train",
-        &["training_data_hash=sha256:d1"],
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     sign(
         &w,
         "models/local:v2",
         "leaked",
-        &["training_data_hash=sha256:d1"],
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
     );
     let tampered = sign(
         &w,
         "models/local:v3",
         "train",
-        &["training_data_hash=sha256:d7"],
+        &[
+            "training_data_hash=sha256:d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d7",
+        ],
     );
     let layer = bundle_layer(&local_blob(&w, &tampered));
     flip_byte(&local_blob(&w, &layer), 30);
     // Registry: one model trained on d1.
     let r = format!("{}/models/remote:v1", reg.host());
     let rd = push(&w, "a", &r);
-    sign(&w, &r, "train", &["training_data_hash=sha256:d1"]);
+    sign(
+        &w,
+        &r,
+        "train",
+        &[
+            "training_data_hash=sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        ],
+    );
 
     let report = w.run_json(
         1,
@@ -925,4 +941,123 @@ fn malformed_policy_is_an_input_error_naming_the_line() {
             "train.pub",
         ],
     );
+}
+
+/// `required_metadata` as a map of value rules: an anchored regex, a list of allowed values and
+/// a glob. A breaking value fails `policy:required_metadata` naming the key, the escaped value
+/// and the rule; a passing set verifies; the list form keeps working; a rule that cannot compile
+/// is refused at load (exit 2) naming the key.
+#[test]
+fn required_metadata_value_rules_pass_fail_and_refuse_bad_rules_at_load() {
+    let w = Work::new();
+    w.keygen("train");
+    let hash = format!("sha256:{}", "ab".repeat(32));
+    let sign_with = |model: &str, metadata: &[String]| {
+        w.write(model, &bytes(5_000, model.len() as u64));
+        let mut args = vec!["sign", "--model", model, "--private-key", "train.pem"];
+        for m in metadata {
+            args.extend(["--metadata", m.as_str()]);
+        }
+        w.expect(0, &args);
+    };
+    sign_with(
+        "good.pt",
+        &[
+            format!("training_data_hash={hash}"),
+            "framework=jax".into(),
+            "author=team-vision".into(),
+        ],
+    );
+    sign_with(
+        "bad.pt",
+        &[
+            "training_data_hash=sha256:d1".into(),
+            "framework=tensor\x1bflow".into(),
+            "author=team-vision".into(),
+        ],
+    );
+    w.write(
+        "rules.yaml",
+        b"version: 1
+policies:
+  - name: local
+    scopes: [\"local/*\"]
+    trusted_signers: [{public_key: train.pub}]
+    required_metadata:
+      training_data_hash: \"^sha256:[0-9a-f]{64}$\"
+      framework: [pytorch, jax]
+      author: \"team-*\"
+",
+    );
+    let out = w.expect(
+        0,
+        &["verify", "--model", "good.pt", "--policy", "rules.yaml"],
+    );
+    assert!(
+        out.contains("policy:required_metadata")
+            && out.contains("signed metadata has author, framework, training_data_hash"),
+        "{out}"
+    );
+    let v = w.run_json(
+        1,
+        &[
+            "verify",
+            "--model",
+            "bad.pt",
+            "--policy",
+            "rules.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    let detail = check_detail(&v, "policy:required_metadata");
+    assert!(
+        detail.contains("training_data_hash=\"sha256:d1\" must match ^sha256:[0-9a-f]{64}$"),
+        "{detail}"
+    );
+    // The control character is escaped in the detail itself, not only on a terminal.
+    assert!(
+        detail.contains("framework=\"tensor\\u{1b}flow\" must be one of [pytorch, jax]"),
+        "{detail}"
+    );
+    assert!(!detail.contains("author"), "{detail}");
+    let out = w.expect(
+        1,
+        &["verify", "--model", "bad.pt", "--policy", "rules.yaml"],
+    );
+    assert!(
+        out.contains("FAIL  policy:required_metadata")
+            && out.contains("breaks the policy's value rules")
+            && !out.contains('\x1b'),
+        "{out}"
+    );
+    // The list form still only requires the keys.
+    w.write(
+        "keys.yaml",
+        b"version: 1\npolicies:\n  - name: local\n    scopes: ['local/*']\n    trusted_signers: [{public_key: train.pub}]\n    required_metadata: [training_data_hash, framework]\n",
+    );
+    w.expect(0, &["verify", "--model", "bad.pt", "--policy", "keys.yaml"]);
+    // A regex that does not compile, or is not anchored at the end: exit 2 naming the key.
+    for (rule, why) in [
+        ("\"^sha256:[0-9a-f{64}$\"", "not a valid regular expression"),
+        ("\"^sha256:\"", "does not end with `$`"),
+        ("[]", "allows no value"),
+        ("1.5", "quote it"),
+    ] {
+        w.write(
+            "broken.yaml",
+            format!(
+                "version: 1\npolicies:\n  - name: local\n    scopes: ['local/*']\n    trusted_signers: [{{public_key: train.pub}}]\n    required_metadata:\n      training_data_hash: {rule}\n"
+            )
+            .as_bytes(),
+        );
+        let out = w.expect(
+            2,
+            &["verify", "--model", "good.pt", "--policy", "broken.yaml"],
+        );
+        assert!(
+            out.contains("required_metadata.training_data_hash") && out.contains(why),
+            "{rule}: {out}"
+        );
+    }
 }

@@ -82,6 +82,114 @@ pub(super) fn dataset_conflicts(entries: &mut [Entry]) {
     }
 }
 
+/// Whether a metadata key names a training data digest: `training_data_hash`, or any key ending
+/// in it (`eval_training_data_hash`, `stage2.training_data_hash`).
+pub(crate) fn is_data_hash_key(key: &str) -> bool {
+    key.ends_with("training_data_hash")
+}
+
+/// A dataset digest as compared by `--data`: lower case, without the `sha256:` prefix.
+fn normal_digest(d: &str) -> String {
+    let d = d.trim().to_ascii_lowercase();
+    d.strip_prefix("sha256:").map(str::to_owned).unwrap_or(d)
+}
+
+/// Keys that describe the signer rather than the model: two signers of one model (a training
+/// team and a security review) legitimately differ there.
+pub const SIGNER_KEYS: [&str; 2] = ["author", "team"];
+
+/// One model (the same subject name and, where known, the same root digest: the same weights)
+/// signed by several signatures that disagree on a metadata key's value: which data it was
+/// trained on, which base model it came from. Each signature carrying the key gets a finding
+/// naming the key, the values and the signatures that carry them. Keys describing the signer
+/// ([`SIGNER_KEYS`]) and `KEY.method` siblings of `@digest:` values (left to their key) are not
+/// compared; nor are versions of a model with different weights.
+pub(super) fn metadata_conflicts(entries: &mut [Entry]) {
+    type Values = BTreeMap<String, BTreeSet<String>>;
+    let model_of = |e: &Entry| {
+        e.subject
+            .clone()
+            .map(|s| (s, e.root_digest.clone().unwrap_or_default()))
+    };
+    let mut by_model: BTreeMap<(String, String), BTreeMap<String, Values>> = BTreeMap::new();
+    for e in entries.iter() {
+        let Some(m) = model_of(e) else {
+            continue;
+        };
+        for (k, v) in &e.metadata {
+            if k.ends_with(crate::sign::metadata::METHOD_SUFFIX)
+                || SIGNER_KEYS.contains(&k.as_str())
+            {
+                continue;
+            }
+            by_model
+                .entry(m.clone())
+                .or_default()
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default()
+                .insert(e.origin.display());
+        }
+    }
+    for e in entries.iter_mut() {
+        let Some(keys) = model_of(e).and_then(|m| by_model.get(&m)) else {
+            continue;
+        };
+        let mut details = Vec::new();
+        for (k, values) in keys {
+            if values.len() < 2 || !e.metadata.contains_key(k) {
+                continue;
+            }
+            let listed: Vec<String> = values
+                .iter()
+                .map(|(v, origins)| {
+                    format!(
+                        "{v:?} ({})",
+                        origins.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect();
+            details.push(format!(
+                "model `{}` is signed with {} different values for `{k}`: {}",
+                e.subject.as_deref().unwrap_or_default(),
+                values.len(),
+                listed.join(", ")
+            ));
+        }
+        for d in details {
+            e.find(FindingKind::MetadataConflict, d);
+        }
+    }
+}
+
+/// A training data digest that is not `sha256:<64 lower-case hex>` cannot be matched against a
+/// dataset: flag it, with how to record a real one.
+pub(super) fn data_hash_format(entries: &mut [Entry]) {
+    let well_formed = |v: &str| {
+        v.strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+    };
+    for e in entries.iter_mut() {
+        let bad: Vec<String> = e
+            .metadata
+            .iter()
+            .filter(|(k, v)| is_data_hash_key(k) && !well_formed(v))
+            .map(|(k, v)| {
+                format!(
+                    "`{k}` is {v:?}, not sha256:<64 hex digits>; record a dataset's digest with --metadata {k}=@digest:PATH (or `provenance digest PATH`)"
+                )
+            })
+            .collect();
+        for d in bad {
+            e.find(FindingKind::DataHashFormat, d);
+        }
+    }
+}
+
 /// The rule thresholds of a policy file over the signatures of each model (same rule, same
 /// subject), decided by the evaluator; a revoked signature is reported on its own entry and fails
 /// the other entries of the same model (`policy:revoked`).
@@ -139,10 +247,15 @@ pub(super) fn apply_thresholds(entries: &mut [Entry], evaluator: &Verifier) {
     }
 }
 
-pub(super) fn metadata_matches(e: &Entry, matches: &[(String, String)]) -> bool {
+pub(super) fn metadata_matches(e: &Entry, matches: &[(String, String)], data: &[String]) -> bool {
+    let data: Vec<String> = data.iter().map(|d| normal_digest(d)).collect();
     matches
         .iter()
         .all(|(k, v)| e.metadata.get(k).is_some_and(|m| m == v))
+        && (data.is_empty()
+            || e.metadata
+                .iter()
+                .any(|(k, v)| is_data_hash_key(k) && data.contains(&normal_digest(v))))
 }
 
 /// Parent links from `base_model` metadata: a root digest (`sha256:<hex>` or bare hex) or a
@@ -177,9 +290,14 @@ pub(crate) fn parents(entries: &[Entry]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Applies `--match` (keeping descendants of matching models) and orders the entries so that
+/// Applies `--match` and `--data` (keeping descendants of matching models) and orders the entries so that
 /// each model is followed by the models derived from it.
-pub(super) fn lineage(mut entries: Vec<Entry>, matches: &[(String, String)]) -> Vec<Entry> {
+pub(super) fn lineage(
+    mut entries: Vec<Entry>,
+    matches: &[(String, String)],
+    data: &[String],
+) -> Vec<Entry> {
+    let selecting = !matches.is_empty() || !data.is_empty();
     let parents = parents(&entries);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
     for (c, ps) in parents.iter().enumerate() {
@@ -210,11 +328,11 @@ pub(super) fn lineage(mut entries: Vec<Entry>, matches: &[(String, String)]) -> 
             }
         }
     }
-    let mut keep = vec![matches.is_empty(); entries.len()];
-    if !matches.is_empty() {
+    let mut keep = vec![!selecting; entries.len()];
+    if selecting {
         let mut queue = VecDeque::new();
         for (i, e) in entries.iter().enumerate() {
-            if metadata_matches(e, matches) {
+            if metadata_matches(e, matches, data) {
                 if let Some(k) = keep.get_mut(i) {
                     *k = true;
                 }

@@ -211,6 +211,10 @@ pub struct AuditConfig {
     pub revoked: Vec<Revocation>,
     /// `KEY=VALUE` pairs every kept entry's signed metadata must match (plus their descendants).
     pub matches: Vec<(String, String)>,
+    /// Dataset digests (`--data`): when any is given, only entries with a `training_data_hash`
+    /// (or `*training_data_hash`) key equal to one of them are kept (plus their descendants);
+    /// `sha256:<hex>` and bare hex compare equal.
+    pub data: Vec<String>,
     /// Flag keys older than this (by key file modification time).
     pub max_key_age: Option<Duration>,
     /// The time key age is measured at.
@@ -228,6 +232,7 @@ impl AuditConfig {
             key_created: BTreeMap::new(),
             revoked: Vec::new(),
             matches: Vec::new(),
+            data: Vec::new(),
             max_key_age: None,
             now: SystemTime::now(),
             check_models: true,
@@ -309,6 +314,10 @@ pub enum FindingKind {
     KeyAge,
     /// One dataset name with several `training_data_hash` values.
     DatasetConflict,
+    /// One model (subject name) signed with different values for one metadata key.
+    MetadataConflict,
+    /// A `training_data_hash` value that is not `sha256:<64 hex digits>`.
+    DataHashFormat,
     /// A model with no signature.
     Unsigned,
     /// Included because it derives from a matching model.
@@ -517,7 +526,10 @@ mod findings;
 use discover::discover;
 use evaluate::{Evaluated, evaluate};
 pub(crate) use findings::parents;
-use findings::{apply_thresholds, dataset_conflicts, key_age, key_reuse, lineage};
+use findings::{
+    apply_thresholds, data_hash_format, dataset_conflicts, key_age, key_reuse, lineage,
+    metadata_conflicts,
+};
 
 /// Runs an audit over the sources. Per-input problems become findings; only bad configuration
 /// (missing input paths) is an error.
@@ -538,11 +550,13 @@ pub fn audit(sources: &[AuditSource], cfg: &AuditConfig) -> Result<AuditReport, 
     key_reuse(&mut entries);
     key_age(&mut entries, cfg);
     dataset_conflicts(&mut entries);
+    metadata_conflicts(&mut entries);
+    data_hash_format(&mut entries);
     if cfg.policy_file {
         apply_thresholds(&mut entries, &cfg.evaluator);
     }
     let examined = entries.len();
-    let entries = lineage(entries, &cfg.matches);
+    let entries = lineage(entries, &cfg.matches, &cfg.data);
     let mut summary = Summary {
         total: entries.len(),
         examined,

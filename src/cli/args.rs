@@ -73,6 +73,10 @@ pub enum Command {
     /// (unverified; as `oras discover --format tree`).
     #[command(after_help = EXIT_CODES)]
     Tree(TreeArgs),
+    /// Print the OMS root digest (`sha256:<hex>`) of a file or folder: what `sign` records as
+    /// the subject digest, with the same ignore rules; e.g. a dataset's `training_data_hash`.
+    #[command(after_help = EXIT_CODES)]
+    Digest(DigestArgs),
     /// Chain-of-custody report over many signatures, for incident response
     Audit(AuditArgs),
     /// The local store's models: repository, tags, digest, signatures attached, size.
@@ -275,7 +279,9 @@ pub struct SignArgs {
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// Signed metadata `key=value` (repeatable), e.g. author, training_data_hash, framework.
+    /// Signed metadata `key=value` (repeatable), e.g. author, training_data_hash, framework;
+    /// `key=@digest:PATH` (or `@digest:REF`) signs the digest of a dataset folder (or a model
+    /// in a registry) and `key.method` beside it.
     #[arg(long, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
     /// Path inside the model not to sign (repeatable; relative to the model folder).
@@ -298,6 +304,29 @@ pub struct SignArgs {
     /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
     pub shard_size: Option<u64>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `digest`.
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// A file or folder (a model, a dataset).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Use the `shards` serialization with pieces of N bytes (default method: `files`).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000000000")]
+    pub shard_size: Option<u64>,
+    /// Path inside the folder to leave out (repeatable; relative to the folder), as `sign`.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Hash .git, .gitattributes, .github and .gitignore too.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links, as `sign --allow-symlinks`.
+    #[arg(long)]
+    pub allow_symlinks: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub common: Common,
@@ -506,7 +535,7 @@ pub struct PushArgs {
     /// Environment variable holding the private key's passphrase.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// Signed metadata `key=value` for --sign (repeatable).
+    /// Signed metadata `key=value` for --sign (repeatable; `key=@digest:PATH|REF` as in `sign`).
     #[arg(long, value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
     /// Follow symbolic links in the model folder (a Hugging Face cache snapshot): their
@@ -628,6 +657,11 @@ pub struct AuditArgs {
     /// the models derived from them (metadata `base_model`).
     #[arg(long = "match", value_name = "KEY=VALUE")]
     pub matches: Vec<String>,
+    /// Keep only models trained on this dataset: signed metadata `training_data_hash` (or any
+    /// key ending in it) equal to DIGEST (`sha256:<hex>`, from `provenance digest DATASET`),
+    /// plus the models derived from them (repeatable: any).
+    #[arg(long, value_name = "DIGEST")]
+    pub data: Vec<String>,
     /// Flag signing keys older than DAYS (by the public key file's modification time).
     #[arg(long, value_name = "DAYS")]
     pub max_key_age: Option<u64>,

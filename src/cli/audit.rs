@@ -104,6 +104,14 @@ pub fn resolve(a: &AuditArgs) -> Result<(Vec<AuditSource>, AuditConfig), CliErro
         .filter_map(|t| t.created.map(|c| (t.key.id().to_owned(), c)))
         .collect();
     cfg.matches = matches;
+    for d in &a.data {
+        if d.trim().is_empty() {
+            return Err(CliError::input(
+                "--data needs a digest: pass sha256:<hex> as `provenance digest DATASET` prints it",
+            ));
+        }
+    }
+    cfg.data = a.data.clone();
     cfg.max_key_age = a
         .max_key_age
         .map(|d| Duration::from_secs(d.saturating_mul(86_400)));
@@ -160,7 +168,12 @@ pub fn context(a: &AuditArgs, cfg: &AuditConfig) -> AuditContext {
         trusted,
         trust_root: a.trust_root.as_ref().map(|p| p.display().to_string()),
         revoked,
-        matches: a.matches.clone(),
+        matches: a
+            .matches
+            .iter()
+            .cloned()
+            .chain(a.data.iter().map(|d| format!("*training_data_hash={d}")))
+            .collect(),
     }
 }
 

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::args::{InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, TreeArgs, VerifyArgs};
+use super::args::{
+    DigestArgs, InspectArgs, KeygenArgs, ModelArgs, Output, SignArgs, TreeArgs, VerifyArgs,
+};
 use super::error::CliError;
 use super::progress;
 use super::render::{self, esc, parse_metadata, print_json, print_warnings};
@@ -114,7 +116,7 @@ fn listing_options(a: &SignArgs, sig: &Path) -> model::Options {
 /// `sign`.
 pub fn sign(a: SignArgs) -> Result<(), CliError> {
     // Everything that can fail on input is checked before the model is hashed.
-    let metadata = parse_metadata(&a.metadata)?;
+    let metadata = parse_metadata(&a.metadata, &a.registry)?;
     let Some(signer) = super::signer::choose(
         a.private_key.as_deref(),
         a.password_env.as_deref(),
@@ -174,6 +176,43 @@ pub fn sign(a: SignArgs) -> Result<(), CliError> {
             }
             println!("Signature written to {}", sig_path.display());
         }
+    }
+    Ok(())
+}
+
+/// `digest`: the root digest of a file or folder, as `sign` would record it.
+pub fn digest(a: DigestArgs) -> Result<(), CliError> {
+    let options = model::Options {
+        ignore_paths: a.ignore_paths.clone(),
+        ignore_git: !a.no_ignore_git_paths,
+        allow_symlinks: a.allow_symlinks,
+        signature_path: None,
+    };
+    let method = match a.shard_size {
+        None => SerializationMethod::Files,
+        Some(n) => SerializationMethod::Shards { shard_size: n },
+    };
+    let total = model::list(&a.path, &options)
+        .map(|l| l.total_bytes())
+        .unwrap_or(0);
+    let bar = progress::bytes_bar(total, a.common.quiet, "hashing");
+    let d = model::digest(&a.path, &options, &method, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    // The library's message names `--model`; `digest` takes a PATH.
+    let d = d.map_err(|e| match e {
+        model::Error::Unreadable { path, source } => {
+            let message = format!("cannot read {}: {source}; check the PATH", path.display());
+            match (model::Error::Unreadable { path, source }).class() {
+                crate::Class::Environment => CliError::environment(message),
+                _ => CliError::input(message),
+            }
+        }
+        other => other.into(),
+    })?;
+    print_warnings(&d.warnings, a.common.quiet);
+    match a.common.output() {
+        Output::Json => print_json(&json!(d)),
+        Output::Text => println!("{}", d.digest),
     }
     Ok(())
 }
@@ -323,11 +362,12 @@ mod tests {
 
     #[test]
     fn metadata_rejects_missing_equals_empty_and_duplicate_keys() {
-        assert!(parse_metadata(&["a".into()]).is_err());
-        assert!(parse_metadata(&["=v".into()]).is_err());
-        assert!(parse_metadata(&["a=1".into(), "a=2".into()]).is_err());
-        assert!(parse_metadata(&["dev.provenance.x=1".into()]).is_err());
-        let m = parse_metadata(&["author=Your Name".into(), "h=sha256:ab=c".into()]).unwrap();
+        let r = super::super::args::RegistryArgs::default();
+        assert!(parse_metadata(&["a".into()], &r).is_err());
+        assert!(parse_metadata(&["=v".into()], &r).is_err());
+        assert!(parse_metadata(&["a=1".into(), "a=2".into()], &r).is_err());
+        assert!(parse_metadata(&["dev.provenance.x=1".into()], &r).is_err());
+        let m = parse_metadata(&["author=Your Name".into(), "h=sha256:ab=c".into()], &r).unwrap();
         assert_eq!(m["h"], "sha256:ab=c");
     }
 }

@@ -56,6 +56,7 @@ classified!(
     crate::sign::Error,
     crate::formats::x509::Error,
     crate::trust::root::Error,
+    crate::sign::metadata::Error,
 );
 
 impl From<crate::formats::dsse::Error> for CliError {

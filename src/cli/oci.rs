@@ -172,7 +172,7 @@ fn transfer_progress(quiet: bool, total: u64) -> Option<oci::ProgressFn> {
 
 /// `push MODEL REF`.
 pub fn push(a: PushArgs) -> Result<(), CliError> {
-    let metadata = parse_metadata(&a.metadata)?;
+    let metadata = parse_metadata(&a.metadata, &a.registry)?;
     let signer = match a.sign {
         true => match super::signer::choose(
             a.private_key.as_deref(),

@@ -72,12 +72,17 @@ pub(crate) fn take_document() -> Option<serde_json::Value> {
     DOCUMENT.with(|d| d.borrow_mut().take())
 }
 
-/// Parses `--metadata key=value` pairs with the library's rules ([`crate::formats::statement::parse_metadata`]).
+/// Parses `--metadata` pairs and computes `@digest:` values with the library's rules
+/// ([`crate::sign::metadata::parse`]); a REF's registry is reached with the docker config's
+/// credentials (never the signing target's `--username`), and the other registry flags.
 pub(crate) fn parse_metadata(
     pairs: &[String],
+    registry: &super::args::RegistryArgs,
 ) -> Result<std::collections::BTreeMap<String, String>, super::error::CliError> {
-    crate::formats::statement::parse_metadata(pairs)
-        .map_err(|e| super::error::CliError::input(e.to_string()))
+    Ok(crate::sign::metadata::parse(
+        pairs,
+        &super::oci::registry_options(registry, None),
+    )?)
 }
 
 /// Prints what listing a model noticed (links followed out of the model) on stderr, escaped.

@@ -6,11 +6,13 @@ use std::path::{Component, Path, PathBuf};
 use crate::hashing;
 
 mod compare;
+mod digest;
 mod listing;
 mod serialize;
 mod verify;
 
 pub use compare::{Comparison, compare, retain_signed};
+pub use digest::{FileDigest, METHOD_FILES, METHOD_SHARDS, ModelDigest, digest, method_name};
 pub use listing::{FileEntry, Listing, Options, list};
 pub use serialize::{jobs, resources, serialization_for};
 pub use verify::{VerifyOptions, verify_options};

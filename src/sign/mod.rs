@@ -4,6 +4,7 @@
 
 pub mod certificate;
 pub mod keyless;
+pub mod metadata;
 pub mod reference;
 pub mod spec;
 

@@ -3,6 +3,7 @@
 //! ([`TrustPolicy`]), scopes, and the Sigstore trusted root with its TUF refresh ([`root`]). The pipeline that decides is `verify::Verifier` (DESIGN 1.5).
 
 pub mod identity;
+pub mod metadata_rule;
 pub mod policy;
 pub mod root;
 pub mod scope;

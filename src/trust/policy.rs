@@ -22,6 +22,7 @@ use super::scope::{MAX_PATTERN_LEN, Pattern, Scope};
 use super::signer::{PkiAnchors, Principal, SignerId, TrustedSigner};
 use crate::keys::{self, PublicKey};
 use crate::trust::identity::IdentityMatcher;
+use crate::trust::metadata_rule::{RequiredMetadata, ValueRule};
 
 /// Policy files are small; anything larger is refused before parsing.
 pub const MAX_POLICY_SIZE: u64 = 1024 * 1024;
@@ -97,8 +98,9 @@ pub struct Rule {
     pub trusted_signers: Vec<TrustedSigner>,
     /// True when the signers came from the command line (the rule listed none).
     pub signers_from_command_line: bool,
-    /// Signed metadata keys every counted statement must carry.
-    pub required_metadata: Vec<String>,
+    /// Signed metadata keys every counted statement must carry, each with an optional rule
+    /// its value must follow.
+    pub required_metadata: Vec<RequiredMetadata>,
     /// Distinct trusted signers needed (at least 1).
     pub min_signatures: usize,
     /// Principals revoked by this rule (every rule's revocations apply everywhere).
@@ -168,8 +170,9 @@ struct RawRule {
     scopes: Vec<String>,
     #[serde(default)]
     trusted_signers: Vec<RawSigner>,
+    /// A list of keys, or a map of key to value rule (read in [`required_metadata`]).
     #[serde(default)]
-    required_metadata: Vec<String>,
+    required_metadata: Option<serde_json::Value>,
     min_signatures: Option<i64>,
     #[serde(default)]
     revoked: Vec<RawRevoked>,
@@ -214,6 +217,101 @@ fn load_key(base: &Path, pk: &str) -> Result<PublicKey, keys::Error> {
     } else {
         keys::load_public_key(&base.join(p))
     }
+}
+
+/// Reads `required_metadata`: a list of keys (`[author, training_data_hash]`), or a map of key to
+/// value rule (`{framework: [pytorch, jax], author: "team-*", h: "^sha256:[0-9a-f]{64}$"}`; a
+/// null value requires the key only). Errors are (field suffix, text to find the line by, detail).
+fn required_metadata(
+    raw: Option<&serde_json::Value>,
+) -> Result<Vec<RequiredMetadata>, (String, String, String)> {
+    use serde_json::Value;
+    let empty_key = |field: String| {
+        (
+            field,
+            "required_metadata".to_owned(),
+            "is an empty key".to_owned(),
+        )
+    };
+    let mut out = Vec::new();
+    match raw {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(keys)) => {
+            for (j, k) in keys.iter().enumerate() {
+                let Some(k) = k.as_str() else {
+                    return Err((
+                        format!("[{j}]"),
+                        "required_metadata".into(),
+                        "is not a string; list metadata keys, or write a map of key: rule".into(),
+                    ));
+                };
+                if k.trim().is_empty() {
+                    return Err(empty_key(format!("[{j}]")));
+                }
+                out.push(RequiredMetadata {
+                    key: k.to_owned(),
+                    rule: None,
+                });
+            }
+        }
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                if k.trim().is_empty() {
+                    return Err(empty_key(String::new()));
+                }
+                let field = format!(".{k}");
+                let not_string = || {
+                    (
+                        field.clone(),
+                        k.clone(),
+                        format!(
+                            "has a value rule that is not a string or a list of strings; quote it (e.g. {k}: \"1.0\")"
+                        ),
+                    )
+                };
+                let rule = match v {
+                    Value::Null => None,
+                    Value::String(s) => Some(ValueRule::parse_str(s).map_err(|why| {
+                        (
+                            field.clone(),
+                            k.clone(),
+                            format!("(metadata key `{k}`): {why}"),
+                        )
+                    })?),
+                    Value::Array(values) => {
+                        let values = values
+                            .iter()
+                            .map(|v| v.as_str().map(str::to_owned))
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or_else(not_string)?;
+                        if values.is_empty() {
+                            return Err((
+                                field,
+                                k.clone(),
+                                format!(
+                                    "(metadata key `{k}`) allows no value: an empty list could never pass; list the allowed values"
+                                ),
+                            ));
+                        }
+                        Some(ValueRule::OneOf(values))
+                    }
+                    _ => return Err(not_string()),
+                };
+                out.push(RequiredMetadata {
+                    key: k.clone(),
+                    rule,
+                });
+            }
+        }
+        Some(_) => {
+            return Err((
+                String::new(),
+                "required_metadata".into(),
+                "must be a list of keys or a map of key: value rule".into(),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// True for a 64-character hex key id.
@@ -521,15 +619,15 @@ impl TrustPolicy {
                     }
                 }
             }
-            for (j, k) in r.required_metadata.iter().enumerate() {
-                if k.trim().is_empty() {
-                    return Err(invalid(
-                        format!("{}[{j}]", at("required_metadata")),
-                        "required_metadata",
-                        "is an empty key".into(),
-                    ));
-                }
-            }
+            let required_metadata = required_metadata(r.required_metadata.as_ref()).map_err(
+                |(field, needle, detail)| {
+                    invalid(
+                        format!("{}{field}", at("required_metadata")),
+                        &needle,
+                        detail,
+                    )
+                },
+            )?;
             let min_signatures = match r.min_signatures {
                 None => 1,
                 Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -619,7 +717,7 @@ impl TrustPolicy {
                 scopes: r.scopes.iter().map(|s| Pattern::new(s)).collect(),
                 trusted_signers,
                 signers_from_command_line: from_cli,
-                required_metadata: r.required_metadata,
+                required_metadata,
                 min_signatures,
                 revoked,
             });

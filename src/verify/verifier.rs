@@ -695,26 +695,51 @@ impl Verifier {
             detail,
         });
         if !rule.required_metadata.is_empty() {
-            let missing: Vec<&str> = rule
+            let mut missing: Vec<&str> = Vec::new();
+            let mut broken: BTreeSet<String> = BTreeSet::new();
+            for req in &rule.required_metadata {
+                if counted.is_empty() {
+                    missing.push(&req.key);
+                    continue;
+                }
+                let mut lacks = false;
+                for s in &counted {
+                    match req.check(s.metadata.get(&req.key).map(String::as_str)) {
+                        Ok(()) => {}
+                        Err(None) => lacks = true,
+                        Err(Some(why)) => {
+                            broken.insert(why);
+                        }
+                    }
+                }
+                if lacks {
+                    missing.push(&req.key);
+                }
+            }
+            let keys: Vec<&str> = rule
                 .required_metadata
                 .iter()
-                .filter(|key| {
-                    counted.is_empty()
-                        || !counted
-                            .iter()
-                            .all(|s| s.metadata.get(*key).is_some_and(|v| !v.is_empty()))
-                })
-                .map(String::as_str)
+                .map(|r| r.key.as_str())
                 .collect();
+            let mut problems = Vec::new();
+            if !missing.is_empty() {
+                problems.push(format!("signed metadata lacks {}", missing.join(", ")));
+            }
+            if !broken.is_empty() {
+                problems.push(format!(
+                    "signed metadata breaks the policy's value rules: {}",
+                    broken.into_iter().collect::<Vec<_>>().join("; ")
+                ));
+            }
             out.push(CheckOutcome {
                 name: Check::PolicyRequiredMetadata,
-                passed: missing.is_empty(),
-                detail: if missing.is_empty() {
-                    format!("signed metadata has {}", rule.required_metadata.join(", "))
+                passed: problems.is_empty(),
+                detail: if problems.is_empty() {
+                    format!("signed metadata has {}", keys.join(", "))
                 } else if counted.is_empty() {
                     "no verified trusted statement to read metadata from".into()
                 } else {
-                    format!("signed metadata lacks {}", missing.join(", "))
+                    problems.join("; ")
                 },
             });
         }
