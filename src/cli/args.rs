@@ -104,11 +104,12 @@ pub enum Command {
 /// `copy`.
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// The model to copy: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` in the local store.
+    /// The model to copy: `host[:port]/repo[:tag|@sha256:...]`, `repo:tag` in the local store,
+    /// or `oci:DIR[:TAG]`.
     #[arg(value_name = "SRC")]
     pub source: String,
-    /// Where to: `host[:port]/repo[:tag]`, or `repo[:tag]` in the local store (tag: the
-    /// source's when none is given).
+    /// Where to: `host[:port]/repo[:tag]`, `repo[:tag]` in the local store, or `oci:DIR[:TAG]`
+    /// (an image layout folder, created if missing). Tag: the source's when none is given.
     #[arg(value_name = "DST")]
     pub destination: String,
     /// Promotion gate: trusted public key (repeatable; `--key` is the same flag). Nothing is
@@ -440,7 +441,8 @@ pub struct InspectArgs {
 /// `tree`.
 #[derive(Debug, Args)]
 pub struct TreeArgs {
-    /// The model: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` for the local store.
+    /// The model: `host[:port]/repo[:tag|@sha256:...]`, `repo:tag` for the local store, or
+    /// `oci:DIR[:TAG]` for an image layout folder.
     #[arg(value_name = "REF")]
     pub reference: String,
     #[command(flatten)]
@@ -563,7 +565,8 @@ pub struct PushArgs {
 /// `pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// What to pull: `host[:port]/repo[:tag|@sha256:...]`, or `repo:tag` for the local store.
+    /// What to pull: `host[:port]/repo[:tag|@sha256:...]`, `repo:tag` for the local store, or
+    /// `oci:DIR[:TAG]` for an image layout folder.
     #[arg(value_name = "REF")]
     pub reference: String,
     /// Folder to create (must not exist, or be empty).
