@@ -140,6 +140,60 @@ fn prune_keeps_blobs_a_push_in_flight_just_wrote() {
 }
 
 #[test]
+fn prune_keeps_what_an_index_entry_without_our_annotations_names() {
+    let w = two_models();
+    // Another tool added an entry with no tag and no repository annotation: its manifest and
+    // blobs are still referenced by the index, so prune must keep them.
+    let ls = w.run_json(0, &["ls", "--format", "json"]);
+    let b = ls["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["repository"] == "models/b")
+        .unwrap()
+        .clone();
+    let digest = b["digest"].as_str().unwrap().to_owned();
+    let index_path = store(&w).join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    let size = std::fs::metadata(
+        store(&w)
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+    .len();
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+        }));
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    w.expect(0, &["rm", "models/b:v1", "-q"]);
+    w.expect(0, &["prune", "--now", "-q"]);
+    // b's weights and config are still there: a pull by the foreign entry's digest would work.
+    for f in [
+        "config.json",
+        "tokenizer.json",
+        "model-00001-of-00002.safetensors",
+    ] {
+        let d = {
+            use sha2::{Digest, Sha256};
+            hex::encode(Sha256::digest(
+                std::fs::read(w.path(&format!("b/{f}"))).unwrap(),
+            ))
+        };
+        assert!(
+            store(&w).join("blobs/sha256").join(&d).exists(),
+            "{f} was pruned though an index entry names its manifest"
+        );
+    }
+}
+
+#[test]
 fn prune_stops_before_deleting_anything_when_the_index_names_an_unreadable_manifest() {
     let w = two_models();
     w.expect(0, &["rm", "models/b:v1", "-q"]);

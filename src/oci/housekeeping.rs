@@ -343,7 +343,12 @@ impl LayoutStore {
         let _lock = self.lock()?;
         let index = self.index_entries()?;
         let mut reachable: BTreeSet<String> = BTreeSet::new();
-        let mut queue: Vec<String> = entries(&index).into_iter().map(|e| e.digest).collect();
+        // Every entry is a root, whatever its annotations: one another tool wrote without a
+        // tag or repository still keeps its blobs.
+        let mut queue: Vec<String> = index
+            .iter()
+            .filter_map(|e| e.get("digest").and_then(Value::as_str).map(str::to_string))
+            .collect();
         while let Some(d) = queue.pop() {
             if !reachable.insert(d.clone()) {
                 continue;
