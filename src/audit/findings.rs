@@ -117,7 +117,7 @@ pub(super) fn metadata_conflicts(entries: &mut [Entry]) {
             continue;
         };
         for (k, v) in &e.metadata {
-            if k.ends_with(crate::sign::metadata::METHOD_SUFFIX)
+            if k.ends_with(crate::formats::statement::METHOD_SUFFIX)
                 || SIGNER_KEYS.contains(&k.as_str())
             {
                 continue;

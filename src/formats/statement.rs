@@ -246,6 +246,9 @@ pub fn parse_metadata<S: AsRef<str>>(
     Ok(out)
 }
 
+/// Suffix of the sibling key that records how a `@digest:` value was computed.
+pub const METHOD_SUFFIX: &str = ".method";
+
 /// Refuses a metadata key the tool reserves for itself.
 pub fn check_metadata_key(key: &str) -> Result<(), MetadataError> {
     if key.starts_with(RESERVED_PREFIX) {

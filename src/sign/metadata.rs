@@ -13,8 +13,7 @@ use crate::oci::{self, Reference, RegistryOptions};
 
 /// The value prefix that asks for a computed digest.
 pub const DIGEST_PREFIX: &str = "@digest:";
-/// Suffix of the sibling key that records how a `@digest:` value was computed.
-pub const METHOD_SUFFIX: &str = ".method";
+pub use crate::formats::statement::METHOD_SUFFIX;
 /// Method of a `@digest:REF` value: the OCI manifest digest.
 pub const METHOD_OCI_MANIFEST: &str = "oci-manifest";
 
