@@ -285,3 +285,56 @@ fn a_layout_skopeo_wrote_is_read_and_unsigned_is_exit_1() {
     w.expect(0, &["copy", &src, &lref, "--key", "k.pub"]);
     w.expect(0, &["verify", &lref, "--key", "k.pub"]);
 }
+
+/// `skopeo copy --all` of the `sha256-<hex>` tag-schema index rewrites it without
+/// `artifactType` (the index skopeo writes is checked here): the registry's referrer listing
+/// reads each such entry's type from the manifest it names, so the signature is still found.
+#[test]
+fn a_tag_schema_index_skopeo_rewrote_without_artifact_type_still_lists_the_signature() {
+    which();
+    let (w, a, b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let digest = digest_of(&w, &src);
+    let tag = format!("sha256-{}", digest.trim_start_matches("sha256:"));
+    let skopeo = |args: &[&str]| {
+        let out = std::process::Command::new("skopeo")
+            .args([
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    skopeo(&[
+        "--preserve-digests",
+        &format!("docker://{src}"),
+        &format!("docker://{}/models/bert:v1", b.host()),
+    ]);
+    skopeo(&[
+        "--all",
+        &format!("docker://{}/models/bert:{tag}", a.host()),
+        &format!("docker://{}/models/bert:{tag}", b.host()),
+    ]);
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/models/bert:{tag}", b.host()))
+        .output()
+        .unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        index["manifests"][0].get("artifactType").is_none(),
+        "skopeo kept artifactType; this test no longer exercises the fallback: {index}"
+    );
+    let dst = format!("{}/models/bert:v1", b.host());
+    w.expect(0, &["verify", &dst, "--key", "k.pub"]);
+    // And an entry pointing at a manifest about another subject is not taken for a signature.
+    w.expect(1, &["verify", &dst, "--key", "other.pub"]);
+}

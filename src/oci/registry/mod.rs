@@ -400,6 +400,16 @@ impl RegistryStore {
         }
     }
 
+    /// The head of referrer manifest `digest` (bounded, digest-checked) and its size.
+    async fn referrer_head(&self, repo: &str, digest: &str) -> Result<(ManifestHead, u64)> {
+        let (bytes, _) = self
+            .get_manifest_limited(repo, digest, MANIFEST_ACCEPT, MAX_REFERRER_MANIFEST_SIZE)
+            .await?;
+        crate::oci::store::check_digest(&format!("referrer manifest {digest}"), digest, &bytes)?;
+        let head = ManifestHead::parse(&format!("referrer manifest {digest}"), &bytes)?;
+        Ok((head, bytes.len() as u64))
+    }
+
     /// Report one request to the [`RequestLog`], if any.
     pub(super) fn log_request(
         &self,
@@ -720,11 +730,33 @@ impl Store for RegistryStore {
                         .await);
                 }
             };
-            // Filter client-side too: a registry may ignore the artifactType query.
-            Ok(ReferrerList::capped(index_descriptors(
-                &index,
-                artifact_type,
-            )))
+            // Filter client-side too: a registry may ignore the artifactType query. An entry
+            // without `artifactType` (an index rewritten by a copy that drops it, as `skopeo
+            // copy` of the tag schema does) is read from the manifest it names, as the
+            // distribution spec allows, within this phase's deadline.
+            let mut out = Vec::new();
+            for mut d in index_descriptors(&index, None) {
+                if d.artifact_type.is_none() && artifact_type.is_some() {
+                    match self.referrer_head(repo, &d.digest).await {
+                        Ok((head, size)) => {
+                            if head.subject.as_ref().map(|s| s.digest.as_str())
+                                != Some(subject_digest)
+                            {
+                                continue;
+                            }
+                            d = head.referrer_descriptor(&d.digest, size);
+                        }
+                        // One unreadable entry is not the whole listing's failure: the
+                        // entries that can be read still are.
+                        Err(e) if e.kind() != super::ErrorKind::Environment => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                if artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)) {
+                    out.push(d);
+                }
+            }
+            Ok(ReferrerList::capped(out))
         }))?;
         self.remember_phase(repo, subject_digest, end, &list.descriptors);
         Ok(list)
