@@ -338,3 +338,57 @@ fn a_tag_schema_index_skopeo_rewrote_without_artifact_type_still_lists_the_signa
     // And an entry pointing at a manifest about another subject is not taken for a signature.
     w.expect(1, &["verify", &dst, "--key", "other.pub"]);
 }
+
+/// Signatures in an image layout are also listed in the `sha256-<hex>` tag-schema index, so a
+/// plain `skopeo copy` of the layout (the model tag, then the index tag with `--all`) carries
+/// them, and the copy verifies.
+#[test]
+fn skopeo_copies_of_a_layout_carry_the_signatures_through_the_tag_schema_index() {
+    which();
+    let (w, a, _b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let one = w.path("one");
+    let two = w.path("two");
+    w.expect(
+        0,
+        &[
+            "copy",
+            &src,
+            &format!("oci:{}:v1", one.display()),
+            "--key",
+            "k.pub",
+        ],
+    );
+    let digest = digest_of(&w, &src);
+    let tag = format!("sha256-{}", digest.trim_start_matches("sha256:"));
+    // The model with its digest kept; the index as skopeo copies lists (it rewrites them, and
+    // refuses to with --preserve-digests).
+    for (t, all) in [("v1", false), (tag.as_str(), true)] {
+        let mut c = std::process::Command::new("skopeo");
+        c.args(["copy", "-q"]);
+        c.arg(if all { "--all" } else { "--preserve-digests" });
+        let out = c
+            .arg(format!("oci:{}:{t}", one.display()))
+            .arg(format!("oci:{}:{t}", two.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    w.expect(
+        0,
+        &[
+            "verify",
+            &format!("oci:{}:v1", two.display()),
+            "--key",
+            "k.pub",
+        ],
+    );
+    // The local store keeps the same index: ls does not count it as a model.
+    w.expect(0, &["copy", &src, "mirror/bert", "--key", "k.pub"]);
+    let ls = w.run_json(0, &["ls", "--format", "json"]);
+    assert_eq!(ls["models"].as_array().unwrap().len(), 1, "{ls}");
+}

@@ -55,10 +55,10 @@ fn removing_one_model_and_pruning_keeps_every_blob_the_other_needs() {
     // rm alone deletes no blob.
     assert_eq!(blob_count(&w), before);
     let pr = w.run_json(0, &["prune", "--now", "--format", "json"]);
-    // a's manifest, config, own config.json layer, signature manifest and bundle go; the
-    // shared shards, tokenizer and notes stay for b.
-    assert_eq!(pr["blobs"], 5, "{pr}");
-    assert_eq!(blob_count(&w), before - 5);
+    // a's manifest, config, own config.json layer, signature manifest, bundle and its
+    // tag-schema index go; the shared shards, tokenizer and notes stay for b.
+    assert_eq!(pr["blobs"], 6, "{pr}");
+    assert_eq!(blob_count(&w), before - 6);
 
     w.expect(0, &["verify", "models/b:v1", "--key", "k.pub"]);
     w.expect(

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::error::{Error, Result};
 use super::layout::{ANNOTATION_REF_NAME, ANNOTATION_REPOSITORY, LayoutStore};
 use super::referrers::ManifestHead;
-use super::store::{MAX_MANIFEST_SIZE, digest_hex};
+use super::store::{MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, digest_hex};
 
 /// Blobs younger than this are kept by [`LayoutStore::prune`] unless `now` is asked for.
 pub const PRUNE_GRACE: Duration = Duration::from_secs(3600);
@@ -198,7 +198,11 @@ impl LayoutStore {
                 continue;
             };
             let head = ManifestHead::parse("manifest", &bytes).ok();
-            if head.as_ref().is_some_and(|h| h.subject.is_some()) {
+            // Referrers are counted on their subject; indexes (the referrers tag schema) are
+            // not models.
+            if head.as_ref().is_some_and(|h| {
+                h.subject.is_some() || h.media_type.as_deref() == Some(MEDIA_TYPE_IMAGE_INDEX)
+            }) {
                 continue;
             }
             let size = bytes.len() as u64 + children(&bytes).iter().map(|c| c.size).sum::<u64>();
@@ -308,7 +312,8 @@ impl LayoutStore {
                     None => false,
                 };
                 if let Some(t) = &e.tag {
-                    if tag_goes {
+                    // The tag-schema index's tag goes with its model but is not a model tag.
+                    if tag_goes && schema_tag.as_deref() != Some(t.as_str()) {
                         tags.push(t.clone());
                     }
                     return !tag_goes;

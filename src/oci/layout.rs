@@ -599,6 +599,26 @@ impl Store for LayoutStore {
     fn put_referrer_manifest(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor> {
         let r = prepare_referrer(bytes)?;
         self.put_manifest(repo, &r.digest, bytes, &r.media_type)?;
+        // Also list it in the subject's `sha256-<hex>` tag-schema index, so a copy of this
+        // layout by another tool (`skopeo copy --all oci:DIR:sha256-<hex> ...`) carries the
+        // signatures. Our own listing scans the index entries and does not depend on it.
+        let tag = super::referrers::tag_schema_tag(&r.subject)?;
+        let mut index = match self.resolve(repo, &tag) {
+            Ok(d) => {
+                let bytes = self.fetch_manifest(repo, &d.digest)?.bytes;
+                parse_index(&format!("referrers index {tag}"), &bytes)?
+            }
+            Err(Error::NotFound { .. }) => match super::referrers::empty_index() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+            Err(e) => return Err(e),
+        };
+        if super::referrers::index_add(&mut index, &r.entry)? {
+            let body = serde_json::to_vec(&Value::Object(index))
+                .map_err(|e| Error::malformed("referrers index", e))?;
+            self.put_manifest(repo, &tag, &body, MEDIA_TYPE_IMAGE_INDEX)?;
+        }
         Ok(r.entry)
     }
 
