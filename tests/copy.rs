@@ -392,3 +392,39 @@ fn skopeo_copies_of_a_layout_carry_the_signatures_through_the_tag_schema_index()
     let ls = w.run_json(0, &["ls", "--format", "json"]);
     assert_eq!(ls["models"].as_array().unwrap().len(), 1, "{ls}");
 }
+
+/// Between two repositories of one registry, blobs are mounted, not moved: no blob is
+/// downloaded, the destination verifies.
+#[test]
+fn a_copy_within_one_registry_mounts_the_blobs() {
+    let (w, a, _b) = signed_source();
+    let src = format!("{}/models/bert:v1", a.host());
+    let dst = format!("{}/prod/bert:v1", a.host());
+    let out = w.run(&[
+        "copy",
+        &src,
+        &dst,
+        "--key",
+        "k.pub",
+        "--format",
+        "json",
+        "--verbose",
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["copied"]["blobs_mounted"].as_u64().unwrap() >= 6, "{v}");
+    assert_eq!(v["copied"]["blobs_copied"], 0, "{v}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("> GET")
+            && l.contains("/blobs/sha256:")
+            && !l.contains("/v2/models/bert/blobs/sha256:")),
+        "{log}"
+    );
+    assert!(
+        !log.lines().any(|l| l.starts_with("> PATCH")
+            || (l.starts_with("> PUT") && l.contains("/blobs/uploads/"))),
+        "a blob was uploaded instead of mounted:\n{log}"
+    );
+    w.expect(0, &["verify", &dst, "--key", "k.pub"]);
+}

@@ -403,10 +403,11 @@ pub fn copy(a: CopyArgs) -> Result<(), CliError> {
         Output::Json => print_json(&json!(done)),
         Output::Text => {
             println!(
-                "Copied {} to {} ({} blobs copied, {} already there, {} bytes; {} signature{})",
+                "Copied {} to {} ({} blobs copied, {} mounted, {} already there, {} bytes; {} signature{})",
                 render::esc(&done.source),
                 render::esc(&done.destination),
                 stats.blobs_copied,
+                stats.blobs_mounted,
                 stats.blobs_present,
                 stats.bytes_copied,
                 stats.referrers,

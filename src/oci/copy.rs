@@ -5,6 +5,9 @@
 //! [`Store::put_referrer_manifest`]: the referrers API where it answers, else the tag-schema
 //! index, merged with what is already there.
 //!
+//! Between two repositories of one registry, blobs are mounted (the distribution spec's
+//! cross-repository mount) rather than moved; a registry that declines gets them copied.
+//!
 //! Every byte read is checked against its digest on the way (the stores' fetches hash); a blob
 //! is staged in a temp file and uploaded from it, so memory stays flat at any model size. This
 //! module decides nothing about trust: `verify::copy` runs the Verifier first when asked to.
@@ -39,6 +42,8 @@ pub struct CopyStats {
     pub blobs_copied: u64,
     /// Model blobs the destination already held (not fetched).
     pub blobs_present: u64,
+    /// Model blobs mounted from the source repository on the same registry (not fetched).
+    pub blobs_mounted: u64,
     /// Bytes uploaded for model blobs.
     pub bytes_copied: u64,
     /// Referrers (signatures) copied.
@@ -107,10 +112,18 @@ pub fn copy_model(
     let blobs = blobs_of(&format!("manifest {digest}"), &manifest.bytes)?;
     let copied = AtomicU64::new(0);
     let present = AtomicU64::new(0);
+    let mounted = AtomicU64::new(0);
+    let same_registry = src.registry_host().is_some()
+        && src.registry_host() == dst.registry_host()
+        && src_repo != dst_repo;
     let bytes = AtomicU64::new(0);
     super::ops::run_parallel(options.concurrency, &blobs, |b| {
         if dst.blob_exists(dst_repo, &b.digest)? {
             present.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if same_registry && dst.mount_blob(dst_repo, src_repo, &b.digest)? {
+            mounted.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         let mut staged =
@@ -131,6 +144,7 @@ pub fn copy_model(
     let mut stats = CopyStats {
         blobs_copied: copied.into_inner(),
         blobs_present: present.into_inner(),
+        blobs_mounted: mounted.into_inner(),
         bytes_copied: bytes.into_inner(),
         referrers: 0,
         referrers_left_out: listed.total.saturating_sub(listed.descriptors.len()),
@@ -138,7 +152,9 @@ pub fn copy_model(
     for r in &listed.descriptors {
         let m = src.fetch_referrer_manifest(src_repo, &r.digest)?;
         for b in blobs_of(&format!("referrer {}", r.digest), &m.bytes)? {
-            if dst.blob_exists(dst_repo, &b.digest)? {
+            if dst.blob_exists(dst_repo, &b.digest)?
+                || (same_registry && dst.mount_blob(dst_repo, src_repo, &b.digest)?)
+            {
                 continue;
             }
             let data = src.fetch_referrer_blob(src_repo, &r.digest, &b.digest, b.size)?;

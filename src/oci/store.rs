@@ -122,6 +122,20 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// The registry this store talks to (`host[:port]`), `None` for a layout: two stores on one
+    /// registry can mount blobs across repositories ([`Store::mount_blob`]).
+    fn registry_host(&self) -> Option<&str> {
+        None
+    }
+
+    /// Mount blob `digest` of `from_repo` into `repo` on the same registry, without moving its
+    /// bytes (the distribution spec's cross-repository blob mount). `Ok(false)` when the store
+    /// did not mount it (the caller copies the blob instead).
+    fn mount_blob(&self, repo: &str, from_repo: &str, digest: &str) -> Result<bool> {
+        let _ = (repo, from_repo, digest);
+        Ok(false)
+    }
+
     /// Upload a small in-memory blob; returns its descriptor (media type left empty).
     fn push_blob_bytes(&self, repo: &str, bytes: &[u8]) -> Result<Descriptor>;
 

@@ -268,6 +268,41 @@ impl RegistryStore {
     }
 
     /// Opens an upload session (POST `blobs/uploads/`, 202) and returns its location.
+    /// `POST /v2/<repo>/blobs/uploads/?mount=<digest>&from=<from_repo>`: 201 is a mount; a 202
+    /// (the registry started an ordinary upload instead, e.g. no pull right on `from_repo`)
+    /// is answered by cancelling that session, and the caller copies the blob.
+    pub(super) async fn mount_blob_async(
+        &self,
+        repo: &str,
+        from_repo: &str,
+        digest: &str,
+    ) -> Result<bool> {
+        let url = self.url(
+            repo,
+            &format!("blobs/uploads/?mount={digest}&from={from_repo}"),
+        );
+        let what = format!("mount blob {digest} from {from_repo}");
+        let res = self
+            .send(repo, true, &format!("POST {what}"), Call::Once, |c| {
+                c.post(&url).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        match res.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => {
+                if let Ok(location) = self.upload_location(&res, &what) {
+                    let _ = self
+                        .send(repo, true, &format!("DELETE {what}"), Call::Once, |c| {
+                            c.delete(&location)
+                        })
+                        .await;
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
     pub(super) async fn start_upload(&self, repo: &str, what: &str) -> Result<String> {
         let start = self.url(repo, "blobs/uploads/");
         let res = self

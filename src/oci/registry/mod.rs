@@ -607,6 +607,22 @@ impl Store for RegistryStore {
         self.rt.block_on(self.blob_exists_async(repo, digest))
     }
 
+    fn registry_host(&self) -> Option<&str> {
+        Some(&self.registry)
+    }
+
+    fn mount_blob(&self, repo: &str, from_repo: &str, digest: &str) -> Result<bool> {
+        digest_hex(digest)?;
+        super::reference::validate_repository(from_repo).map_err(|reason| {
+            Error::InvalidReference {
+                reference: from_repo.to_string(),
+                reason,
+            }
+        })?;
+        self.rt
+            .block_on(self.mount_blob_async(repo, from_repo, digest))
+    }
+
     fn push_blob_file(&self, repo: &str, path: &Path, digest: &str, size: u64) -> Result<()> {
         self.push_blob_file_progress(repo, path, digest, size, None)
     }
