@@ -1186,6 +1186,13 @@ fn verbose_logs_each_registry_request_and_never_a_credential() {
     ] {
         assert!(out.contains(&line), "no `{line}` in:\n{out}");
     }
+    // Parallel uploads share one token dance per scope (pull for reading, pull+push for
+    // writing), not one each.
+    let dances = out
+        .lines()
+        .filter(|l| l.starts_with(&format!("> GET http://{host}/v2/ ")))
+        .count();
+    assert!(dances <= 2, "{dances} token dances:\n{out}");
     // Upload sessions carry state in their query: cut, never printed.
     assert!(out.contains("?…"), "{out}");
     assert!(!out.contains("_state="), "{out}");

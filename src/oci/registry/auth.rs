@@ -165,11 +165,18 @@ impl RegistryStore {
         refresh: bool,
     ) -> Result<Option<String>> {
         let key = (repo.to_string(), push);
+        let cached = || self.tokens.lock().ok().and_then(|t| t.get(&key).cloned());
         if !refresh {
-            if let Ok(t) = self.tokens.lock() {
-                if let Some(tok) = t.get(&key) {
-                    return Ok(tok.clone());
-                }
+            if let Some(tok) = cached() {
+                return Ok(tok);
+            }
+        }
+        // One token dance at a time: parallel uploads that all start cold wait for the first
+        // one's answer instead of each asking the registry and its token service.
+        let _one_at_a_time = self.token_fetch.lock().await;
+        if !refresh {
+            if let Some(tok) = cached() {
+                return Ok(tok);
             }
         }
         let tok = self.fetch_token(repo, push).await?;

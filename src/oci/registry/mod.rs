@@ -241,6 +241,8 @@ pub struct RegistryStore {
     http: reqwest::Client,
     auth: RegistryAuth,
     tokens: Mutex<HashMap<(String, bool), Option<String>>>,
+    /// Held while a token is fetched (see `auth::token`).
+    token_fetch: tokio::sync::Mutex<()>,
     upload_chunk: u64,
     timeout: Duration,
     deadline: Duration,
@@ -331,6 +333,7 @@ impl RegistryStore {
             http,
             auth,
             tokens: Mutex::new(HashMap::new()),
+            token_fetch: tokio::sync::Mutex::new(()),
             upload_chunk: if opts.upload_chunk == 0 {
                 UPLOAD_CHUNK
             } else {
