@@ -309,7 +309,7 @@ pub fn tree(i: &crate::verify::claims::ReferenceInspection) {
 
 /// A signature's source for a one-line summary: a referrer digest is shortened to
 /// `sha256:` and 12 hex digits; a file path is never cut.
-fn short_source(source: &str) -> String {
+pub(crate) fn short_source(source: &str) -> String {
     match source.strip_prefix("sha256:") {
         Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
             format!("sha256:{}", hex.get(..12).unwrap_or(hex))

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::args::{LsArgs, Output, PruneArgs, RmArgs};
 use super::error::CliError;
-use super::render::{esc, print_json};
+use super::render::{esc, print_json, short_source};
 use crate::oci::{LayoutStore, Reference};
 
 /// `1.4 MiB`: binary units, one decimal.
@@ -20,10 +20,6 @@ fn human(n: u64) -> String {
         0 => format!("{n} B"),
         _ => format!("{v:.1} {}", UNITS.get(unit).copied().unwrap_or("B")),
     }
-}
-
-fn short(digest: &str) -> String {
-    digest.chars().take("sha256:".len() + 12).collect()
 }
 
 /// `ls`.
@@ -55,7 +51,7 @@ pub fn ls(a: LsArgs) -> Result<(), CliError> {
                 } else {
                     esc(&m.tags.join(",")).into_owned()
                 },
-                short(&m.digest),
+                short_source(&m.digest),
                 m.referrers.to_string(),
                 human(m.size),
             ]
@@ -132,11 +128,11 @@ fn print_removed(p: &Reference, r: &crate::oci::Removed) {
             1 => " and its signature".to_string(),
             n => format!(" and its {n} signatures"),
         };
-        format!("model {}{sigs}", short(&r.digest))
+        format!("model {}{sigs}", short_source(&r.digest))
     } else {
         format!(
             "the tag; model {} stays under its other tags",
-            short(&r.digest)
+            short_source(&r.digest)
         )
     };
     println!("Removed {}: {what}", esc(&p.to_string()));

@@ -128,7 +128,7 @@ fn file_credentials(path: &Path, registry: &str) -> Result<Option<Credentials>> 
 }
 
 /// The keys under which docker config files name a registry.
-fn keys(registry: &str) -> [String; 4] {
+pub(crate) fn keys(registry: &str) -> [String; 4] {
     [
         registry.to_string(),
         format!("https://{registry}"),

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::error::{Error, Result};
 use super::layout::{ANNOTATION_REF_NAME, ANNOTATION_REPOSITORY, LayoutStore};
 use super::referrers::ManifestHead;
-use super::store::{MAX_MANIFEST_SIZE, MEDIA_TYPE_IMAGE_INDEX, digest_hex};
+use super::store::{MEDIA_TYPE_IMAGE_INDEX, Store, digest_hex};
 
 /// Blobs younger than this are kept by [`LayoutStore::prune`] unless `now` is asked for.
 pub const PRUNE_GRACE: Duration = Duration::from_secs(3600);
@@ -150,11 +150,10 @@ fn children(bytes: &[u8]) -> Vec<Child> {
 }
 
 impl LayoutStore {
+    /// The bytes of manifest `digest`, bounded and digest-checked ([`Store::fetch_manifest`];
+    /// the store holds blobs for every repository, so none is named).
     fn manifest_bytes(&self, digest: &str) -> Result<Vec<u8>> {
-        let path = self.blob_path(digest)?;
-        let bytes = super::layout::read_bounded(&path, MAX_MANIFEST_SIZE, "manifest")?;
-        super::store::check_digest(&format!("manifest {digest}"), digest, &bytes)?;
-        Ok(bytes)
+        Store::fetch_manifest(self, "", digest).map(|m| m.bytes)
     }
 
     fn subject_of(&self, digest: &str) -> Option<String> {
@@ -276,15 +275,17 @@ impl LayoutStore {
             let mut gone: BTreeSet<String> = BTreeSet::new();
             if drop_manifest {
                 gone.insert(digest.clone());
+                // Each untagged manifest's subject, read once.
+                let subjects: Vec<(&str, String)> = in_repo
+                    .iter()
+                    .filter(|e| e.tag.is_none())
+                    .filter_map(|e| Some((e.digest.as_str(), self.subject_of(&e.digest)?)))
+                    .collect();
                 loop {
                     let before = gone.len();
-                    for e in in_repo.iter().filter(|e| e.tag.is_none()) {
-                        if !gone.contains(&e.digest)
-                            && self
-                                .subject_of(&e.digest)
-                                .is_some_and(|s| gone.contains(&s))
-                        {
-                            gone.insert(e.digest.clone());
+                    for (d, subject) in &subjects {
+                        if gone.contains(subject) {
+                            gone.insert((*d).to_string());
                         }
                     }
                     if gone.len() == before {

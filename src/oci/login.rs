@@ -12,7 +12,9 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::credentials::{Credentials, docker_config_path, helper_store_or_erase, read_config};
+use super::credentials::{
+    Credentials, docker_config_path, helper_store_or_erase, keys, read_config,
+};
 use super::error::{Error, Result};
 use super::registry::{RegistryOptions, RegistryStore};
 
@@ -59,16 +61,6 @@ fn write_config(path: &std::path::Path, config: &Map<String, Value>) -> Result<(
         serde_json::to_vec_pretty(config).map_err(|e| Error::malformed("docker config", e))?;
     bytes.push(b'\n');
     crate::io::write_atomic(path, &bytes, Some(0o600), true).map_err(|e| Error::io(path, e))
-}
-
-/// The keys of `auths` that name `registry`, as [`super::credentials`] reads them.
-fn spellings(registry: &str) -> [String; 4] {
-    [
-        registry.to_string(),
-        format!("https://{registry}"),
-        format!("http://{registry}"),
-        format!("https://{registry}/v1/"),
-    ]
 }
 
 fn load(path: &std::path::Path) -> Result<Map<String, Value>> {
@@ -124,7 +116,7 @@ pub fn login(registry: &str, credentials: Credentials, opts: RegistryOptions) ->
             format!("`auths` in {} is not an object", path.display()),
         ));
     };
-    for k in spellings(registry) {
+    for k in keys(registry) {
         auths.remove(&k);
     }
     let entry = match helper {
@@ -152,7 +144,7 @@ pub fn logout(registry: &str) -> Result<LoggedOut> {
     let helper = super::credentials::helper_for(&Value::Object(config.clone()), registry);
     let mut removed = false;
     if let Some(Value::Object(auths)) = config.get_mut("auths") {
-        for k in spellings(registry) {
+        for k in keys(registry) {
             removed |= auths.remove(&k).is_some();
         }
     }
